@@ -1,0 +1,24 @@
+import { Elysia, type AnyElysia } from "elysia";
+import type { Services } from "./services.ts";
+import { errorHandler } from "./http/error-handler.ts";
+import { healthRoutes } from "./http/health-routes.ts";
+import { metricsRoute } from "./http/metrics-route.ts";
+import { routeLabel, withDbAccounting, type FetchHandler } from "./http/request-accounting.ts";
+
+/** The composed Elysia app and the fetch handler to serve it with. */
+export interface Gatehouse {
+  app: AnyElysia;
+  /** Use this (not `app.fetch`) so database accounting and Server-Timing apply. */
+  fetch: FetchHandler;
+}
+
+/** Composes the app from its plugins; no logic of its own. */
+export function createGatehouse(s: Services, extra: AnyElysia[] = []): Gatehouse {
+  const app = new Elysia({ aot: true })
+    .use(errorHandler(s.log))
+    .use(routeLabel())
+    .use(healthRoutes(s))
+    .use(metricsRoute(s.registry));
+  for (const plugin of extra) app.use(plugin);
+  return { app, fetch: withDbAccounting((req) => app.handle(req), s.dbMetrics) };
+}

@@ -1,0 +1,54 @@
+import { LRUCache } from "lru-cache";
+import type { KeyValueStore, Unsubscribe } from "../kv/store.ts";
+import type { UserRecord, UsersRepo } from "../db/repos/users.ts";
+
+/** Where instances announce that a user changed (role, profile, password, deletion). */
+export const USER_CHANGED_CHANNEL = "auth:user-changed";
+
+/**
+ * The current-user lookup behind every authenticated request: an LRU with a TTL in front
+ * of one short checkout, invalidated across instances by pub/sub, so a warm request makes
+ * no database checkout at all.
+ */
+export class UserCache {
+  readonly #cache: LRUCache<string, UserRecord | "missing">;
+  #unsubscribe: Unsubscribe | null = null;
+  /** Called with the user id whenever a change is learned (local or from a peer). */
+  readonly listeners = new Set<(userId: string) => void>();
+
+  constructor(
+    private readonly users: UsersRepo,
+    private readonly store: KeyValueStore,
+    opts: { max?: number; ttlMs?: number } = {},
+  ) {
+    this.#cache = new LRUCache({ max: opts.max ?? 50_000, ttl: opts.ttlMs ?? 60_000 });
+  }
+
+  async start(): Promise<void> {
+    this.#unsubscribe = await this.store.subscribe(USER_CHANGED_CHANNEL, (id) => this.#drop(id)).catch(() => null);
+  }
+
+  async stop(): Promise<void> {
+    await this.#unsubscribe?.();
+  }
+
+  /** The user, from cache or one checkout; null when no such user. */
+  async get(id: string): Promise<UserRecord | null> {
+    const hit = this.#cache.get(id);
+    if (hit !== undefined) return hit === "missing" ? null : hit;
+    const user = await this.users.byId(id);
+    this.#cache.set(id, user ?? "missing");
+    return user;
+  }
+
+  /** Drops the user here and on every instance. Call after any change to the user. */
+  async invalidate(id: string): Promise<void> {
+    this.#drop(id);
+    await this.store.publish(USER_CHANGED_CHANNEL, id).catch(() => {});
+  }
+
+  #drop(id: string): void {
+    this.#cache.delete(id);
+    for (const l of this.listeners) l(id);
+  }
+}

@@ -1,0 +1,172 @@
+import { ConfigError } from "./errors.ts";
+import {
+  bool, duration, fernetKeySource, int, list, num, oneOf, optionalStr, str, url, type Env,
+} from "./readers.ts";
+
+/** Cookie SameSite values accepted by Open WebUI's settings. */
+export type SameSite = "lax" | "strict" | "none";
+/** What an instance does with a token it cannot check for revocation because Redis is down. */
+export type RedisFailureMode = "closed" | "open";
+/** Roles a new user can be given. */
+export type UserRole = "pending" | "user" | "admin";
+
+/** The typed, validated, frozen configuration. Read once at boot by {@link loadConfig}. */
+export interface Config {
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    readonly dataDir: string;
+    readonly shutdownTimeoutMs: number;
+    /** How long readiness reports 503 while still serving, so load balancers stop sending first. */
+    readonly shutdownDrainDelayMs: number;
+    readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+    readonly trustedProxies: readonly string[];
+    readonly maxBodyBytes: number;
+  };
+  /** `WEBUI_SECRET_KEY`; null means "generate one into the data dir". */
+  readonly secretKey: string | null;
+  readonly jwt: { readonly expiresIn: string; readonly expiresInSeconds: number | null };
+  readonly cookies: { readonly sameSite: SameSite; readonly secure: boolean };
+  readonly db: {
+    /** null → embedded PGlite in the data dir. */
+    readonly url: string | null;
+    readonly poolSize: number;
+    readonly maxOverflow: number;
+    readonly timeoutSeconds: number;
+    readonly maxWaiters: number;
+    readonly leakThresholdMs: number;
+    /** false for PgBouncer in transaction mode. */
+    readonly prepare: boolean;
+  };
+  readonly redis: {
+    /** null and no sentinels → in-memory store (single instance only). */
+    readonly url: string | null;
+    readonly sentinelHosts: readonly string[];
+    readonly sentinelPort: number;
+    readonly sentinelMaxRetryCount: number;
+    readonly cluster: boolean;
+    readonly keyPrefix: string;
+    readonly failureMode: RedisFailureMode;
+  };
+  readonly auth: {
+    readonly enableSignup: boolean;
+    readonly defaultUserRole: UserRole;
+    readonly enableApiKeys: boolean;
+    readonly trustedEmailHeader: string | null;
+    readonly trustedNameHeader: string | null;
+  };
+  readonly oauth: {
+    readonly clientId: string | null;
+    readonly clientSecret: string | null;
+    readonly openidProviderUrl: string | null;
+    readonly scopes: string;
+    readonly providerName: string;
+    readonly redirectUri: string | null;
+    readonly codeChallengeMethod: "S256" | null;
+    readonly maxSessionsPerUser: number;
+    /** `OAUTH_SESSION_TOKEN_ENCRYPTION_KEY`; null → derived from the secret key. */
+    readonly sessionEncryptionKey: string | null;
+    readonly enableSignup: boolean;
+    readonly mergeAccountsByEmail: boolean;
+    readonly allowedDomains: readonly string[];
+  };
+  readonly openai: { readonly baseUrls: readonly string[]; readonly keys: readonly string[] };
+}
+
+/**
+ * Reads and validates every variable once. Throws {@link ConfigError} naming the first
+ * variable whose value cannot be used.
+ */
+export function loadConfig(env: Env): Config {
+  const sentinelHosts = list(env, "REDIS_SENTINEL_HOSTS");
+  const redisUrl = url(env, "REDIS_URL", ["redis:", "rediss:"]);
+  if (sentinelHosts.length > 0 && redisUrl === null) {
+    throw new ConfigError("REDIS_URL", "a redis:// URL whose host part is the Sentinel service name when REDIS_SENTINEL_HOSTS is set");
+  }
+  const baseUrls = openaiUrls(env);
+  const sameSiteFallback = oneOf<SameSite>(env, "WEBUI_SESSION_COOKIE_SAME_SITE", "lax", ["lax", "strict", "none"]);
+  const secureFallback = bool(env, "WEBUI_SESSION_COOKIE_SECURE", false);
+  const config: Config = {
+    server: {
+      host: str(env, "HOST", "127.0.0.1"),
+      port: int(env, "PORT", 8080, 0, 65535),
+      dataDir: str(env, "GATEHOUSE_DATA_DIR", "./data"),
+      shutdownTimeoutMs: int(env, "GATEHOUSE_SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
+      shutdownDrainDelayMs: int(env, "GATEHOUSE_SHUTDOWN_DRAIN_DELAY_MS", 0, 0, 600_000),
+      logLevel: oneOf(env, "GATEHOUSE_LOG_LEVEL", "info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+      trustedProxies: list(env, "GATEHOUSE_TRUSTED_PROXIES"),
+      maxBodyBytes: int(env, "GATEHOUSE_MAX_BODY_BYTES", 1_048_576, 1024, 104_857_600),
+    },
+    secretKey: optionalStr(env, "WEBUI_SECRET_KEY"),
+    jwt: (() => {
+      const d = duration(env, "JWT_EXPIRES_IN", "4w");
+      return { expiresIn: d.text, expiresInSeconds: d.seconds };
+    })(),
+    cookies: {
+      sameSite: oneOf<SameSite>(env, "WEBUI_AUTH_COOKIE_SAME_SITE", sameSiteFallback, ["lax", "strict", "none"]),
+      secure: bool(env, "WEBUI_AUTH_COOKIE_SECURE", secureFallback),
+    },
+    db: {
+      url: url(env, "DATABASE_URL", ["postgres:", "postgresql:"]),
+      poolSize: int(env, "DATABASE_POOL_SIZE", 5, 1, 1000),
+      maxOverflow: int(env, "DATABASE_POOL_MAX_OVERFLOW", 10, 0, 1000),
+      timeoutSeconds: num(env, "DATABASE_POOL_TIMEOUT", 30, 0.001, 3600),
+      maxWaiters: int(env, "GATEHOUSE_DB_MAX_WAITERS", 1000, 0, 1_000_000),
+      leakThresholdMs: int(env, "GATEHOUSE_DB_LEAK_THRESHOLD_MS", 10_000, 1, 3_600_000),
+      prepare: bool(env, "GATEHOUSE_DB_PREPARE", true),
+    },
+    redis: {
+      url: redisUrl,
+      sentinelHosts,
+      sentinelPort: int(env, "REDIS_SENTINEL_PORT", 26379, 1, 65535),
+      sentinelMaxRetryCount: int(env, "REDIS_SENTINEL_MAX_RETRY_COUNT", 2, 0, 1000),
+      cluster: bool(env, "REDIS_CLUSTER", false),
+      keyPrefix: str(env, "REDIS_KEY_PREFIX", "open-webui"),
+      failureMode: oneOf<RedisFailureMode>(env, "GATEHOUSE_REDIS_FAILURE_MODE", "closed", ["closed", "open"]),
+    },
+    auth: {
+      enableSignup: bool(env, "ENABLE_SIGNUP", false),
+      defaultUserRole: oneOf<UserRole>(env, "DEFAULT_USER_ROLE", "pending", ["pending", "user", "admin"]),
+      enableApiKeys: bool(env, "ENABLE_API_KEYS", true),
+      trustedEmailHeader: optionalStr(env, "WEBUI_AUTH_TRUSTED_EMAIL_HEADER")?.toLowerCase() ?? null,
+      trustedNameHeader: optionalStr(env, "WEBUI_AUTH_TRUSTED_NAME_HEADER")?.toLowerCase() ?? null,
+    },
+    oauth: {
+      clientId: optionalStr(env, "OAUTH_CLIENT_ID"),
+      clientSecret: optionalStr(env, "OAUTH_CLIENT_SECRET"),
+      openidProviderUrl: url(env, "OPENID_PROVIDER_URL", ["http:", "https:"]),
+      scopes: str(env, "OAUTH_SCOPES", "openid email profile"),
+      providerName: str(env, "OAUTH_PROVIDER_NAME", "SSO"),
+      redirectUri: url(env, "OPENID_REDIRECT_URI", ["http:", "https:"]),
+      codeChallengeMethod: oneOf(env, "OAUTH_CODE_CHALLENGE_METHOD", "s256", ["s256"]) === "s256" ? "S256" : null,
+      maxSessionsPerUser: int(env, "OAUTH_MAX_SESSIONS_PER_USER", 10, 1, 1000),
+      sessionEncryptionKey: fernetKeySource(env, "OAUTH_SESSION_TOKEN_ENCRYPTION_KEY"),
+      enableSignup: bool(env, "ENABLE_OAUTH_SIGNUP", false),
+      mergeAccountsByEmail: bool(env, "OAUTH_MERGE_ACCOUNTS_BY_EMAIL", false),
+      allowedDomains: list(env, "OAUTH_ALLOWED_DOMAINS").filter((d) => d !== "*"),
+    },
+    openai: { baseUrls, keys: list(env, "OPENAI_API_KEYS", ";").length > 0 ? list(env, "OPENAI_API_KEYS", ";") : list(env, "OPENAI_API_KEY", ";") },
+  };
+  return deepFreeze(config);
+}
+
+function openaiUrls(env: Env): string[] {
+  const name = env["OPENAI_API_BASE_URLS"] !== undefined ? "OPENAI_API_BASE_URLS" : "OPENAI_API_BASE_URL";
+  const urls = list(env, name, ";");
+  for (const u of urls) {
+    let ok = false;
+    try {
+      ok = ["http:", "https:"].includes(new URL(u).protocol);
+    } catch { /* reported below */ }
+    if (!ok) throw new ConfigError(name, "http:// or https:// URLs separated by ;");
+  }
+  return urls;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === "object" && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,206 @@
+import postgres from "postgres";
+import type { Logger } from "../observability/logger.ts";
+import type { DbMetrics } from "../observability/db-metrics.ts";
+import { Permits, type PermitRefusal } from "./permits.ts";
+import { currentRequestScope } from "./request-scope.ts";
+import { CheckoutTimeoutError, DatabaseUnavailableError, PoolSaturatedError } from "./errors.ts";
+import { isConnectionError } from "./connection-errors.ts";
+
+/** A connection checked out of the pool for the duration of one `run`. */
+export type Conn = postgres.ReservedSql<{}>;
+
+/** Settings of the strict pool (DESIGN §5). */
+export interface StrictPoolOptions {
+  url: string;
+  /** DATABASE_POOL_SIZE + DATABASE_POOL_MAX_OVERFLOW. */
+  max: number;
+  /** DATABASE_POOL_TIMEOUT, in ms. */
+  timeoutMs: number;
+  maxWaiters: number;
+  leakThresholdMs: number;
+  prepare: boolean;
+  /** Close connections idle this long (seconds); postgres.js semantics. */
+  idleTimeoutSeconds?: number;
+}
+
+/** A snapshot of the pool's state. */
+export interface PoolStats {
+  active: number;
+  idle: number;
+  waiting: number;
+  max: number;
+}
+
+/**
+ * The only way Gatehouse touches Postgres. Each {@link StrictPool.run} checks a connection
+ * out (waiting at most `timeoutMs`, refused at once when `maxWaiters` are queued), runs
+ * one block on it, and releases it. Waits, holds, leaks and timeouts are measured.
+ */
+export class StrictPool {
+  readonly #sql: postgres.Sql<{}>;
+  readonly #permits: Permits;
+  #opened = 0;
+  #closed = 0;
+  #ending = false;
+
+  constructor(
+    readonly options: StrictPoolOptions,
+    private readonly metrics: DbMetrics,
+    private readonly log: Logger,
+  ) {
+    this.#permits = new Permits(options.max, options.maxWaiters);
+    this.#sql = postgres(options.url, {
+      max: options.max,
+      prepare: options.prepare,
+      idle_timeout: options.idleTimeoutSeconds ?? 300,
+      connect_timeout: Math.max(1, Math.ceil(options.timeoutMs / 1000)),
+      onnotice: () => {},
+      // postgres.js exposes no "opened" hook; server_version arrives exactly once per new connection.
+      onparameter: (key: string) => {
+        if (key === "server_version") this.#opened++;
+      },
+      onclose: () => {
+        this.#closed++;
+        this.#publishGauges();
+      },
+      connection: { application_name: "gatehouse" },
+    });
+    metrics.maxConnections.set(options.max);
+    this.#publishGauges();
+  }
+
+  /**
+   * Checks out a connection, runs `fn` with it, and releases it. `op` is a bounded label
+   * (e.g. `user.by_id`) used in metrics and leak reports.
+   *
+   * @throws PoolSaturatedError when too many checkouts are queued.
+   * @throws CheckoutTimeoutError when no connection came within the timeout.
+   * @throws DatabaseUnavailableError when the database cannot be reached.
+   */
+  async run<T>(op: string, fn: (conn: Conn) => Promise<T>): Promise<T> {
+    const conn = await this.#checkout(op);
+    const heldFrom = performance.now();
+    const leakTimer = setTimeout(() => {
+      this.metrics.leaks.inc();
+      this.log.warn({ op, thresholdMs: this.options.leakThresholdMs }, "database connection held past the leak threshold");
+    }, this.options.leakThresholdMs);
+    try {
+      return await fn(conn);
+    } catch (e) {
+      if (isConnectionError(e)) throw new DatabaseUnavailableError(op, e);
+      throw e;
+    } finally {
+      clearTimeout(leakTimer);
+      conn.release();
+      this.#permits.release();
+      this.metrics.checkoutHold.observe({ op }, (performance.now() - heldFrom) / 1000);
+      this.#publishGauges();
+    }
+  }
+
+  /** Like {@link run}, inside BEGIN … COMMIT (ROLLBACK when `fn` throws). */
+  transaction<T>(op: string, fn: (conn: Conn) => Promise<T>): Promise<T> {
+    return this.run(op, async (conn) => {
+      await conn`begin`;
+      try {
+        const result = await fn(conn);
+        await conn`commit`;
+        return result;
+      } catch (e) {
+        await conn`rollback`.catch(() => {});
+        throw e;
+      }
+    });
+  }
+
+  /** Current active/idle/waiting counts. */
+  stats(): PoolStats {
+    const active = this.#permits.held;
+    const open = Math.min(this.options.max, Math.max(active, this.#opened - this.#closed));
+    return { active, idle: open - active, waiting: this.#permits.waiting, max: this.options.max };
+  }
+
+  /** Refuses queued checkouts and closes connections, waiting up to `timeoutSeconds` for holders. */
+  async close(timeoutSeconds = 5): Promise<void> {
+    this.#ending = true;
+    this.#permits.refuseAll();
+    await this.#sql.end({ timeout: timeoutSeconds });
+  }
+
+  async #checkout(op: string): Promise<Conn> {
+    const started = performance.now();
+    const deadline = started + this.options.timeoutMs;
+    const waited = () => performance.now() - started;
+    if (this.#ending) throw new DatabaseUnavailableError(op, new Error("pool is closing"));
+    try {
+      const pending = this.#permits.acquire(this.options.timeoutMs);
+      this.#publishGauges();
+      await pending;
+    } catch (why) {
+      this.#publishGauges();
+      if ((why as PermitRefusal) === "saturated") {
+        this.metrics.rejected.inc();
+        throw new PoolSaturatedError(op);
+      }
+      throw this.#timedOut(op, waited());
+    }
+    let conn: Conn;
+    try {
+      conn = await reserveBefore(this.#sql, deadline);
+    } catch (e) {
+      this.#permits.release();
+      this.#publishGauges();
+      if (e === DEADLINE) throw this.#timedOut(op, waited());
+      this.metrics.errors.inc({ op });
+      throw new DatabaseUnavailableError(op, e);
+    }
+    const seconds = waited() / 1000;
+    this.metrics.checkoutWait.observe({ op }, seconds);
+    const scope = currentRequestScope();
+    if (scope) {
+      scope.checkouts++;
+      scope.waitSeconds += seconds;
+    }
+    this.#publishGauges();
+    return conn;
+  }
+
+  #timedOut(op: string, waitedMs: number): CheckoutTimeoutError {
+    this.metrics.timeouts.inc();
+    this.metrics.checkoutWait.observe({ op }, waitedMs / 1000);
+    return new CheckoutTimeoutError(op, waitedMs);
+  }
+
+  #publishGauges(): void {
+    const s = this.stats();
+    this.metrics.connections.set({ state: "active" }, s.active);
+    this.metrics.connections.set({ state: "idle" }, s.idle);
+    this.metrics.waiting.set(s.waiting);
+  }
+}
+
+const DEADLINE = Symbol("deadline");
+
+/** `sql.reserve()` raced against a deadline; a reservation that arrives late is released at once. */
+function reserveBefore(sql: postgres.Sql<{}>, deadline: number): Promise<Conn> {
+  const reservation = sql.reserve();
+  return new Promise<Conn>((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(DEADLINE);
+    }, Math.max(0, deadline - performance.now()));
+    reservation.then(
+      (conn) => {
+        if (late) return conn.release();
+        clearTimeout(timer);
+        resolve(conn);
+      },
+      (e) => {
+        if (late) return;
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}

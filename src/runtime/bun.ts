@@ -1,0 +1,26 @@
+import type { FetchHandler } from "../http/request-accounting.ts";
+
+/** A listening server, whatever the runtime. */
+export interface RunningServer {
+  /** The bound port (useful with port 0). */
+  port: number;
+  /** Stops accepting; resolves when in-flight requests finished (or at once when `force`). */
+  stop(force?: boolean): Promise<void>;
+}
+
+/** Serves `fetch` with Bun.serve. */
+export function serveBun(fetch: FetchHandler, opts: { host: string; port: number; maxBodyBytes: number }): RunningServer {
+  const server = Bun.serve({
+    hostname: opts.host,
+    port: opts.port,
+    maxRequestBodySize: opts.maxBodyBytes,
+    // LLM streams are long; the gateway keeps them alive itself.
+    idleTimeout: 255,
+    fetch,
+    error: () => new Response(JSON.stringify({ detail: "Internal Server Error" }), { status: 500, headers: { "content-type": "application/json" } }),
+  });
+  return {
+    port: server.port ?? opts.port,
+    stop: (force = false) => server.stop(force),
+  };
+}

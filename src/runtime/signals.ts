@@ -1,0 +1,31 @@
+import type { Logger } from "../observability/logger.ts";
+
+/**
+ * On SIGTERM/SIGINT: runs `shutdown` once, exits 0 when it finishes, or exits 1 when it
+ * takes longer than `timeoutMs` (the orchestrator would kill us anyway; exiting first
+ * records why).
+ */
+export function exitOnSignals(shutdown: () => Promise<void>, log: Logger, timeoutMs: number): void {
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down: readiness off, draining in-flight requests");
+    setTimeout(() => {
+      log.error({ timeoutMs }, "shutdown timed out; exiting with work unfinished");
+      process.exit(1);
+    }, timeoutMs).unref();
+    shutdown().then(
+      () => {
+        log.info("shutdown complete");
+        process.exit(0);
+      },
+      (e: unknown) => {
+        log.error({ err: (e as Error).message }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+}

@@ -1,0 +1,47 @@
+import type { AnyElysia } from "elysia";
+import type { Config } from "./config/config.ts";
+import type { Logger } from "./observability/logger.ts";
+import { createServices, type Services } from "./services.ts";
+import { createGatehouse } from "./app.ts";
+import { serveBun, type RunningServer } from "./runtime/bun.ts";
+
+/** A running Gatehouse: its services, its server, and the one way to stop it. */
+export interface GatehouseServer {
+  services: Services;
+  server: RunningServer;
+  /** Readiness off → drain hooks (WebSockets closed with 1001) → drain delay → stop accepting → in-flight finish → pools closed. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Boots services, composes the app (plus `extra` plugins, used by tests), and listens.
+ */
+export async function startGatehouse(config: Config, log: Logger, extra: AnyElysia[] = []): Promise<GatehouseServer> {
+  const services = await createServices(config, log);
+  const gatehouse = createGatehouse(services, extra);
+  const server = serveBun(gatehouse.fetch, {
+    host: config.server.host,
+    port: config.server.port,
+    maxBodyBytes: config.server.maxBodyBytes,
+  });
+  log.info(
+    { port: server.port, database: services.describe.database, store: services.describe.store, secretKey: services.describe.secretKey },
+    `Gatehouse listening on http://${config.server.host}:${server.port} — database: ${services.describe.database}; store: ${services.describe.store}`,
+  );
+  let done: Promise<void> | undefined;
+  return {
+    services,
+    server,
+    shutdown() {
+      done ??= (async () => {
+        await services.lifecycle.drain();
+        if (config.server.shutdownDrainDelayMs > 0) {
+          await new Promise((r) => setTimeout(r, config.server.shutdownDrainDelayMs));
+        }
+        await server.stop(false);
+        await services.close();
+      })();
+      return done;
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import type { Registry } from "prom-client";
+import type { Config } from "./config/config.ts";
+import type { Logger } from "./observability/logger.ts";
+import { createRegistry } from "./observability/registry.ts";
+import { createDbMetrics, type DbMetrics } from "./observability/db-metrics.ts";
+import { StrictPool } from "./db/pool.ts";
+import { migrate } from "./db/migrate.ts";
+import type { KeyValueStore } from "./kv/store.ts";
+import { createStore } from "./kv/create-store.ts";
+import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded/pglite-server.ts";
+import { loadOrCreateSecretKey } from "./embedded/secret-key.ts";
+import { Lifecycle } from "./lifecycle.ts";
+
+/** Everything a Gatehouse instance runs on, built once at boot and passed to the app. */
+export interface Services {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly dbMetrics: DbMetrics;
+  readonly pool: StrictPool;
+  readonly store: KeyValueStore;
+  readonly lifecycle: Lifecycle;
+  /** `WEBUI_SECRET_KEY`, or the generated one. */
+  readonly secretKey: string;
+  /** Human-readable descriptions for the startup line (no credentials). */
+  readonly describe: { database: string; store: string; secretKey: string };
+  /** Closes the pool, the store and the embedded database, in that order. */
+  close(): Promise<void>;
+}
+
+/** Options mostly for tests: an own registry without process metrics, etc. */
+export interface ServiceOptions {
+  defaultMetrics?: boolean;
+}
+
+/**
+ * Builds the services from config: embedded PGlite when no `DATABASE_URL`, the in-memory
+ * store when no Redis is configured, a generated secret key when none is given; then runs
+ * migrations.
+ */
+export async function createServices(config: Config, log: Logger, opts: ServiceOptions = {}): Promise<Services> {
+  const registry = createRegistry({ defaultMetrics: opts.defaultMetrics ?? true });
+  const dbMetrics = createDbMetrics(registry);
+  const max = config.db.poolSize + config.db.maxOverflow;
+
+  let embedded: EmbeddedPostgres | null = null;
+  let dbUrl = config.db.url;
+  if (dbUrl === null) {
+    embedded = await startEmbeddedPostgres(`${config.server.dataDir}/pglite`, max);
+    dbUrl = embedded.url;
+  }
+  let secretKey = config.secretKey;
+  let secretDescription = "WEBUI_SECRET_KEY";
+  if (secretKey === null) {
+    const loaded = await loadOrCreateSecretKey(config.server.dataDir);
+    secretKey = loaded.key;
+    secretDescription = `${loaded.generated ? "generated into" : "read from"} ${config.server.dataDir}/.webui_secret_key`;
+  }
+
+  const pool = new StrictPool(
+    {
+      url: dbUrl,
+      max,
+      timeoutMs: config.db.timeoutSeconds * 1000,
+      maxWaiters: config.db.maxWaiters,
+      leakThresholdMs: config.db.leakThresholdMs,
+      prepare: config.db.prepare,
+    },
+    dbMetrics,
+    log,
+  );
+  const store = createStore(config.redis);
+  try {
+    const applied = await migrate(pool);
+    if (applied.length > 0) log.info({ applied }, "database migrations applied");
+  } catch (e) {
+    await pool.close(1).catch(() => {});
+    await store.close().catch(() => {});
+    await embedded?.stop().catch(() => {});
+    throw e;
+  }
+
+  return {
+    config, log, registry, dbMetrics, pool, store,
+    lifecycle: new Lifecycle(),
+    secretKey,
+    describe: {
+      database: embedded ? `embedded PGlite in ${embedded.dataDir}` : `PostgreSQL at ${redactUrl(dbUrl)}`,
+      store: store.kind === "memory" ? "in-memory (single instance only; set REDIS_URL to scale out)" : `Redis (${store.kind})`,
+      secretKey: secretDescription,
+    },
+    async close() {
+      await pool.close(2).catch((e) => log.warn({ err: String(e) }, "closing the database pool failed"));
+      await store.close().catch((e) => log.warn({ err: String(e) }, "closing the store failed"));
+      await embedded?.stop().catch((e) => log.warn({ err: String(e) }, "stopping embedded PGlite failed"));
+    },
+  };
+}
+
+/** host:port/db of a URL, without user or password. */
+export function redactUrl(u: string): string {
+  try {
+    const p = new URL(u);
+    return `${p.hostname}:${p.port || "5432"}${p.pathname}`;
+  } catch {
+    return "(unparseable URL)";
+  }
+}

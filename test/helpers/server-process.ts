@@ -1,0 +1,60 @@
+import { freePort } from "../harness/services.ts";
+
+const root = new URL("../..", import.meta.url).pathname;
+
+/** A Gatehouse (or fixture) process started by a test, with its output kept. */
+export interface ServerProcess {
+  baseUrl: string;
+  port: number;
+  proc: ReturnType<typeof Bun.spawn>;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * Spawns `argv` (default: the real entry point) with `env` on a free port, and waits until
+ * `/livez` answers (or the process exits, which fails with its output).
+ */
+export async function startServerProcess(env: Record<string, string>, argv?: string[], waitForLive = true): Promise<ServerProcess> {
+  const port = env["PORT"] ? Number(env["PORT"]) : await freePort();
+  const cmd = argv ?? [`${root}node_modules/.bin/bun`, "src/main.ts"];
+  const proc = Bun.spawn(cmd, {
+    cwd: root,
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", GATEHOUSE_LOG_LEVEL: "info", ...env, PORT: String(port) },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let out = "";
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    const d = new TextDecoder();
+    for await (const c of s) out += d.decode(c, { stream: true });
+  };
+  void pump(proc.stdout as ReadableStream<Uint8Array>);
+  void pump(proc.stderr as ReadableStream<Uint8Array>);
+  const handle: ServerProcess = {
+    baseUrl: `http://127.0.0.1:${port}`,
+    port,
+    proc,
+    output: () => out,
+    exited: proc.exited,
+    kill: (signal = "SIGTERM") => proc.kill(signal),
+  };
+  if (!waitForLive) return handle;
+  let exited = false;
+  void proc.exited.then(() => (exited = true));
+  for (let i = 0; i < 600; i++) {
+    if (exited) throw new Error(`server exited during start-up (code ${proc.exitCode}):\n${out}`);
+    try {
+      const r = await fetch(`${handle.baseUrl}/livez`);
+      if (r.ok) return handle;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(100);
+  }
+  proc.kill("SIGKILL");
+  throw new Error(`server did not answer /livez within 60 s:\n${out}`);
+}
