@@ -6,6 +6,7 @@ import { createDbMetrics, type DbMetrics } from "./observability/db-metrics.ts";
 import { StrictPool } from "./db/pool.ts";
 import { migrate } from "./db/migrate.ts";
 import type { KeyValueStore } from "./kv/store.ts";
+import type { KeyWatcher } from "./kv/key-watch.ts";
 import { createStore } from "./kv/create-store.ts";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded/pglite-server.ts";
 import { loadOrCreateSecretKey } from "./embedded/secret-key.ts";
@@ -19,6 +20,8 @@ export interface Services {
   readonly dbMetrics: DbMetrics;
   readonly pool: StrictPool;
   readonly store: KeyValueStore;
+  /** Server-assisted invalidation of store keys; null where the store cannot provide it. */
+  readonly watcher: KeyWatcher | null;
   readonly lifecycle: Lifecycle;
   /** `WEBUI_SECRET_KEY`, or the generated one. */
   readonly secretKey: string;
@@ -69,7 +72,7 @@ export async function createServices(config: Config, log: Logger, opts: ServiceO
     dbMetrics,
     log,
   );
-  const store = createStore(config.redis);
+  const { store, watcher } = createStore(config.redis);
   try {
     const applied = await migrate(pool);
     if (applied.length > 0) log.info({ applied }, "database migrations applied");
@@ -81,7 +84,7 @@ export async function createServices(config: Config, log: Logger, opts: ServiceO
   }
 
   return {
-    config, log, registry, dbMetrics, pool, store,
+    config, log, registry, dbMetrics, pool, store, watcher,
     lifecycle: new Lifecycle(),
     secretKey,
     describe: {

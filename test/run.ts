@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   env["TEST_REDIS_URL"] = process.env["TEST_REDIS_URL"] ?? (await startRedis()).url;
   console.log(`test services: postgres ${redact(env["TEST_DATABASE_URL"])}, redis ${redact(env["TEST_REDIS_URL"])}`);
 
-  const bunTest = await run([bin("bun"), "test", ...(args.length ? args : [])], env);
+  const bunTest = await run([bin("bun"), "test", "--timeout", "60000", ...args], env);
   const bp = lastNumber(bunTest.out, /^\s*(\d+) pass$/gm);
   const bf = lastNumber(bunTest.out, /^\s*(\d+) fail$/gm);
   if (bp === undefined || bf === undefined) {

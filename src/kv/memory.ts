@@ -1,0 +1,173 @@
+import { joinPrefix, type KeyValueStore, type SetOptions, type Unsubscribe } from "./store.ts";
+import type { KeyWatcher, KeyWatchHandlers } from "./key-watch.ts";
+
+interface Entry {
+  value: string | Map<string, string>;
+  expiresAt: number | null;
+}
+
+/**
+ * The in-memory store for a single instance: same semantics as Redis for the operations
+ * of the port (lazy expiry plus a periodic sweep; pub/sub delivered asynchronously).
+ * Web APIs only, so it runs on Deno too. It is also its own {@link KeyWatcher}.
+ */
+export class MemoryStore implements KeyValueStore, KeyWatcher {
+  readonly kind = "memory" as const;
+  readonly prefix: string;
+  readonly #data = new Map<string, Entry>();
+  readonly #channels = new Map<string, Set<(m: string) => void>>();
+  readonly #watches = new Set<{ prefix: string; handlers: KeyWatchHandlers }>();
+  readonly #sweep: ReturnType<typeof setInterval>;
+
+  constructor(opts: { prefix: string }) {
+    this.prefix = opts.prefix;
+    this.#sweep = setInterval(() => this.#sweepExpired(), 10_000);
+    (this.#sweep as { unref?: () => void }).unref?.();
+  }
+
+  wireKey(name: string): string {
+    return joinPrefix(this.prefix, name);
+  }
+
+  async get(key: string): Promise<string | null> {
+    const e = this.#live(key);
+    return e && typeof e.value === "string" ? e.value : null;
+  }
+
+  async set(key: string, value: string, opts: SetOptions = {}): Promise<boolean> {
+    if (opts.onlyIfAbsent && this.#live(key)) return false;
+    this.#data.set(this.wireKey(key), { value, expiresAt: opts.ttlMs !== undefined ? Date.now() + opts.ttlMs : null });
+    this.#changed(key);
+    return true;
+  }
+
+  async del(...keys: string[]): Promise<number> {
+    let n = 0;
+    for (const k of keys) {
+      if (this.#live(k)) {
+        this.#data.delete(this.wireKey(k));
+        this.#changed(k);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  async incr(key: string, by = 1): Promise<number> {
+    const e = this.#live(key);
+    const current = e && typeof e.value === "string" ? Number(e.value) : 0;
+    if (!Number.isInteger(current)) throw new Error("value is not an integer");
+    const next = current + by;
+    this.#data.set(this.wireKey(key), { value: String(next), expiresAt: e?.expiresAt ?? null });
+    this.#changed(key);
+    return next;
+  }
+
+  async expire(key: string, ttlMs: number): Promise<boolean> {
+    const e = this.#live(key);
+    if (!e) return false;
+    e.expiresAt = Date.now() + ttlMs;
+    return true;
+  }
+
+  async ttl(key: string): Promise<number> {
+    const e = this.#live(key);
+    if (!e) return -2;
+    return e.expiresAt === null ? -1 : Math.max(0, e.expiresAt - Date.now());
+  }
+
+  async hget(key: string, field: string): Promise<string | null> {
+    return this.#hash(key, false)?.get(field) ?? null;
+  }
+
+  async hset(key: string, field: string, value: string): Promise<void> {
+    this.#hash(key, true)!.set(field, value);
+    this.#changed(key);
+  }
+
+  async hdel(key: string, ...fields: string[]): Promise<number> {
+    const h = this.#hash(key, false);
+    if (!h) return 0;
+    let n = 0;
+    for (const f of fields) if (h.delete(f)) n++;
+    if (h.size === 0) this.#data.delete(this.wireKey(key));
+    if (n > 0) this.#changed(key);
+    return n;
+  }
+
+  async hgetall(key: string): Promise<Record<string, string>> {
+    return Object.fromEntries(this.#hash(key, false) ?? []);
+  }
+
+  async hlen(key: string): Promise<number> {
+    return this.#hash(key, false)?.size ?? 0;
+  }
+
+  async publish(channel: string, message: string): Promise<number> {
+    const handlers = this.#channels.get(this.wireKey(channel));
+    if (!handlers) return 0;
+    for (const h of [...handlers]) queueMicrotask(() => h(message));
+    return handlers.size;
+  }
+
+  async subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe> {
+    const wire = this.wireKey(channel);
+    let set = this.#channels.get(wire);
+    if (!set) this.#channels.set(wire, (set = new Set()));
+    // A distinct wrapper per subscription, so one handler subscribed twice unsubscribes independently.
+    const own = (m: string) => handler(m);
+    set.add(own);
+    return async () => {
+      set.delete(own);
+      if (set.size === 0) this.#channels.delete(wire);
+    };
+  }
+
+  async watch(prefix: string, handlers: KeyWatchHandlers): Promise<Unsubscribe> {
+    const w = { prefix, handlers };
+    this.#watches.add(w);
+    handlers.onReset();
+    return async () => void this.#watches.delete(w);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+    this.#data.clear();
+    this.#channels.clear();
+    this.#watches.clear();
+  }
+
+  #live(key: string): Entry | undefined {
+    const wire = this.wireKey(key);
+    const e = this.#data.get(wire);
+    if (!e) return undefined;
+    if (e.expiresAt !== null && e.expiresAt <= Date.now()) {
+      this.#data.delete(wire);
+      return undefined;
+    }
+    return e;
+  }
+
+  #hash(key: string, create: boolean): Map<string, string> | undefined {
+    const e = this.#live(key);
+    if (e) {
+      if (typeof e.value === "string") throw new Error("WRONGTYPE Operation against a key holding the wrong kind of value");
+      return e.value;
+    }
+    if (!create) return undefined;
+    const h = new Map<string, string>();
+    this.#data.set(this.wireKey(key), { value: h, expiresAt: null });
+    return h;
+  }
+
+  #changed(key: string): void {
+    for (const w of this.#watches) if (key.startsWith(w.prefix)) queueMicrotask(() => w.handlers.onKeys([key]));
+  }
+
+  #sweepExpired(): void {
+    const now = Date.now();
+    for (const [k, e] of this.#data) if (e.expiresAt !== null && e.expiresAt <= now) this.#data.delete(k);
+  }
+}

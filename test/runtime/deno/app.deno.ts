@@ -1,0 +1,44 @@
+// The same app, served with Deno.serve through src/runtime/deno.ts, on the real Postgres.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { loadConfig } from "../../../src/config/config.ts";
+import { createLogger } from "../../../src/observability/logger.ts";
+import { createServices } from "../../../src/services.ts";
+import { createGatehouse } from "../../../src/app.ts";
+import { serveDeno } from "../../../src/runtime/deno.ts";
+
+declare const Deno: { env: { get(name: string): string | undefined } };
+
+async function freshDatabase(): Promise<string> {
+  const admin = Deno.env.get("TEST_DATABASE_URL");
+  assert.ok(admin, "TEST_DATABASE_URL must be set (npm test sets it)");
+  const name = `gh_deno_${crypto.randomUUID().slice(0, 8)}`;
+  const sql = postgres(admin, { max: 1, onnotice: () => {} });
+  await sql.unsafe(`create database ${name}`);
+  await sql.end();
+  const u = new URL(admin);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+test("Deno.serve(app.fetch) answers /health, /readyz and 404s", async () => {
+  const config = loadConfig({ DATABASE_URL: await freshDatabase(), WEBUI_SECRET_KEY: "deno-secret", GATEHOUSE_LOG_LEVEL: "silent" });
+  const services = await createServices(config, createLogger("silent"), { defaultMetrics: false });
+  const server = serveDeno(createGatehouse(services).fetch, { host: "127.0.0.1", port: 0 });
+  try {
+    const base = `http://127.0.0.1:${server.port}`;
+    const health = await fetch(`${base}/health`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: true });
+    const ready = await fetch(`${base}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: true, checks: { postgres: "ok", store: "ok" } });
+    const missing = await fetch(`${base}/missing`);
+    assert.equal(missing.status, 404);
+    assert.deepEqual(await missing.json(), { detail: "Not Found" });
+  } finally {
+    await server.stop();
+    await services.close();
+  }
+});
