@@ -1,5 +1,6 @@
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { mkdir } from "node:fs/promises";
 
 /** An embedded PGlite database served on a loopback port, so the normal pool can use it. */
 export interface EmbeddedPostgres {
@@ -16,6 +17,7 @@ export interface EmbeddedPostgres {
  * to a real server, so metrics and checkout semantics are the same on the embedded default.
  */
 export async function startEmbeddedPostgres(dataDir: string, maxConnections: number): Promise<EmbeddedPostgres> {
+  await mkdir(dataDir, { recursive: true });
   const db = await PGlite.create({ dataDir });
   const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections });
   await server.start();
