@@ -1,8 +1,14 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { Services } from "./services.ts";
+import type { AuthModule } from "./auth/auth-module.ts";
 import { errorHandler } from "./http/error-handler.ts";
 import { healthRoutes } from "./http/health-routes.ts";
 import { metricsRoute } from "./http/metrics-route.ts";
+import { authRoutes } from "./http/auth-routes.ts";
+import { accountRoutes } from "./http/account-routes.ts";
+import { apiKeyRoutes } from "./http/api-key-routes.ts";
+import { sessionRoutes } from "./http/session-routes.ts";
+import { forwardAuthRoute } from "./http/forward-auth-route.ts";
 import { routeLabel, withDbAccounting, type FetchHandler } from "./http/request-accounting.ts";
 
 /** The composed Elysia app and the fetch handler to serve it with. */
@@ -13,12 +19,17 @@ export interface Gatehouse {
 }
 
 /** Composes the app from its plugins; no logic of its own. */
-export function createGatehouse(s: Services, extra: AnyElysia[] = []): Gatehouse {
+export function createGatehouse(s: Services, auth: AuthModule, extra: AnyElysia[] = []): Gatehouse {
   const app = new Elysia({ aot: true })
     .use(errorHandler(s.log))
     .use(routeLabel())
     .use(healthRoutes(s))
-    .use(metricsRoute(s.registry));
+    .use(metricsRoute(s.registry))
+    .use(authRoutes(s, auth))
+    .use(accountRoutes(s, auth))
+    .use(apiKeyRoutes(s, auth))
+    .use(sessionRoutes(auth))
+    .use(forwardAuthRoute(auth));
   for (const plugin of extra) app.use(plugin);
   return { app, fetch: withDbAccounting((req) => app.handle(req), s.dbMetrics) };
 }

@@ -2,12 +2,13 @@ import type { AnyElysia } from "elysia";
 import type { Config } from "./config/config.ts";
 import type { Logger } from "./observability/logger.ts";
 import { createServices, type Services } from "./services.ts";
-import { createGatehouse } from "./app.ts";
+import { assembleInstance, type Instance } from "./instance.ts";
 import { serveBun, type RunningServer } from "./runtime/bun.ts";
 
 /** A running Gatehouse: its services, its server, and the one way to stop it. */
 export interface GatehouseServer {
   services: Services;
+  instance: Instance;
   server: RunningServer;
   /** Readiness off → drain hooks (WebSockets closed with 1001) → drain delay → stop accepting → in-flight finish → pools closed. */
   shutdown(): Promise<void>;
@@ -18,8 +19,8 @@ export interface GatehouseServer {
  */
 export async function startGatehouse(config: Config, log: Logger, extra: AnyElysia[] = []): Promise<GatehouseServer> {
   const services = await createServices(config, log);
-  const gatehouse = createGatehouse(services, extra);
-  const server = serveBun(gatehouse.fetch, {
+  const instance = await assembleInstance(services, extra);
+  const server = serveBun(instance.gatehouse.fetch, {
     host: config.server.host,
     port: config.server.port,
     maxBodyBytes: config.server.maxBodyBytes,
@@ -31,6 +32,7 @@ export async function startGatehouse(config: Config, log: Logger, extra: AnyElys
   let done: Promise<void> | undefined;
   return {
     services,
+    instance,
     server,
     shutdown() {
       done ??= (async () => {
@@ -39,6 +41,7 @@ export async function startGatehouse(config: Config, log: Logger, extra: AnyElys
           await new Promise((r) => setTimeout(r, config.server.shutdownDrainDelayMs));
         }
         await server.stop(false);
+        await instance.stop();
         await services.close();
       })();
       return done;

@@ -54,6 +54,11 @@ export interface Config {
     readonly enableApiKeys: boolean;
     readonly trustedEmailHeader: string | null;
     readonly trustedNameHeader: string | null;
+    /** How Gatehouse stores API keys it creates (Open WebUI: plaintext). */
+    readonly apiKeyStorage: "sha256" | "plaintext";
+    /** Seconds between `last_active_at` writes for one user (writes are batched). */
+    readonly activeStatusUpdateIntervalSeconds: number;
+    readonly signInRateLimit: { readonly perEmail: number; readonly perIp: number; readonly windowSeconds: number };
   };
   readonly oauth: {
     readonly clientId: string | null;
@@ -130,6 +135,13 @@ export function loadConfig(env: Env): Config {
       enableApiKeys: bool(env, "ENABLE_API_KEYS", true),
       trustedEmailHeader: optionalStr(env, "WEBUI_AUTH_TRUSTED_EMAIL_HEADER")?.toLowerCase() ?? null,
       trustedNameHeader: optionalStr(env, "WEBUI_AUTH_TRUSTED_NAME_HEADER")?.toLowerCase() ?? null,
+      apiKeyStorage: oneOf(env, "GATEHOUSE_API_KEY_STORAGE", "sha256", ["sha256", "plaintext"]),
+      activeStatusUpdateIntervalSeconds: int(env, "DATABASE_USER_ACTIVE_STATUS_UPDATE_INTERVAL", 60, 1, 86_400),
+      signInRateLimit: {
+        perEmail: int(env, "GATEHOUSE_SIGNIN_RATE_LIMIT_PER_EMAIL", 15, 1, 1_000_000),
+        perIp: int(env, "GATEHOUSE_SIGNIN_RATE_LIMIT_PER_IP", 60, 1, 1_000_000),
+        windowSeconds: int(env, "GATEHOUSE_SIGNIN_RATE_LIMIT_WINDOW_SECONDS", 180, 1, 86_400),
+      },
     },
     oauth: {
       clientId: optionalStr(env, "OAUTH_CLIENT_ID"),

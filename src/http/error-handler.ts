@@ -2,12 +2,11 @@ import { Elysia } from "elysia";
 import { ServiceError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 
-/** Answers `{"detail": ...}` with the given status (and extra headers). */
-export function detail(status: number, message: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ detail: message }), {
-    status,
-    headers: { "content-type": "application/json", ...headers },
-  });
+/** Answers `{"detail": ...}` with the given status (and extra headers; a name may repeat). */
+export function detail(status: number, message: string, headers: Array<[string, string]> = []): Response {
+  const h = new Headers({ "content-type": "application/json" });
+  for (const [name, value] of headers) h.append(name, value);
+  return new Response(JSON.stringify({ detail: message }), { status, headers: h });
 }
 
 /**
@@ -17,7 +16,8 @@ export function detail(status: number, message: string, headers: Record<string, 
 export function errorHandler(log: Logger) {
   return new Elysia({ name: "gatehouse.errors" }).onError({ as: "global" }, ({ code, error }) => {
     if (error instanceof ServiceError) {
-      const headers: Record<string, string> = error.retryAfterSeconds !== undefined ? { "retry-after": String(error.retryAfterSeconds) } : {};
+      const headers: Array<[string, string]> = [...error.headers];
+      if (error.retryAfterSeconds !== undefined) headers.push(["retry-after", String(error.retryAfterSeconds)]);
       return detail(error.status, error.message, headers);
     }
     switch (code) {

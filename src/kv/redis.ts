@@ -70,6 +70,11 @@ export class RedisStore implements KeyValueStore {
     return joinPrefix(this.prefix, name);
   }
 
+  /** The command connection, for libraries that speak ioredis themselves (rate-limiter-flexible). */
+  get client(): Redis | Cluster {
+    return this.#client;
+  }
+
   get(key: string): Promise<string | null> {
     return this.#do(() => this.#client.get(this.wireKey(key)));
   }

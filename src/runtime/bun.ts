@@ -1,4 +1,5 @@
 import type { FetchHandler } from "../http/request-accounting.ts";
+import { recordPeerAddress } from "../http/client-address.ts";
 
 /** A listening server, whatever the runtime. */
 export interface RunningServer {
@@ -16,7 +17,10 @@ export function serveBun(fetch: FetchHandler, opts: { host: string; port: number
     maxRequestBodySize: opts.maxBodyBytes,
     // LLM streams are long; the gateway keeps them alive itself.
     idleTimeout: 255,
-    fetch,
+    fetch(request, server) {
+      recordPeerAddress(request, server.requestIP(request)?.address);
+      return fetch(request);
+    },
     error: () => new Response(JSON.stringify({ detail: "Internal Server Error" }), { status: 500, headers: { "content-type": "application/json" } }),
   });
   return {

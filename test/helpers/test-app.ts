@@ -1,13 +1,14 @@
 import type { AnyElysia } from "elysia";
 import { loadConfig } from "../../src/config/config.ts";
 import { createServices, type Services } from "../../src/services.ts";
-import { createGatehouse } from "../../src/app.ts";
+import { assembleInstance, type Instance } from "../../src/instance.ts";
 import type { FetchHandler } from "../../src/http/request-accounting.ts";
 import { captureLogger } from "./capture-log.ts";
 
 /** An in-process Gatehouse on real services, driven through its fetch handler. */
 export interface TestApp {
   services: Services;
+  instance: Instance;
   fetch: FetchHandler;
   /** `fetch` with a path: `app.request("/health")`. */
   request(path: string, init?: RequestInit): Promise<Response>;
@@ -20,12 +21,17 @@ export async function startTestApp(env: Record<string, string>, extra: AnyElysia
   const logs = captureLogger("info");
   const config = loadConfig({ WEBUI_SECRET_KEY: "test-webui-secret-key", ...env });
   const services = await createServices(config, logs.log, { defaultMetrics: true });
-  const gh = createGatehouse(services, extra);
+  const instance = await assembleInstance(services, extra);
+  const gh = instance.gatehouse;
   return {
     services,
+    instance,
     fetch: gh.fetch,
     request: (path, init) => Promise.resolve(gh.fetch(new Request(`http://gatehouse.test${path}`, init))),
     logText: logs.text,
-    close: () => services.close(),
+    close: async () => {
+      await instance.stop();
+      await services.close();
+    },
   };
 }

@@ -72,6 +72,11 @@ export class DeviceSessionsRepo {
       ));
   }
 
+  /** Moves a session's expiry after its token was renewed (same jti). */
+  extend(id: string, expiresAt: number | null): Promise<void> {
+    return this.pool.run("session.extend", async (c) => void (await c`update gatehouse_session set expires_at = ${expiresAt} where id = ${id}`));
+  }
+
   /** Batched `last_seen_at` updates (one statement). */
   touch(updates: ReadonlyMap<string, number>): Promise<void> {
     if (updates.size === 0) return Promise.resolve();

@@ -5,7 +5,7 @@ import postgres from "postgres";
 import { loadConfig } from "../../../src/config/config.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 import { createServices } from "../../../src/services.ts";
-import { createGatehouse } from "../../../src/app.ts";
+import { assembleInstance } from "../../../src/instance.ts";
 import { serveDeno } from "../../../src/runtime/deno.ts";
 
 declare const Deno: { env: { get(name: string): string | undefined } };
@@ -25,7 +25,8 @@ async function freshDatabase(): Promise<string> {
 test("Deno.serve(app.fetch) answers /health, /readyz and 404s", async () => {
   const config = loadConfig({ DATABASE_URL: await freshDatabase(), WEBUI_SECRET_KEY: "deno-secret", GATEHOUSE_LOG_LEVEL: "silent" });
   const services = await createServices(config, createLogger("silent"), { defaultMetrics: false });
-  const server = serveDeno(createGatehouse(services).fetch, { host: "127.0.0.1", port: 0 });
+  const instance = await assembleInstance(services);
+  const server = serveDeno(instance.gatehouse.fetch, { host: "127.0.0.1", port: 0 });
   try {
     const base = `http://127.0.0.1:${server.port}`;
     const health = await fetch(`${base}/health`);
@@ -39,6 +40,7 @@ test("Deno.serve(app.fetch) answers /health, /readyz and 404s", async () => {
     assert.deepEqual(await missing.json(), { detail: "Not Found" });
   } finally {
     await server.stop();
+    await instance.stop();
     await services.close();
   }
 });

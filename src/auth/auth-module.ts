@@ -1,0 +1,72 @@
+import type { Services } from "../services.ts";
+import { UsersRepo } from "../db/repos/users.ts";
+import { DeviceSessionsRepo } from "../db/repos/device-sessions.ts";
+import { ApiKeysRepo } from "../db/repos/api-keys.ts";
+import { UserCache } from "./user-cache.ts";
+import { RevocationService } from "./revocation.ts";
+import { ActivityRecorder } from "./activity.ts";
+import { SessionIssuer } from "./session-issuer.ts";
+import { SessionRevoker } from "./session-revoker.ts";
+import { CurrentUserResolver } from "./current-user.ts";
+import { SignInRateLimiter } from "./signin-rate-limit.ts";
+import type { CookiePolicy } from "./cookies.ts";
+import type { PasswordHasher, SessionTokenCodec } from "./session-tokens.ts";
+
+/** Everything the auth routes use, built once per instance. */
+export interface AuthModule {
+  users: UsersRepo;
+  sessions: DeviceSessionsRepo;
+  apiKeys: ApiKeysRepo;
+  userCache: UserCache;
+  revocation: RevocationService;
+  activity: ActivityRecorder;
+  issuer: SessionIssuer;
+  revoker: SessionRevoker;
+  current: CurrentUserResolver;
+  rateLimit: SignInRateLimiter;
+  passwords: PasswordHasher;
+  tokens: SessionTokenCodec;
+  cookies: CookiePolicy;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Wires the auth services on top of the pool and the store. */
+export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCodec; passwords: PasswordHasher }): AuthModule {
+  const cfg = s.config;
+  const cookies: CookiePolicy = { sameSite: cfg.cookies.sameSite, secure: cfg.cookies.secure };
+  const users = new UsersRepo(s.pool);
+  const sessions = new DeviceSessionsRepo(s.pool);
+  const apiKeys = new ApiKeysRepo(s.pool, cfg.auth.apiKeyStorage);
+  const userCache = new UserCache(users, s.store);
+  const revocation = new RevocationService(s.store, s.watcher, cfg.redis.failureMode, s.log);
+  const activity = new ActivityRecorder(users, sessions, cfg.auth.activeStatusUpdateIntervalSeconds, s.log);
+  const issuer = new SessionIssuer(crypto.tokens, sessions, cfg.jwt.expiresInSeconds, cookies);
+  const revoker = new SessionRevoker(sessions, revocation);
+  const current = new CurrentUserResolver({
+    tokens: crypto.tokens,
+    revocation,
+    users: userCache,
+    apiKeys,
+    activity,
+    enableApiKeys: () => cfg.auth.enableApiKeys,
+    trustedEmailHeader: cfg.auth.trustedEmailHeader,
+    cookies,
+  });
+  const rateLimit = new SignInRateLimiter(s.store, cfg.auth.signInRateLimit);
+  return {
+    users, sessions, apiKeys, userCache, revocation, activity, issuer, revoker, current, rateLimit, cookies,
+    passwords: crypto.passwords,
+    tokens: crypto.tokens,
+    async start() {
+      await revocation.start();
+      await userCache.start();
+      activity.start();
+    },
+    async stop() {
+      await activity.stop();
+      await userCache.stop();
+      await revocation.stop();
+    },
+  };
+}

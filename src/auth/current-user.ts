@@ -1,0 +1,117 @@
+import { LRUCache } from "lru-cache";
+import type { UserRecord } from "../db/repos/users.ts";
+import type { ApiKeysRepo } from "../db/repos/api-keys.ts";
+import { digestApiKey } from "../db/repos/api-keys.ts";
+import type { UserCache } from "./user-cache.ts";
+import type { RevocationService } from "./revocation.ts";
+import type { ActivityRecorder } from "./activity.ts";
+import type { SessionTokenCodec, TokenClaims } from "./session-tokens.ts";
+import { presentedCredential, type PresentedCredential } from "./token-source.ts";
+import { ForbiddenError, UnauthorizedError } from "./auth-errors.ts";
+import { MESSAGES } from "./messages.ts";
+import { deleteAuthCookies, type CookiePolicy } from "./cookies.ts";
+
+/** Who is making a request. */
+export interface Principal {
+  user: UserRecord;
+  via: "jwt" | "api_key";
+  /** The session token's claims (JWT only). */
+  claims: TokenClaims | null;
+  credential: PresentedCredential;
+}
+
+/** What the resolver needs. */
+export interface CurrentUserDeps {
+  tokens: SessionTokenCodec;
+  revocation: RevocationService;
+  users: UserCache;
+  apiKeys: ApiKeysRepo;
+  activity: ActivityRecorder;
+  enableApiKeys: () => boolean;
+  trustedEmailHeader: string | null;
+  cookies: CookiePolicy;
+}
+
+/**
+ * Resolves the current user as Open WebUI's `get_current_user` does — same order, same
+ * status codes and messages — with revocation, a user cache and a cached API-key lookup,
+ * so a warm request costs no database checkout and no network round trip.
+ */
+export class CurrentUserResolver {
+  readonly #apiKeyOwners = new LRUCache<string, string>({ max: 10_000, ttl: 30_000 });
+
+  constructor(private readonly d: CurrentUserDeps) {
+    d.users.listeners.add((userId) => {
+      for (const [k, v] of this.#apiKeyOwners.entries()) if (v === userId) this.#apiKeyOwners.delete(k);
+    });
+  }
+
+  /** Forgets every cached API-key lookup (after a key is replaced or deleted). */
+  forgetApiKeys(): void {
+    this.#apiKeyOwners.clear();
+  }
+
+  /** The principal, or a 401/403 {@link ServiceError} exactly as Open WebUI words it. */
+  async resolve(request: Request, opts: { touch?: boolean } = {}): Promise<Principal> {
+    const credential = presentedCredential(request);
+    if (!credential) throw new ForbiddenError(MESSAGES.NOT_AUTHENTICATED, "ERR_NOT_AUTHENTICATED");
+    const principal = credential.isApiKey ? await this.#byApiKey(credential) : await this.#byToken(credential);
+    this.#checkTrustedHeader(request, principal.user);
+    if (opts.touch !== false) this.d.activity.note(principal.user.id, principal.claims?.jti);
+    return principal;
+  }
+
+  /** Like {@link resolve}, then refuses roles other than `user`/`admin` (401, as Open WebUI). */
+  async verified(request: Request, opts: { touch?: boolean } = {}): Promise<Principal> {
+    const p = await this.resolve(request, opts);
+    if (p.user.role !== "user" && p.user.role !== "admin") throw new UnauthorizedError(MESSAGES.ACCESS_PROHIBITED, "ERR_ROLE_PENDING");
+    return p;
+  }
+
+  /** Like {@link resolve}, admins only. */
+  async admin(request: Request): Promise<Principal> {
+    const p = await this.resolve(request);
+    if (p.user.role !== "admin") throw new UnauthorizedError(MESSAGES.ACCESS_PROHIBITED, "ERR_NOT_ADMIN");
+    return p;
+  }
+
+  async #byToken(credential: PresentedCredential): Promise<Principal> {
+    let claims: TokenClaims;
+    try {
+      claims = await this.d.tokens.verify(credential.value);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      throw new UnauthorizedError(MESSAGES.UNAUTHORIZED, typeof code === "string" ? code : "ERR_TOKEN_INVALID");
+    }
+    if (await this.d.revocation.isRevoked(claims)) throw new UnauthorizedError(MESSAGES.INVALID_TOKEN, "ERR_TOKEN_REVOKED");
+    const user = await this.d.users.get(claims.id);
+    if (!user) throw new UnauthorizedError(MESSAGES.INVALID_TOKEN, "ERR_USER_GONE");
+    return { user, via: "jwt", claims, credential };
+  }
+
+  async #byApiKey(credential: PresentedCredential): Promise<Principal> {
+    if (!this.d.enableApiKeys()) throw new ForbiddenError(MESSAGES.API_KEY_NOT_ALLOWED, "ERR_API_KEYS_DISABLED");
+    const digest = await digestApiKey(credential.value);
+    let userId = this.#apiKeyOwners.get(digest);
+    if (userId === undefined) {
+      userId = (await this.d.apiKeys.userIdFor(credential.value)) ?? undefined;
+      if (userId === undefined) throw new UnauthorizedError(MESSAGES.INVALID_TOKEN, "ERR_API_KEY_UNKNOWN");
+      this.#apiKeyOwners.set(digest, userId);
+    }
+    const user = await this.d.users.get(userId);
+    if (!user) throw new UnauthorizedError(MESSAGES.INVALID_TOKEN, "ERR_USER_GONE");
+    return { user, via: "api_key", claims: null, credential };
+  }
+
+  /** A trusted-proxy email that differs from the token's user ends the session, cookies included. */
+  #checkTrustedHeader(request: Request, user: UserRecord): void {
+    const header = this.d.trustedEmailHeader;
+    if (!header) return;
+    const email = (request.headers.get(header) ?? "").trim().toLowerCase();
+    if (email && email !== user.email.toLowerCase()) {
+      const err = new UnauthorizedError(MESSAGES.USER_MISMATCH, "ERR_TRUSTED_USER_MISMATCH");
+      for (const c of deleteAuthCookies(this.d.cookies)) err.withHeader("set-cookie", c);
+      throw err;
+    }
+  }
+}

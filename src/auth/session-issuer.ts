@@ -1,0 +1,71 @@
+import type { UserRecord } from "../db/repos/users.ts";
+import type { AuthMethod, DeviceSessionsRepo } from "../db/repos/device-sessions.ts";
+import type { SessionTokenCodec } from "./session-tokens.ts";
+import { setCookie, COOKIE_TOKEN, type CookiePolicy } from "./cookies.ts";
+
+/** A freshly issued session. */
+export interface IssuedSession {
+  token: string;
+  jti: string;
+  /** Unix seconds, or null when tokens never expire (`JWT_EXPIRES_IN=-1`). */
+  expiresAt: number | null;
+  /** The `Set-Cookie` for the `token` cookie. */
+  cookie: string;
+}
+
+/** Where a sign-in came from, recorded on the device session. */
+export interface SignInContext {
+  method: AuthMethod;
+  userAgent: string | null;
+  ip: string | null;
+  oauthSessionId?: string | null;
+}
+
+/**
+ * Issues Open WebUI-shaped tokens (`id`, `exp`, `jti`, `iat`) and records each one as a
+ * device session, so it can be listed and revoked.
+ */
+export class SessionIssuer {
+  constructor(
+    private readonly tokens: SessionTokenCodec,
+    private readonly sessions: DeviceSessionsRepo,
+    /** Seconds, or null for "never" (JWT_EXPIRES_IN). */
+    private readonly lifetimeSeconds: number | null,
+    private readonly cookies: CookiePolicy,
+  ) {}
+
+  async issue(user: UserRecord, ctx: SignInContext, nowMs = Date.now()): Promise<IssuedSession> {
+    const iat = Math.floor(nowMs / 1000);
+    const exp = this.lifetimeSeconds === null ? undefined : Math.floor(nowMs / 1000 + this.lifetimeSeconds);
+    const jti = crypto.randomUUID();
+    const token = await this.tokens.sign({ id: user.id, exp, jti, iat });
+    await this.sessions.record({
+      id: jti,
+      user_id: user.id,
+      expires_at: exp ?? null,
+      user_agent: ctx.userAgent?.slice(0, 512) ?? null,
+      ip: ctx.ip,
+      auth_method: ctx.method,
+      oauth_session_id: ctx.oauthSessionId ?? null,
+    });
+    return { token, jti, expiresAt: exp ?? null, cookie: setCookie(COOKIE_TOKEN, token, this.cookies, { httpOnly: true, expiresAt: exp ?? null }, nowMs / 1000) };
+  }
+
+  /**
+   * A fresh token for the same device session (same `jti`, new `iat`/`exp`), so revoking
+   * the session revokes both the old and the renewed token.
+   */
+  async renew(user: UserRecord, jti: string, nowMs = Date.now()): Promise<IssuedSession> {
+    const iat = Math.floor(nowMs / 1000);
+    const exp = this.lifetimeSeconds === null ? undefined : Math.floor(nowMs / 1000 + this.lifetimeSeconds);
+    const token = await this.tokens.sign({ id: user.id, exp, jti, iat });
+    await this.sessions.extend(jti, exp ?? null);
+    return { token, jti, expiresAt: exp ?? null, cookie: setCookie(COOKIE_TOKEN, token, this.cookies, { httpOnly: true, expiresAt: exp ?? null }, nowMs / 1000) };
+  }
+
+  /** True when a token is in the last quarter of its life and should be re-issued. */
+  shouldRenew(claims: { iat?: number; exp?: number }, nowSeconds = Date.now() / 1000): boolean {
+    if (claims.exp === undefined || claims.iat === undefined) return false;
+    return claims.exp - nowSeconds < (claims.exp - claims.iat) / 4;
+  }
+}

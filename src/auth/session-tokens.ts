@@ -1,0 +1,27 @@
+/** Claims of a Gatehouse / Open WebUI session token. */
+export interface TokenClaims {
+  id: string;
+  exp?: number;
+  jti?: string;
+  iat?: number;
+}
+
+/**
+ * Signs and verifies session tokens. The implementation (src/crypto) decides the algorithm
+ * and where the work runs; `verify` throws an error with a `code` starting `ERR_TOKEN_`
+ * for anything it refuses.
+ */
+export interface SessionTokenCodec {
+  sign(claims: Required<Pick<TokenClaims, "id" | "jti" | "iat">> & Pick<TokenClaims, "exp">): Promise<string>;
+  verify(token: string): Promise<TokenClaims>;
+}
+
+/** Hashes and checks passwords (src/crypto decides where the work runs). */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** False for a wrong password or an unusable hash; never throws for those. */
+  verify(password: string, hash: string): Promise<boolean>;
+  needsRehash(hash: string): boolean;
+  /** Spends the same work as a real verification, for unknown emails. */
+  verifyDummy(password: string): Promise<void>;
+}

@@ -1,0 +1,30 @@
+import type { UserRecord } from "../db/repos/users.ts";
+import type { AuthModule } from "./auth-module.ts";
+import type { Config } from "../config/config.ts";
+import { BadRequestError } from "./auth-errors.ts";
+import { MESSAGES } from "./messages.ts";
+
+/**
+ * Sign-in by a header a trusted reverse proxy sets (`WEBUI_AUTH_TRUSTED_EMAIL_HEADER`), as
+ * Open WebUI does: the user is created on first sight with the default role rules.
+ * Not rate limited: the proxy has already authenticated the person.
+ */
+export async function userFromTrustedHeader(request: Request, auth: AuthModule, config: Config): Promise<UserRecord> {
+  const header = config.auth.trustedEmailHeader!;
+  const email = (request.headers.get(header) ?? "").trim().toLowerCase();
+  if (!email) throw new BadRequestError(MESSAGES.INVALID_TRUSTED_HEADER, "ERR_TRUSTED_HEADER_MISSING");
+  const existing = await auth.users.byEmail(email);
+  if (existing) return existing;
+  const nameHeader = config.auth.trustedNameHeader;
+  const name = (nameHeader ? request.headers.get(nameHeader)?.trim() : "") || email;
+  // A random password nobody knows: the account is reachable only through the proxy (or a reset).
+  const passwordHash = await auth.passwords.hash(crypto.randomUUID() + crypto.randomUUID());
+  try {
+    return await auth.users.insert({ id: crypto.randomUUID(), email, name: name.slice(0, 255), role: config.auth.defaultUserRole, passwordHash }, true);
+  } catch (e) {
+    // Two first requests at once: the other one created the user.
+    const again = await auth.users.byEmail(email);
+    if (again) return again;
+    throw e;
+  }
+}

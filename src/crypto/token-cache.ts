@@ -1,0 +1,62 @@
+/**
+ * The verified-token cache (DESIGN §5a): the exact token string → its verified claims, so a warm
+ * request skips signature verification. Revocation is not cached here and must still be checked
+ * on every request.
+ */
+import { LRUCache } from "lru-cache";
+import { isExpired, type SessionClaims } from "./session-claims.ts";
+
+/** Default number of cached tokens; session tokens are ~250 B, so ~2.5 MB of strings at most. */
+export const DEFAULT_TOKEN_CACHE_SIZE = 10_000;
+
+interface Entry {
+  readonly claims: SessionClaims;
+  /** Key-set version the token was verified under; any rotation/retirement invalidates it. */
+  readonly keyVersion: number;
+  /** The signing key's retirement, if any: the entry is dead after it, like the key. */
+  readonly notAfter: number | undefined;
+}
+
+/**
+ * Bounded LRU of verified tokens. An entry is never returned at or after its token's `exp`, after
+ * its key's `notAfter`, or under a different key-set version; such entries are dropped on sight.
+ * Only tokens that passed full verification are stored, so an attacker cannot fill it.
+ */
+export class VerifiedTokenCache {
+  readonly #lru: LRUCache<string, Entry>;
+
+  constructor(max: number = DEFAULT_TOKEN_CACHE_SIZE) {
+    if (!Number.isSafeInteger(max) || max < 1) throw new RangeError("token cache size must be a positive integer");
+    this.#lru = new LRUCache<string, Entry>({ max });
+  }
+
+  /** The cached claims for `token`, if still valid at `nowSeconds` under `keyVersion`. */
+  get(token: string, nowSeconds: number, keyVersion: number): SessionClaims | undefined {
+    const entry = this.#lru.get(token);
+    if (entry === undefined) return undefined;
+    if (
+      entry.keyVersion !== keyVersion ||
+      isExpired(entry.claims, nowSeconds) ||
+      (entry.notAfter !== undefined && nowSeconds > entry.notAfter)
+    ) {
+      this.#lru.delete(token);
+      return undefined;
+    }
+    return entry.claims;
+  }
+
+  /** Remembers a fully verified token. */
+  set(token: string, claims: SessionClaims, keyVersion: number, notAfter?: number): void {
+    this.#lru.set(token, { claims, keyVersion, notAfter });
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.#lru.clear();
+  }
+
+  /** Number of entries (live or not yet swept). */
+  get size(): number {
+    return this.#lru.size;
+  }
+}
