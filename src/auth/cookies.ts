@@ -25,7 +25,7 @@ export interface CookieSpec {
 export function setCookie(name: string, value: string, policy: CookiePolicy, spec: CookieSpec, nowSeconds = Date.now() / 1000): string {
   const parts = [`${name}=${encodeURIComponent(value)}`, "Path=/"];
   if (spec.expiresAt != null) {
-    const maxAge = Math.max(0, Math.floor(spec.expiresAt - nowSeconds));
+    const maxAge = Math.max(0, spec.expiresAt - Math.floor(nowSeconds));
     parts.push(`Expires=${new Date(spec.expiresAt * 1000).toUTCString()}`, `Max-Age=${maxAge}`);
   }
   if (spec.httpOnly) parts.push("HttpOnly");

@@ -47,6 +47,7 @@ export async function loadSessionKeys(config: SessionTokenConfig): Promise<Sessi
     throw new SigningKeyError("ERR_SIGNING_KEY_MISSING");
   }
   const ring = await KeyRing.from(config.alg, config.privateKeys);
+  // Every instance issues tokens at sign-in, so a ring that cannot sign is a startup error.
   void ring.current;
   return ring;
 }

@@ -1,4 +1,5 @@
 import type Redis from "ioredis";
+import type { RedisOptions } from "ioredis";
 import type { KeyWatcher, KeyWatchHandlers } from "./key-watch.ts";
 import { joinPrefix, type Unsubscribe } from "./store.ts";
 
@@ -9,38 +10,39 @@ const INVALIDATE_CHANNEL = "__redis__:invalidate";
  * BCAST PREFIX {p}:{prefix}` on one connection, redirected to a second one subscribed to
  * `__redis__:invalidate`. RESP2 is used on purpose: ioredis 6 drops RESP3 `invalidate`
  * pushes, while the RESP2 redirect form arrives as an ordinary pub/sub message.
- * Works on standalone and Sentinel (re-established on every reconnect, so after a
- * failover too); Cluster would need one pair per master and is not supported.
+ * Every (re)connect of either connection re-establishes the pair and reports `onReset`,
+ * so it survives restarts and Sentinel failovers. Cluster would need one pair per master
+ * and is not supported.
  */
 export class RedisKeyWatcher implements KeyWatcher {
   /**
-   * @param connect creates a new RESP2 (`protocol: 2`) client with the store's connection options.
+   * @param connect creates a RESP2 client with the store's connection options plus `extra`.
    * @param storePrefix the store's key prefix, stripped from reported keys.
    */
   constructor(
-    private readonly connect: () => Redis,
+    private readonly connect: (extra: RedisOptions) => Redis,
     private readonly storePrefix: string,
   ) {}
 
   async watch(prefix: string, handlers: KeyWatchHandlers): Promise<Unsubscribe> {
     const wirePrefix = joinPrefix(this.storePrefix, prefix);
     const strip = joinPrefix(this.storePrefix, "");
-    const sub = this.connect();
-    // The id must be read before SUBSCRIBE (RESP2 subscriber mode refuses CLIENT ID), so
-    // after a reconnect we subscribe ourselves instead of letting ioredis do it first.
-    sub.options.autoResubscribe = false;
-    const tracker = this.connect();
+    // CLIENT ID must be read before SUBSCRIBE (RESP2 subscriber mode refuses it), so we
+    // subscribe ourselves on every connect instead of letting ioredis resubscribe first.
+    const sub = this.connect({ lazyConnect: true, autoResubscribe: false });
+    const tracker = this.connect({ lazyConnect: true });
     let closed = false;
-    let generation = 0;
+    let subId: number | null = null;
+    let established: () => void = () => {};
+    const firstReset = new Promise<void>((r) => (established = r));
 
-    const establish = async () => {
-      const mine = ++generation;
+    const track = async () => {
+      if (subId === null || tracker.status !== "ready" || closed) return;
       try {
-        const id = await sub.client("ID");
-        await sub.subscribe(INVALIDATE_CHANNEL);
         await tracker.call("CLIENT", "TRACKING", "OFF");
-        await tracker.call("CLIENT", "TRACKING", "ON", "REDIRECT", String(id), "BCAST", "PREFIX", wirePrefix);
-        if (mine === generation && !closed) handlers.onReset();
+        await tracker.call("CLIENT", "TRACKING", "ON", "REDIRECT", String(subId), "BCAST", "PREFIX", wirePrefix);
+        handlers.onReset();
+        established();
       } catch {
         if (!closed) handlers.onDown();
       }
@@ -49,6 +51,18 @@ export class RedisKeyWatcher implements KeyWatcher {
       if (!closed) handlers.onDown();
     };
 
+    sub.on("ready", async () => {
+      subId = null;
+      try {
+        const id = Number(await sub.client("ID"));
+        await sub.subscribe(INVALIDATE_CHANNEL);
+        subId = id;
+        await track();
+      } catch {
+        down();
+      }
+    });
+    tracker.on("ready", () => void track());
     sub.on("messageBuffer", (channel: Buffer, message: Buffer[] | Buffer | null) => {
       if (channel.toString() !== INVALIDATE_CHANNEL) return;
       if (message === null) return handlers.onReset();
@@ -57,15 +71,11 @@ export class RedisKeyWatcher implements KeyWatcher {
     });
     for (const c of [sub, tracker]) {
       c.on("close", down);
-      c.on("end", down);
       c.on("error", () => {});
+      c.connect().catch(() => {});
     }
-    // A reconnect of either side changes client ids or drops tracking: start over.
-    sub.on("ready", () => void establish());
-    tracker.on("ready", () => void establish());
-    await waitReady(sub);
-    await waitReady(tracker);
-    await establish();
+    // Wait briefly for the first establishment; if Redis is down the watch comes up later by itself.
+    await Promise.race([firstReset, new Promise((r) => setTimeout(r, 2000))]);
 
     return async () => {
       closed = true;
@@ -73,17 +83,4 @@ export class RedisKeyWatcher implements KeyWatcher {
       tracker.disconnect();
     };
   }
-}
-
-function waitReady(c: Redis): Promise<void> {
-  if (c.status === "ready") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      c.off("ready", done);
-      c.off("error", done);
-      resolve();
-    };
-    c.once("ready", done);
-    c.once("error", done);
-  });
 }

@@ -60,7 +60,7 @@ export class RedisStore implements KeyValueStore {
       const make = (extra: RedisOptions) => new Redis({ ...base, ...extra });
       this.#client = make({ enableOfflineQueue: false });
       this.#makeSubscriber = () => make({ enableOfflineQueue: true });
-      this.watcher = new RedisKeyWatcher(() => make({ enableOfflineQueue: true, protocol: 2 }), opts.prefix);
+      this.watcher = new RedisKeyWatcher((extra) => make({ enableOfflineQueue: true, protocol: 2, ...extra }), opts.prefix);
       this.#retries = this.kind === "sentinel" ? opts.sentinelMaxRetryCount : 0;
     }
     this.#client.on("error", () => {});

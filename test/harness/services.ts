@@ -1,335 +1,617 @@
 /**
- * Throwaway real services on loopback for tests: PostgreSQL 15 (initdb as the `postgres`
- * OS user when running as root), redis-server, a Sentinel topology and a Redis Cluster.
- * Every process is tracked and stopped by {@link stopAll}; logs go to files in each temp dir.
+ * Throwaway real services on loopback for tests: PostgreSQL 15 (run as the `postgres` OS
+ * user when this process is root), redis-server, a Sentinel topology and a Redis Cluster.
+ *
+ * Each service gets its own temp dir holding its data and its log file (child output never
+ * reaches the test output); startup errors quote the log's tail. Every process is tracked:
+ * {@link stopAll} stops whatever is still running, and on process exit any survivor is
+ * killed as a last resort. Every wait has a deadline.
  */
-import { createServer } from "node:net";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import type { Subprocess } from "bun";
+import { chownSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import Redis from "ioredis";
+import { ensureBinaries, isRoot, PG_BIN } from "./apt.ts";
+import { runCommand } from "./exec.ts";
+import { freeClusterPort, freePort } from "./ports.ts";
+import { pairs, redisCommand } from "./resp.ts";
 
-const PG_BIN = "/usr/lib/postgresql/15/bin";
+export { ensureBinaries } from "./apt.ts";
+export { freePort } from "./ports.ts";
 
-/** A started process. */
+/** A running service process started by this module. */
 export interface ServiceHandle {
+  /** The TCP port it listens on (127.0.0.1). */
   port: number;
+  /** Its process id (for Postgres, the postmaster's). */
   pid: number;
+  /** Stops the process, waits for it to exit and removes its temp dir. Idempotent. */
   stop(): Promise<void>;
 }
-/** A started PostgreSQL cluster. */
+
+/** A throwaway PostgreSQL 15 cluster. */
 export interface PostgresHandle extends ServiceHandle {
+  /** `postgres://postgres@127.0.0.1:PORT/postgres` (trust auth, superuser). */
   url: string;
+  /** The cluster's data directory (inside the temp dir removed by `stop`). */
   dataDir: string;
 }
-/** A started redis-server. */
+
+/** A throwaway redis-server (or redis-sentinel). */
 export interface RedisHandle extends ServiceHandle {
+  /** `redis://127.0.0.1:PORT`. */
   url: string;
+  /** Sends `signal` (default SIGKILL) without waiting, e.g. to make Sentinel fail over. */
   kill(signal?: NodeJS.Signals): void;
 }
-/** One master, one replica, three sentinels. */
+
+/** One master, one replica and three sentinels (quorum 2), all on 127.0.0.1. */
 export interface SentinelTopology {
+  /** The monitored master's name, as clients pass it to Sentinel. */
   masterName: string;
   master: RedisHandle;
   replica: RedisHandle;
+  /** Sentinel addresses, in the shape ioredis's `sentinels` option takes. */
   sentinels: { host: string; port: number }[];
   sentinelHandles: ServiceHandle[];
+  /** Stops the sentinels, the master and the replica. */
   stop(): Promise<void>;
 }
-/** A Redis Cluster of masters only. */
+
+/** A Redis Cluster of masters only (no replicas). */
 export interface ClusterHandle {
+  /** Node addresses, in the shape `new Redis.Cluster(nodes)` takes. */
   nodes: { host: string; port: number }[];
   handles: RedisHandle[];
+  /** Stops every node. */
   stop(): Promise<void>;
 }
 
-const started = new Set<ServiceHandle>();
-const procs = new Set<ReturnType<typeof Bun.spawn>>();
-const dirs = new Set<string>();
+const HOST = "127.0.0.1";
+
+interface Tracked {
+  describe: string;
+  /** Last-resort signal on process exit. */
+  kill(): void;
+}
+
+/** Processes still running. */
+const live = new Set<Tracked>();
+/** Handles started and not yet stopped. */
+const running = new Set<ServiceHandle>();
+/** Temp dirs not yet removed. */
+const tempDirs = new Set<string>();
 
 process.on("exit", () => {
-  for (const p of procs) {
+  for (const t of live) {
     try {
-      p.kill("SIGKILL");
+      t.kill();
     } catch {
-      // already gone
+      // Already gone.
+    }
+  }
+  for (const d of tempDirs) {
+    try {
+      rmSync(d, { recursive: true, force: true });
+    } catch {
+      // A process may still be writing into it; nothing more can be done while exiting.
     }
   }
 });
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+class FatalStartupError extends Error {}
+
+function makeTempDir(label: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `gatehouse-${label}-`));
+  tempDirs.add(dir);
+  return dir;
 }
 
-const isRoot = () => process.getuid?.() === 0;
-
-function which(cmd: string): boolean {
-  return Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]).exitCode === 0;
+function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
 }
 
-let aptUpdated = false;
-async function aptInstall(packages: string[]): Promise<void> {
-  if (!isRoot()) throw new Error(`missing ${packages.join(", ")}: install them (apt-get install -y ${packages.join(" ")}) or run the tests as root`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  if (!aptUpdated) {
-    const u = Bun.spawnSync(["apt-get", "update"], { env });
-    if (u.exitCode !== 0) throw new Error(`apt-get update failed: ${u.stderr.toString().slice(-500)}`);
-    aptUpdated = true;
-  }
-  const r = Bun.spawnSync(["apt-get", "install", "-y", ...packages], { env });
-  if (r.exitCode !== 0) throw new Error(`apt-get install ${packages.join(" ")} failed: ${r.stderr.toString().slice(-500)}`);
-}
-
-/** Installs redis-server, redis-sentinel, redis-tools and PostgreSQL 15 from Debian when missing (root only). */
-export async function ensureBinaries(): Promise<void> {
-  const redis = ["redis-server", "redis-sentinel", "redis-cli"].filter((c) => !which(c));
-  if (redis.length > 0) await aptInstall(["redis-server", "redis-sentinel", "redis-tools"]);
-  if (!existsSync(`${PG_BIN}/initdb`)) await aptInstall(["postgresql-15"]);
-}
-
-function tempDir(label: string): string {
-  const d = mkdtempSync(join(tmpdir(), `gatehouse-${label}-`));
-  dirs.add(d);
-  return d;
-}
-
-function tail(file: string, n = 2000): string {
+function tail(file: string, chars = 3000): string {
   try {
-    return readFileSync(file, "utf8").slice(-n);
+    const text = readFileSync(file, "utf8");
+    return text.length > chars ? `…${text.slice(-chars)}` : text || "(empty)";
   } catch {
-    return "(no log)";
+    return "(no log file)";
   }
 }
 
-function spawnLogged(cmd: string[], logFile: string, cwd?: string): ReturnType<typeof Bun.spawn> {
-  const fd = openSync(logFile, "a");
-  const proc = Bun.spawn(cmd, { cwd, stdout: fd, stderr: fd, stdin: "ignore" });
-  closeSync(fd);
-  procs.add(proc);
-  void proc.exited.then(() => procs.delete(proc));
-  return proc;
+function withLog(message: string, logFile: string): string {
+  return `${message}\n--- ${logFile} (tail) ---\n${tail(logFile)}`;
 }
 
-async function until(what: string, deadlineMs: number, check: () => Promise<boolean>, log?: string): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  let lastError = "";
-  while (Date.now() < end) {
+/**
+ * Polls `check` every 50 ms until it returns true, for at most `timeoutMs`. A
+ * {@link FatalStartupError} from `check` aborts at once; other errors count as "not yet"
+ * and the last one is quoted in the timeout error.
+ */
+async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, logFile?: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  for (;;) {
     try {
       if (await check()) return;
+      last = "";
     } catch (e) {
-      lastError = (e as Error).message;
+      if (e instanceof FatalStartupError) throw e;
+      last = (e as Error).message;
     }
+    if (Date.now() >= deadline) break;
     await Bun.sleep(50);
   }
-  throw new Error(`${what} not ready within ${deadlineMs} ms${lastError ? ` (${lastError})` : ""}${log ? `\n--- log ---\n${tail(log)}` : ""}`);
+  const message = `${what}: not ready within ${timeoutMs} ms${last ? ` (last error: ${last})` : ""}`;
+  throw new Error(logFile ? withLog(message, logFile) : message);
 }
 
-function ensurePostgresUser(): void {
-  if (Bun.spawnSync(["id", "postgres"]).exitCode !== 0) {
-    const r = Bun.spawnSync(["useradd", "--system", "--no-create-home", "postgres"]);
-    if (r.exitCode !== 0) throw new Error(`could not create the postgres OS user: ${r.stderr.toString()}`);
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // A zombie counts as gone: the postmaster is not our child, and PID 1 may never reap it.
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
 
-/** initdb + postgres on a free loopback port, fsync off. */
+async function waitForPidExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await Bun.sleep(25);
+  }
+  return true;
+}
+
+function spawnLogged(cmd: string[], logFile: string, cwd: string): Subprocess {
+  const fd = openSync(logFile, "a");
+  try {
+    const proc = Bun.spawn(cmd, { cwd, stdin: "ignore", stdout: fd, stderr: fd });
+    const tracked: Tracked = { describe: `${cmd[0]} (pid ${proc.pid})`, kill: () => proc.kill("SIGKILL") };
+    live.add(tracked);
+    void proc.exited.then(() => live.delete(tracked));
+    return proc;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function hasExited(proc: Subprocess): boolean {
+  return proc.exitCode !== null || proc.signalCode !== null;
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+function postgresOwner(): { uid: number; gid: number } {
+  const id = (flag: string) => Bun.spawnSync(["id", flag, "postgres"], { stdout: "pipe", stderr: "pipe" });
+  if (id("-u").exitCode !== 0) {
+    const add = Bun.spawnSync(["useradd", "--system", "postgres"], { stdout: "pipe", stderr: "pipe" });
+    if (add.exitCode !== 0) throw new Error(`useradd --system postgres failed: ${add.stderr.toString().trim()}`);
+  }
+  const uid = Number(id("-u").stdout.toString().trim());
+  const gid = Number(id("-g").stdout.toString().trim());
+  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error("could not resolve the postgres OS user's uid/gid");
+  return { uid, gid };
+}
+
+/** PostgreSQL refuses to run as root, so as root its tools run as the `postgres` OS user. */
+function asPostgresUser(cmd: string[]): string[] {
+  return isRoot() ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd;
+}
+
+function readPostmasterPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function pgCtlStop(dir: string, dataDir: string): Promise<void> {
+  const pid = readPostmasterPid(dataDir);
+  await runCommand(asPostgresUser([`${PG_BIN}/pg_ctl`, "stop", "-D", dataDir, "-m", "immediate", "-w", "-t", "10"]), {
+    timeoutMs: 15_000,
+    cwd: dir,
+  });
+  if (pid !== undefined && !(await waitForPidExit(pid, 5_000))) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Exited in between.
+    }
+    await waitForPidExit(pid, 5_000);
+  }
+}
+
+/**
+ * Creates a PostgreSQL 15 cluster in a fresh temp dir (`initdb -A trust -U postgres`,
+ * fsync and synchronous commit off) and starts it on a free 127.0.0.1 port with its unix
+ * socket inside the temp dir. Resolves once `select 1` succeeds over TCP.
+ * @param opts.maxConnections `max_connections` (default 200).
+ */
 export async function startPostgres(opts: { maxConnections?: number } = {}): Promise<PostgresHandle> {
   await ensureBinaries();
-  const dir = tempDir("pg");
+  const dir = makeTempDir("pg");
   const dataDir = join(dir, "data");
-  const log = join(dir, "postgres.log");
-  const asPg = (cmd: string[]) => (isRoot() ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd);
-  if (isRoot()) {
-    ensurePostgresUser();
-    chmodSync(dir, 0o777);
-    Bun.spawnSync(["chown", "-R", "postgres", dir]);
-  }
-  const init = Bun.spawnSync(asPg([`${PG_BIN}/initdb`, "-D", dataDir, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]));
-  if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString().slice(-1500)}`);
-  const port = await freePort();
-  const proc = spawnLogged(
-    asPg([
-      `${PG_BIN}/postgres`, "-D", dataDir, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1",
-      "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-      "-c", `max_connections=${opts.maxConnections ?? 200}`, "-c", "shared_buffers=64MB",
-    ]),
-    log,
-  );
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  await until("postgres", 30_000, async () => {
-    if (proc.exitCode !== null) throw new Error(`postgres exited with ${proc.exitCode}`);
-    const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
-    try {
-      await sql`select 1`;
-      return true;
-    } finally {
-      await sql.end({ timeout: 1 });
+  const logFile = join(dir, "postgres.log");
+  try {
+    if (isRoot()) {
+      const { uid, gid } = postgresOwner();
+      chownSync(dir, uid, gid);
     }
-  }, log);
-  const handle: PostgresHandle = {
-    url, port, dataDir, pid: proc.pid,
-    async stop() {
-      started.delete(handle);
-      proc.kill("SIGQUIT");
-      await Promise.race([proc.exited, Bun.sleep(5000)]);
-      if (proc.exitCode === null) proc.kill("SIGKILL");
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  started.add(handle);
-  return handle;
+    const init = await runCommand(
+      asPostgresUser([`${PG_BIN}/initdb`, "-D", dataDir, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"]),
+      { timeoutMs: 120_000, cwd: dir },
+    );
+    if (init.code !== 0) throw new Error(`initdb failed (exit ${init.code}${init.timedOut ? ", timed out" : ""}):\n${init.out.slice(-3000)}`);
+
+    let port = 0;
+    // freePort() can race with another process; postgres then fails to bind and we retry.
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      const options = [
+        `-p ${port}`,
+        `-k '${dir}'`,
+        "-c listen_addresses=127.0.0.1",
+        "-c fsync=off",
+        "-c synchronous_commit=off",
+        "-c full_page_writes=off",
+        `-c max_connections=${opts.maxConnections ?? 200}`,
+      ].join(" ");
+      const start = await runCommand(
+        asPostgresUser([`${PG_BIN}/pg_ctl`, "start", "-D", dataDir, "-l", logFile, "-w", "-t", "30", "-o", options]),
+        { timeoutMs: 45_000, cwd: dir },
+      );
+      if (start.code === 0) break;
+      await pgCtlStop(dir, dataDir);
+      if (attempt < 3 && /could not bind|address already in use/i.test(tail(logFile, 1000))) continue;
+      throw new Error(withLog(`postgres did not start on ${HOST}:${port} (pg_ctl exit ${start.code}):\n${start.out.trim()}`, logFile));
+    }
+
+    const pid = readPostmasterPid(dataDir);
+    if (pid === undefined) {
+      await pgCtlStop(dir, dataDir);
+      throw new Error(withLog(`postgres started but ${dataDir}/postmaster.pid is unreadable`, logFile));
+    }
+    // SIGQUIT is Postgres's immediate shutdown: the postmaster also ends its backends, which a SIGKILL would orphan.
+    const tracked: Tracked = { describe: `postgres (pid ${pid})`, kill: () => process.kill(pid, "SIGQUIT") };
+    live.add(tracked);
+
+    const url = `postgres://postgres@${HOST}:${port}/postgres`;
+    try {
+      await waitFor(`postgres on ${HOST}:${port}`, 15_000, async () => {
+        if (!isAlive(pid)) throw new FatalStartupError(withLog(`postgres (pid ${pid}) exited during startup`, logFile));
+        const sql = postgres(url, { max: 1, connect_timeout: 2, idle_timeout: 1, onnotice: () => {} });
+        try {
+          await sql`select 1`;
+          return true;
+        } finally {
+          await sql.end({ timeout: 1 });
+        }
+      }, logFile);
+    } catch (e) {
+      await pgCtlStop(dir, dataDir);
+      live.delete(tracked);
+      throw e;
+    }
+
+    let stopping: Promise<void> | undefined;
+    const handle: PostgresHandle = {
+      url,
+      port,
+      pid,
+      dataDir,
+      stop() {
+        stopping ??= (async () => {
+          running.delete(handle);
+          await pgCtlStop(dir, dataDir);
+          live.delete(tracked);
+          removeDir(dir);
+        })();
+        return stopping;
+      },
+    };
+    running.add(handle);
+    return handle;
+  } catch (e) {
+    try {
+      removeDir(dir);
+    } catch {
+      // Keep the original error.
+    }
+    throw e;
+  }
 }
 
-/** CREATE DATABASE `name` on the server behind `adminUrl`; returns the new database's URL. */
+/**
+ * Runs `CREATE DATABASE name` on the server behind `adminUrl` (a superuser URL such as
+ * {@link PostgresHandle.url}) and returns `adminUrl` with its path pointed at the new database.
+ */
 export async function createDatabase(adminUrl: string, name: string): Promise<string> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unsafe database name ${name}`);
-  const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const sql = postgres(adminUrl, { max: 1, connect_timeout: 10, onnotice: () => {} });
   try {
-    await sql.unsafe(`create database ${name}`);
+    await sql`create database ${sql(name)}`;
   } finally {
     await sql.end({ timeout: 2 });
   }
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
+  const url = new URL(adminUrl);
+  url.pathname = `/${encodeURIComponent(name)}`;
+  return url.toString();
 }
 
-async function ping(port: number): Promise<boolean> {
-  const c = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  c.on("error", () => {});
-  try {
-    await c.connect();
-    return (await c.ping()) === "PONG";
-  } finally {
-    c.disconnect();
-  }
+// ---------------------------------------------------------------- Redis
+
+interface RedisLaunch {
+  /** Log-file and temp-dir label. */
+  label: string;
+  /** A fixed port; otherwise a free one is picked (and re-picked if another process takes it first). */
+  port?: number;
+  pickPort?: () => Promise<number>;
+  /** The command line for `port`, given the temp dir. */
+  command(port: number, dir: string): string[];
 }
 
-function redisHandle(port: number, proc: ReturnType<typeof Bun.spawn>, dir: string): RedisHandle {
+function redisHandle(port: number, proc: Subprocess, dir: string): RedisHandle {
+  let stopping: Promise<void> | undefined;
   const handle: RedisHandle = {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${HOST}:${port}`,
     port,
     pid: proc.pid,
-    kill: (signal = "SIGKILL") => proc.kill(signal),
-    async stop() {
-      started.delete(handle);
-      if (proc.exitCode === null) proc.kill("SIGTERM");
-      await Promise.race([proc.exited, Bun.sleep(5000)]);
-      if (proc.exitCode === null) proc.kill("SIGKILL");
-      await proc.exited;
-      rmSync(dir, { recursive: true, force: true });
+    kill(signal: NodeJS.Signals = "SIGKILL") {
+      if (!hasExited(proc)) proc.kill(signal);
+    },
+    stop() {
+      stopping ??= (async () => {
+        running.delete(handle);
+        // With `--save ""` a SIGTERM shutdown writes nothing to disk.
+        if (!hasExited(proc)) proc.kill("SIGTERM");
+        const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(5_000).then(() => false)]);
+        if (!exited) {
+          proc.kill("SIGKILL");
+          await Promise.race([proc.exited, Bun.sleep(5_000)]);
+        }
+        removeDir(dir);
+      })();
+      return stopping;
     },
   };
-  started.add(handle);
+  running.add(handle);
   return handle;
 }
 
-/** redis-server on a free (or given) loopback port, no persistence. */
-export async function startRedis(opts: { args?: string[]; port?: number } = {}): Promise<RedisHandle> {
+async function launchRedis(spec: RedisLaunch): Promise<RedisHandle> {
   await ensureBinaries();
-  const dir = tempDir("redis");
-  const port = opts.port ?? (await freePort());
-  const log = join(dir, "redis.log");
-  const proc = spawnLogged(
-    ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
-      "--protected-mode", "no", "--dir", dir, ...(opts.args ?? [])],
-    log,
-  );
-  await until(`redis-server :${port}`, 15_000, async () => {
-    if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
-    return ping(port);
-  }, log);
-  return redisHandle(port, proc, dir);
-}
-
-/** Master + replica + three sentinels (quorum 2), fast failover settings. */
-export async function startSentinelTopology(opts: { masterName?: string; downAfterMs?: number; failoverTimeoutMs?: number } = {}): Promise<SentinelTopology> {
-  const masterName = opts.masterName ?? "mymaster";
-  const master = await startRedis();
-  const replica = await startRedis({ args: ["--replicaof", "127.0.0.1", String(master.port)] });
-  const sentinelHandles: ServiceHandle[] = [];
-  const sentinels: { host: string; port: number }[] = [];
-  for (let i = 0; i < 3; i++) {
-    const dir = tempDir("sentinel");
-    const port = await freePort();
-    const conf = join(dir, "sentinel.conf");
-    writeFileSync(conf, [
-      `port ${port}`, "bind 127.0.0.1", "protected-mode no", `dir ${dir}`,
-      `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 2`,
-      `sentinel down-after-milliseconds ${masterName} ${opts.downAfterMs ?? 1000}`,
-      `sentinel failover-timeout ${masterName} ${opts.failoverTimeoutMs ?? 5000}`,
-      `sentinel parallel-syncs ${masterName} 1`,
-      "sentinel resolve-hostnames no", "",
-    ].join("\n"));
-    const proc = spawnLogged(["redis-sentinel", conf], join(dir, "sentinel.log"));
-    await until(`redis-sentinel :${port}`, 15_000, () => ping(port), join(dir, "sentinel.log"));
-    sentinelHandles.push(redisHandle(port, proc, dir));
-    sentinels.push({ host: "127.0.0.1", port });
-  }
-  const ask = async (port: number, ...args: string[]) => {
-    const c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1, protocol: 2 });
-    c.on("error", () => {});
-    try {
-      return await c.call(...(args as [string, ...string[]]));
-    } finally {
-      c.disconnect();
-    }
-  };
-  await until("replica link", 20_000, async () => String(await ask(replica.port, "INFO", "replication")).includes("master_link_status:up"));
-  for (const s of sentinels) {
-    await until(`sentinel ${s.port} sees the replica`, 20_000, async () => {
-      const addr = (await ask(s.port, "SENTINEL", "get-master-addr-by-name", masterName)) as string[] | null;
-      if (!addr || addr[1] !== String(master.port)) return false;
-      const info = (await ask(s.port, "SENTINEL", "master", masterName)) as string[];
-      const i = info.indexOf("num-slaves");
-      return i >= 0 && Number(info[i + 1]) >= 1;
-    });
-  }
-  return {
-    masterName, master, replica, sentinels, sentinelHandles,
-    async stop() {
-      await Promise.all([...sentinelHandles, master, replica].map((h) => h.stop()));
-    },
-  };
-}
-
-/** A Redis Cluster of `masters` (default 3) masters and no replicas. */
-export async function startRedisCluster(opts: { masters?: number } = {}): Promise<ClusterHandle> {
-  const n = opts.masters ?? 3;
-  const handles: RedisHandle[] = [];
-  for (let i = 0; i < n; i++) {
-    handles.push(await startRedis({ args: ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${i}.conf`, "--cluster-node-timeout", "2000"] }));
-  }
-  const nodes = handles.map((h) => ({ host: "127.0.0.1", port: h.port }));
-  const create = Bun.spawnSync(["redis-cli", "--cluster", "create", ...nodes.map((x) => `${x.host}:${x.port}`), "--cluster-yes"]);
-  if (create.exitCode !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout.toString().slice(-1500)}${create.stderr.toString().slice(-500)}`);
-  for (const node of nodes) {
-    await until(`cluster node ${node.port}`, 30_000, async () => {
-      const c = new Redis({ port: node.port, host: node.host, maxRetriesPerRequest: 1, protocol: 2 });
-      c.on("error", () => {});
+  const dir = makeTempDir(spec.label);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const port = spec.port ?? (await (spec.pickPort ?? freePort)());
+      const logFile = join(dir, `${spec.label}-${port}.log`);
+      const proc = spawnLogged(spec.command(port, dir), logFile, dir);
       try {
-        return String(await c.call("CLUSTER", "INFO")).includes("cluster_state:ok");
-      } finally {
-        c.disconnect();
+        await waitFor(`${spec.label} on ${HOST}:${port}`, 15_000, async () => {
+          if (hasExited(proc)) {
+            throw new FatalStartupError(withLog(`${spec.label} on ${HOST}:${port} exited during startup (code ${proc.exitCode}, signal ${proc.signalCode})`, logFile));
+          }
+          return (await redisCommand(port, ["PING"], 1000)) === "PONG";
+        }, logFile);
+        return redisHandle(port, proc, dir);
+      } catch (e) {
+        proc.kill("SIGKILL");
+        await Promise.race([proc.exited, Bun.sleep(5_000)]);
+        const portTaken = /address already in use/i.test(tail(logFile, 2000));
+        if (spec.port === undefined && portTaken && attempt < 3) continue;
+        throw e;
       }
-    });
+    }
+  } catch (e) {
+    removeDir(dir);
+    throw e;
   }
-  return { nodes, handles, async stop() { await Promise.all(handles.map((h) => h.stop())); } };
 }
 
-/** Stops everything this module started and removes the temp dirs. */
+function redisServerArgs(port: number, dir: string): string[] {
+  return [
+    "redis-server",
+    "--port", String(port),
+    "--bind", HOST,
+    "--save", "",
+    "--appendonly", "no",
+    "--daemonize", "no",
+    "--protected-mode", "no",
+    "--dir", dir,
+  ];
+}
+
+/**
+ * Starts `redis-server` on 127.0.0.1 without persistence, in its own temp dir, and resolves
+ * once it answers PING.
+ * @param opts.args extra command-line arguments, e.g. `["--replicaof", "127.0.0.1", "6379"]`.
+ * @param opts.port a fixed port (e.g. to restart a killed server in place); default: a free one.
+ */
+export function startRedis(opts: { args?: string[]; port?: number } = {}): Promise<RedisHandle> {
+  return launchRedis({
+    label: "redis",
+    port: opts.port,
+    command: (port, dir) => [...redisServerArgs(port, dir), ...(opts.args ?? [])],
+  });
+}
+
+async function stopQuietly(handles: ServiceHandle[]): Promise<void> {
+  await Promise.allSettled(handles.map((h) => h.stop()));
+}
+
+/** Like Promise.all, but waits for every launch and stops the ones that did start if any failed. */
+async function allOrStop<T extends ServiceHandle>(launches: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(launches);
+  const ok = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    await stopQuietly(ok);
+    throw failed.reason;
+  }
+  return ok;
+}
+
+/**
+ * Starts a master, a replica of it and three `redis-sentinel`s monitoring it with quorum 2.
+ * Resolves once the replica's link is up and every sentinel reports the master, knows the
+ * replica and has discovered the two other sentinels (a failover needs a majority vote).
+ * @param opts.masterName default `"mymaster"`.
+ * @param opts.downAfterMs `sentinel down-after-milliseconds` (default 1000).
+ * @param opts.failoverTimeoutMs `sentinel failover-timeout` (default 5000).
+ */
+export async function startSentinelTopology(
+  opts: { masterName?: string; downAfterMs?: number; failoverTimeoutMs?: number } = {},
+): Promise<SentinelTopology> {
+  const masterName = opts.masterName ?? "mymaster";
+  const started: ServiceHandle[] = [];
+  try {
+    const master = await startRedis();
+    started.push(master);
+    const replica = await startRedis({ args: ["--replicaof", HOST, String(master.port)] });
+    started.push(replica);
+    await waitFor(`replica ${HOST}:${replica.port} link to master ${master.port}`, 20_000, async () =>
+      String(await redisCommand(replica.port, ["INFO", "replication"])).includes("master_link_status:up"),
+    );
+
+    const sentinelHandles = await allOrStop(
+      [0, 1, 2].map(() =>
+        launchRedis({
+          label: "sentinel",
+          command(port, dir) {
+            const conf = join(dir, "sentinel.conf");
+            writeFileSync(conf, [
+              `port ${port}`,
+              `bind ${HOST}`,
+              "protected-mode no",
+              "daemonize no",
+              `dir ${dir}`,
+              "sentinel resolve-hostnames no",
+              `sentinel monitor ${masterName} ${HOST} ${master.port} 2`,
+              `sentinel down-after-milliseconds ${masterName} ${opts.downAfterMs ?? 1000}`,
+              `sentinel failover-timeout ${masterName} ${opts.failoverTimeoutMs ?? 5000}`,
+              `sentinel parallel-syncs ${masterName} 1`,
+              "",
+            ].join("\n"));
+            return ["redis-sentinel", conf];
+          },
+        }),
+      ),
+    );
+    started.push(...sentinelHandles);
+
+    for (const s of sentinelHandles) {
+      await waitFor(`sentinel ${HOST}:${s.port} watching ${masterName}`, 30_000, async () => {
+        const addr = await redisCommand(s.port, ["SENTINEL", "get-master-addr-by-name", masterName]);
+        if (!Array.isArray(addr) || addr[0] !== HOST || addr[1] !== String(master.port)) return false;
+        const state = pairs(await redisCommand(s.port, ["SENTINEL", "master", masterName]));
+        return state["flags"] === "master" && Number(state["num-slaves"]) >= 1 && Number(state["num-other-sentinels"]) >= 2;
+      });
+    }
+
+    const topology: SentinelTopology = {
+      masterName,
+      master,
+      replica,
+      sentinels: sentinelHandles.map((s) => ({ host: HOST, port: s.port })),
+      sentinelHandles,
+      async stop() {
+        // Sentinels first, so they do not react to the data nodes going away.
+        await stopQuietly(sentinelHandles);
+        await stopQuietly([master, replica]);
+      },
+    };
+    return topology;
+  } catch (e) {
+    await stopQuietly(started);
+    throw e;
+  }
+}
+
+/**
+ * Starts `masters` (default 3, minimum 3) cluster-enabled redis-servers, joins them with
+ * `redis-cli --cluster create … --cluster-yes` (no replicas) and resolves once every node
+ * reports `cluster_state:ok` and knows all the others.
+ */
+export async function startRedisCluster(opts: { masters?: number } = {}): Promise<ClusterHandle> {
+  const masters = opts.masters ?? 3;
+  if (!Number.isInteger(masters) || masters < 3) throw new Error(`a Redis Cluster needs at least 3 masters (got ${masters})`);
+  const handles: RedisHandle[] = [];
+  try {
+    handles.push(
+      ...(await allOrStop(
+        Array.from({ length: masters }, () =>
+          launchRedis({
+            label: "cluster-node",
+            pickPort: freeClusterPort,
+            command: (port, dir) => [
+              ...redisServerArgs(port, dir),
+              "--cluster-enabled", "yes",
+              "--cluster-config-file", "nodes.conf",
+              "--cluster-node-timeout", "2000",
+            ],
+          }),
+        ),
+      )),
+    );
+    const nodes = handles.map((h) => ({ host: HOST, port: h.port }));
+    const create = await runCommand(
+      ["redis-cli", "--cluster", "create", ...nodes.map((n) => `${n.host}:${n.port}`), "--cluster-replicas", "0", "--cluster-yes"],
+      { timeoutMs: 60_000 },
+    );
+    if (create.code !== 0) {
+      throw new Error(`redis-cli --cluster create failed (exit ${create.code}${create.timedOut ? ", timed out" : ""}):\n${create.out.slice(-3000)}`);
+    }
+    for (const node of nodes) {
+      await waitFor(`cluster node ${HOST}:${node.port}`, 30_000, async () => {
+        const info = String(await redisCommand(node.port, ["CLUSTER", "INFO"]));
+        return info.includes("cluster_state:ok") && info.includes(`cluster_known_nodes:${masters}\r\n`);
+      });
+    }
+    return {
+      nodes,
+      handles,
+      async stop() {
+        await stopQuietly(handles);
+      },
+    };
+  } catch (e) {
+    await stopQuietly(handles);
+    throw e;
+  }
+}
+
+/**
+ * Stops everything this module started that is still running, SIGKILLs any process left
+ * over from a failed startup, and removes all temp dirs. Safe to call more than once.
+ */
 export async function stopAll(): Promise<void> {
-  await Promise.all([...started].map((h) => h.stop().catch(() => {})));
-  for (const p of procs) p.kill("SIGKILL");
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  dirs.clear();
+  await stopQuietly([...running]);
+  for (const t of live) {
+    try {
+      t.kill();
+    } catch {
+      // Already gone.
+    }
+  }
+  for (const d of [...tempDirs]) {
+    try {
+      removeDir(d);
+    } catch {
+      // Best effort; the OS temp dir is cleaned eventually.
+    }
+  }
 }

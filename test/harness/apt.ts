@@ -1,0 +1,89 @@
+/**
+ * Makes sure the Redis and PostgreSQL 15 binaries the launcher needs exist, installing them
+ * from the distribution when running as root, and failing loudly otherwise.
+ */
+import { existsSync } from "node:fs";
+import { runCommand } from "./exec.ts";
+
+/** Where Debian/Ubuntu's postgresql-15 package puts initdb, pg_ctl and postgres. */
+export const PG_BIN = "/usr/lib/postgresql/15/bin";
+
+const REDIS_COMMANDS = ["redis-server", "redis-sentinel", "redis-cli"] as const;
+const REDIS_PACKAGES = ["redis-server", "redis-sentinel", "redis-tools"];
+const PG_TOOLS = ["initdb", "pg_ctl", "postgres"] as const;
+
+/** True when this process runs as uid 0. */
+export function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
+let aptUpdated = false;
+
+async function aptInstall(packages: string[]): Promise<void> {
+  if (!aptUpdated) {
+    const update = await runCommand(["apt-get", "update"], { timeoutMs: 300_000, env: APT_ENV });
+    if (update.code !== 0) throw new Error(`apt-get update failed (exit ${update.code}):\n${update.out.slice(-2000)}`);
+    aptUpdated = true;
+  }
+  const install = await runCommand(["apt-get", "install", "-y", ...packages], { timeoutMs: 600_000, env: APT_ENV });
+  if (install.code !== 0) {
+    throw new Error(`apt-get install -y ${packages.join(" ")} failed (exit ${install.code}):\n${install.out.slice(-2000)}`);
+  }
+}
+
+function missingRedis(): string[] {
+  return REDIS_COMMANDS.filter((c) => Bun.which(c) === null);
+}
+
+function missingPostgres(): string[] {
+  return PG_TOOLS.filter((t) => !existsSync(`${PG_BIN}/${t}`)).map((t) => `${PG_BIN}/${t}`);
+}
+
+async function ensure(): Promise<void> {
+  const redis = missingRedis();
+  const pg = missingPostgres();
+  if (redis.length === 0 && pg.length === 0) return;
+  if (!isRoot()) {
+    const steps: string[] = [];
+    if (redis.length > 0) steps.push(`${redis.join(", ")} not found on PATH: install them with \`sudo apt-get install -y ${REDIS_PACKAGES.join(" ")}\``);
+    if (pg.length > 0) steps.push(`${pg.join(", ")} missing: install PostgreSQL 15 with \`sudo apt-get install -y postgresql-15\``);
+    throw new Error(`test services need binaries that are not installed and this process is not root.\n${steps.join("\n")}`);
+  }
+  if (redis.length > 0) {
+    await aptInstall(REDIS_PACKAGES);
+    const still = missingRedis();
+    if (still.length > 0) throw new Error(`installed ${REDIS_PACKAGES.join(" ")} but ${still.join(", ")} is still not on PATH`);
+  }
+  if (pg.length > 0) {
+    try {
+      await aptInstall(["postgresql-15"]);
+    } catch (first) {
+      // Distributions whose default major is 15 may only offer the `postgresql` metapackage.
+      try {
+        await aptInstall(["postgresql"]);
+      } catch (second) {
+        throw new Error(`could not install PostgreSQL 15:\n${(first as Error).message}\n${(second as Error).message}`);
+      }
+    }
+    const still = missingPostgres();
+    if (still.length > 0) throw new Error(`installed PostgreSQL but ${still.join(", ")} is missing (the distribution may ship another major version)`);
+  }
+}
+
+let pending: Promise<void> | undefined;
+
+/**
+ * Ensures `redis-server`, `redis-sentinel`, `redis-cli` and PostgreSQL 15's `initdb`,
+ * `pg_ctl` and `postgres` exist. As root, missing ones are installed with apt-get
+ * (`apt-get update` at most once per process); otherwise throws an Error naming the exact
+ * packages to install. Concurrent callers share one attempt; a failed attempt is retried
+ * by the next call.
+ */
+export function ensureBinaries(): Promise<void> {
+  pending ??= ensure().catch((e: unknown) => {
+    pending = undefined;
+    throw e;
+  });
+  return pending;
+}
