@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import Redis from "ioredis";
+import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-services.ts";
+import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+import { startTestApp } from "../helpers/test-app.ts";
+import { postJson } from "../helpers/cookie-jar.ts";
+import { startRedis } from "../harness/services.ts";
+
+/** Polls `check` until it is true; returns how long that took, or fails after `ms`. */
+async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < ms) {
+    if (await check()) return performance.now() - started;
+    await Bun.sleep(10);
+  }
+  throw new Error(`not within ${ms} ms`);
+}
+
+describe("two instances sharing Postgres and Redis", () => {
+  const procs: ServerProcess[] = [];
+  let a: ServerProcess;
+  let b: ServerProcess;
+  let prefix: string;
+  beforeAll(async () => {
+    prefix = uniquePrefix("multi");
+    const env = { DATABASE_URL: await freshDatabaseUrl("multi"), REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: prefix, WEBUI_SECRET_KEY: "multi-secret", ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user" };
+    a = await startServerProcess(env);
+    procs.push(a);
+    b = await startServerProcess(env);
+    procs.push(b);
+  });
+  afterAll(() => {
+    for (const p of procs) p.kill("SIGKILL");
+  });
+  const me = (server: ServerProcess, token: string) => fetch(`${server.baseUrl}/api/v1/auths/`, { headers: { authorization: `Bearer ${token}` } });
+  const signUp = async (email: string) => {
+    const r = await fetch(`${a.baseUrl}/api/v1/auths/signup`, postJson({ name: email, email, password: "pw" }));
+    expect(r.status).toBe(200);
+    return ((await r.json()) as { token: string; id: string });
+  };
+
+  test("a sign-out on A is refused on B within one second", async () => {
+    const { token } = await signUp("one@example.com");
+    expect((await me(b, token)).status).toBe(200); // B's caches are warm
+    expect((await fetch(`${a.baseUrl}/api/v1/auths/signout`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    const took = await within(1000, async () => (await me(b, token)).status === 401);
+    console.log(`revocation A → B: ${took.toFixed(1)} ms`);
+  });
+
+  test("a revocation written straight into Redis (Open WebUI style) is refused on both within one second", async () => {
+    const { token } = await signUp("two@example.com");
+    expect((await me(a, token)).status).toBe(200);
+    expect((await me(b, token)).status).toBe(200);
+    const jti = JSON.parse(atob(token.split(".")[1]!)).jti as string;
+    const raw = new Redis(await redisUrl());
+    await raw.set(`${prefix}:auth:token:${jti}:revoked`, "1", "EX", 3600);
+    raw.disconnect();
+    const took = await within(1000, async () => (await me(a, token)).status === 401 && (await me(b, token)).status === 401);
+    console.log(`direct Redis revocation → both: ${took.toFixed(1)} ms`);
+  });
+
+  test("a per-user revoked_at written into Redis is honoured on B", async () => {
+    const { token, id } = await signUp("three@example.com");
+    expect((await me(b, token)).status).toBe(200);
+    const raw = new Redis(await redisUrl());
+    await raw.set(`${prefix}:auth:user:${id}:revoked_at`, String(Math.floor(Date.now() / 1000) + 1));
+    raw.disconnect();
+    await within(1000, async () => (await me(b, token)).status === 401);
+  });
+});
+
+describe("Redis outage", () => {
+  for (const mode of ["closed", "open"] as const) {
+    test(`GATEHOUSE_REDIS_FAILURE_MODE=${mode}: never a 500, and recovers without restart`, async () => {
+      const redis = await startRedis();
+      const app = await startTestApp({
+        DATABASE_URL: await freshDatabaseUrl(`outage_${mode}`),
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: uniquePrefix("outage"),
+        GATEHOUSE_REDIS_FAILURE_MODE: mode,
+      });
+      try {
+        const r = await app.request("/api/v1/auths/signup", postJson({ name: "O", email: "o@example.com", password: "pw" }));
+        const token = ((await r.json()) as { token: string }).token;
+        const me = () => app.request("/api/v1/auths/", { headers: { authorization: `Bearer ${token}` } });
+        expect((await me()).status).toBe(200);
+        await redis.stop();
+        // The local replica notices the lost watch connection within moments; until then its answers stand.
+        const statuses = new Set<number>();
+        let during = await me();
+        const deadline = performance.now() + 3000;
+        while (performance.now() < deadline) {
+          statuses.add(during.status);
+          if (mode === "closed" ? during.status === 503 : statuses.size > 0 && performance.now() > deadline - 2500) break;
+          await Bun.sleep(20);
+          during = await me();
+        }
+        statuses.add(during.status);
+        expect([...statuses].every((s) => s === 200 || s === 503)).toBe(true);
+        if (mode === "closed") {
+          expect(during.status).toBe(503);
+          expect(((await during.json()) as { detail: string }).detail).toContain("temporarily unavailable");
+          expect(during.headers.get("retry-after")).toBe("1");
+        } else {
+          expect(app.instance.auth.revocation.warm).toBe(false);
+          expect(during.status).toBe(200);
+        }
+        const ready = await app.request("/readyz");
+        expect(ready.status).toBe(503);
+        expect(((await ready.json()) as { checks: { store: string } }).checks.store).toStartWith("failed");
+        const revived = await startRedis({ port: redis.port });
+        try {
+          await within(15_000, async () => (await me()).status === 200);
+          expect((await app.request("/readyz")).status).toBe(200);
+          // Revocation works again after recovery.
+          await app.request("/api/v1/auths/signout", { headers: { authorization: `Bearer ${token}` } });
+          expect((await me()).status).toBe(401);
+        } finally {
+          await revived.stop();
+        }
+      } finally {
+        await app.close();
+      }
+    });
+  }
+});
