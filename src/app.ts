@@ -10,6 +10,7 @@ import { apiKeyRoutes } from "./http/api-key-routes.ts";
 import { sessionRoutes } from "./http/session-routes.ts";
 import { forwardAuthRoute } from "./http/forward-auth-route.ts";
 import { routeLabel, withDbAccounting, type FetchHandler } from "./http/request-accounting.ts";
+import { withRequestLimits } from "./http/request-limits.ts";
 
 /** The composed Elysia app and the fetch handler to serve it with. */
 export interface Gatehouse {
@@ -31,5 +32,6 @@ export function createGatehouse(s: Services, auth: AuthModule, extra: AnyElysia[
     .use(sessionRoutes(auth))
     .use(forwardAuthRoute(auth));
   for (const plugin of extra) app.use(plugin);
-  return { app, fetch: withDbAccounting((req) => app.handle(req), s.dbMetrics) };
+  const limits = { maxBodyBytes: s.config.server.maxBodyBytes, maxHeaderBytes: s.config.server.maxHeaderBytes };
+  return { app, fetch: withRequestLimits(withDbAccounting((req) => app.handle(req), s.dbMetrics), limits) };
 }

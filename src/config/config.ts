@@ -22,6 +22,7 @@ export interface Config {
     readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
     readonly trustedProxies: readonly string[];
     readonly maxBodyBytes: number;
+    readonly maxHeaderBytes: number;
   };
   /** `WEBUI_SECRET_KEY`; null means "generate one into the data dir". */
   readonly secretKey: string | null;
@@ -101,6 +102,7 @@ export function loadConfig(env: Env): Config {
       logLevel: oneOf(env, "GATEHOUSE_LOG_LEVEL", "info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
       trustedProxies: list(env, "GATEHOUSE_TRUSTED_PROXIES"),
       maxBodyBytes: int(env, "GATEHOUSE_MAX_BODY_BYTES", 1_048_576, 1024, 104_857_600),
+      maxHeaderBytes: int(env, "GATEHOUSE_MAX_HEADER_BYTES", 32_768, 1024, 262_144),
     },
     secretKey: optionalStr(env, "WEBUI_SECRET_KEY"),
     jwt: (() => {

@@ -30,6 +30,9 @@ export function errorHandler(log: Logger) {
       case "INVALID_COOKIE_SIGNATURE":
         return detail(400, "Invalid cookie signature");
       default: {
+        // Postgres class 22 (data exception: NUL bytes, out-of-range numbers) comes from the client's input.
+        const pgCode = (error as { code?: unknown }).code;
+        if (typeof pgCode === "string" && /^22[0-9A-Z]{3}$/.test(pgCode)) return detail(400, "Invalid value in request");
         const status = typeof (error as { status?: unknown }).status === "number" ? (error as { status: number }).status : 500;
         if (status >= 400 && status < 500) return detail(status, (error as Error).message || "Bad Request");
         log.error({ code: String(code), err: (error as Error)?.message }, "unhandled error");

@@ -14,7 +14,8 @@ export function serveBun(fetch: FetchHandler, opts: { host: string; port: number
   const server = Bun.serve({
     hostname: opts.host,
     port: opts.port,
-    maxRequestBodySize: opts.maxBodyBytes,
+    // Headroom above our own limit, so oversize bodies get the app's JSON 413 (request-limits.ts).
+    maxRequestBodySize: opts.maxBodyBytes * 2 + 65_536,
     // LLM streams are long; the gateway keeps them alive itself.
     idleTimeout: 255,
     fetch(request, server) {

@@ -1,0 +1,120 @@
+/**
+ * The crypto op table: name → async function of one plain, structured-cloneable argument.
+ * The same table runs inline on the main thread and inside `workers/crypto.worker.ts`, so both
+ * placements give identical results. Arguments are checked at run time too, because in a
+ * worker they arrive as `unknown`.
+ */
+import { fernetDecrypt, fernetEncrypt } from "./fernet.ts";
+import { hashPassword, verifyPassword } from "./password.ts";
+
+/** Upper bound for `spin`, so a mistaken argument cannot wedge a thread. */
+export const MAX_SPIN_MICROS = 10_000_000;
+
+/** Arguments of `spin`: busy-wait this many microseconds of CPU on the running thread. */
+export interface SpinArgs {
+  readonly micros: number;
+}
+
+/** Arguments of `password.hash`. */
+export interface PasswordHashArgs {
+  readonly password: string;
+}
+
+/** Arguments of `password.verify`. */
+export interface PasswordVerifyArgs {
+  readonly password: string;
+  readonly hash: string;
+}
+
+/** Arguments of `fernet.encrypt` (see `fernetEncrypt`; `now`/`iv` only for vectors and tests). */
+export interface FernetEncryptArgs {
+  readonly key: string;
+  readonly plaintext: string;
+  readonly now?: number;
+  readonly iv?: Uint8Array;
+}
+
+/** Arguments of `fernet.decrypt` (see `fernetDecrypt`). */
+export interface FernetDecryptArgs {
+  readonly key: string;
+  readonly token: string;
+  readonly ttlSeconds?: number;
+  readonly now?: number;
+}
+
+/** The op table. Frozen; look names up with {@link isCryptoOpName}, never by `in`. */
+export const CRYPTO_OPS = Object.freeze({
+  /** Does nothing: measures the pool's own round-trip cost. */
+  noop: async (_args: null): Promise<null> => null,
+
+  /** Busy-waits `micros` µs on the current thread; resolves with `micros`. For calibration and tests. */
+  spin: async (args: SpinArgs): Promise<number> => {
+    const micros = num(args, "micros");
+    if (micros < 0 || micros > MAX_SPIN_MICROS) throw new RangeError("spin: micros out of range");
+    const end = performance.now() + micros / 1000;
+    while (performance.now() < end) {
+      // Busy on purpose: this op stands in for CPU-bound work.
+    }
+    return micros;
+  },
+
+  "password.hash": async (args: PasswordHashArgs): Promise<string> => hashPassword(str(args, "password")),
+
+  "password.verify": async (args: PasswordVerifyArgs): Promise<boolean> =>
+    verifyPassword(str(args, "password"), str(args, "hash")),
+
+  "fernet.encrypt": async (args: FernetEncryptArgs): Promise<string> => {
+    const opts: { now?: number; iv?: Uint8Array } = {};
+    if (args.now !== undefined) opts.now = num(args, "now");
+    if (args.iv !== undefined) opts.iv = args.iv;
+    return fernetEncrypt(str(args, "key"), str(args, "plaintext"), opts);
+  },
+
+  "fernet.decrypt": async (args: FernetDecryptArgs): Promise<string> => {
+    const opts: { ttlSeconds?: number; now?: number } = {};
+    if (args.ttlSeconds !== undefined) opts.ttlSeconds = num(args, "ttlSeconds");
+    if (args.now !== undefined) opts.now = num(args, "now");
+    return fernetDecrypt(str(args, "key"), str(args, "token"), opts);
+  },
+});
+
+/** The ops' names. */
+export type CryptoOpName = keyof typeof CRYPTO_OPS;
+/** The argument type of op `N`. */
+export type CryptoOpArgs<N extends CryptoOpName> = Parameters<(typeof CRYPTO_OPS)[N]>[0];
+/** The resolved result type of op `N`. */
+export type CryptoOpResult<N extends CryptoOpName> = Awaited<ReturnType<(typeof CRYPTO_OPS)[N]>>;
+
+/** Every op name, in table order. */
+export const CRYPTO_OP_NAMES = Object.freeze(Object.keys(CRYPTO_OPS) as CryptoOpName[]);
+
+/** Whether `name` is an op in the table (own property only: `constructor`, `__proto__` are not ops). */
+export function isCryptoOpName(name: unknown): name is CryptoOpName {
+  return typeof name === "string" && Object.hasOwn(CRYPTO_OPS, name);
+}
+
+/**
+ * Runs op `op` with `args` on the current thread. Untyped entry point for the worker; typed
+ * callers go through `CryptoService.run`.
+ */
+export function runCryptoOp(op: CryptoOpName, args: unknown): Promise<unknown> {
+  const fn = CRYPTO_OPS[op] as (a: unknown) => Promise<unknown>;
+  return fn(args);
+}
+
+function field(args: unknown, name: string): unknown {
+  if (typeof args !== "object" || args === null) throw new TypeError("crypto op: arguments must be an object");
+  return (args as Record<string, unknown>)[name];
+}
+
+function str(args: unknown, name: string): string {
+  const v = field(args, name);
+  if (typeof v !== "string") throw new TypeError(`crypto op: ${name} must be a string`);
+  return v;
+}
+
+function num(args: unknown, name: string): number {
+  const v = field(args, name);
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new TypeError(`crypto op: ${name} must be a finite number`);
+  return v;
+}
