@@ -20,7 +20,7 @@ export interface ServerProcess {
  */
 export async function startServerProcess(env: Record<string, string>, argv?: string[], waitForLive = true): Promise<ServerProcess> {
   const port = env["PORT"] ? Number(env["PORT"]) : await freePort();
-  const cmd = argv ?? [`${root}node_modules/.bin/bun`, "src/main.ts"];
+  const cmd = argv ?? [`${root}node_modules/.bin/bun`, "--max-http-header-size=262144", "src/main.ts"];
   const proc = Bun.spawn(cmd, {
     cwd: root,
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", GATEHOUSE_LOG_LEVEL: "info", ...env, PORT: String(port) },
