@@ -39,7 +39,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
   const sessions = new DeviceSessionsRepo(s.pool);
   const apiKeys = new ApiKeysRepo(s.pool, cfg.auth.apiKeyStorage);
   const userCache = new UserCache(users, s.store);
-  const revocation = new RevocationService(s.store, s.watcher, cfg.redis.failureMode, s.log);
+  const revocation = new RevocationService(s.store, s.watcher, cfg.redis.failureMode, s.log, cfg.redis.revocationReplica);
   const activity = new ActivityRecorder(users, sessions, cfg.auth.activeStatusUpdateIntervalSeconds, s.log);
   const issuer = new SessionIssuer(crypto.tokens, sessions, cfg.jwt.expiresInSeconds, cookies);
   const revoker = new SessionRevoker(sessions, revocation);

@@ -53,11 +53,13 @@ export class RevocationService {
     private readonly watcher: KeyWatcher | null,
     private readonly failureMode: RedisFailureMode,
     private readonly log: Logger,
+    /** false: never trust local answers (every check asks the store); for diagnosis and benchmarks. */
+    private readonly useReplica = true,
   ) {}
 
   /** True while local answers are trusted (watch established). */
   get warm(): boolean {
-    return this.#warm;
+    return this.#warm && this.useReplica;
   }
 
   /** Subscribes to peer messages and the key watch. Never throws: a down store just leaves the replica cold. */
@@ -104,7 +106,7 @@ export class RevocationService {
     let userState: UserState | undefined = this.#users.get(claims.id);
     if (tokenState === "revoked") return true;
     if (typeof userState === "number" && userRevokes(userState, claims)) return true;
-    if (!this.#warm) {
+    if (!this.warm) {
       tokenState = claims.jti ? UNKNOWN : "clear";
       userState = UNKNOWN;
     }
@@ -116,11 +118,11 @@ export class RevocationService {
       ]);
       if (tokenState === UNKNOWN) {
         tokenState = tok !== null ? "revoked" : "clear";
-        if (this.#warm || tokenState === "revoked") this.#tokens.set(claims.jti!, tokenState);
+        if (this.warm || tokenState === "revoked") this.#tokens.set(claims.jti!, tokenState);
       }
       if (userState === UNKNOWN) {
         userState = usr !== null && Number.isFinite(Number(usr)) ? Number(usr) : "clear";
-        if (this.#warm || userState !== "clear") this.#users.set(claims.id, userState);
+        if (this.warm || userState !== "clear") this.#users.set(claims.id, userState);
       }
     } catch {
       if (this.failureMode === "closed") throw new RevocationUnavailableError();

@@ -48,6 +48,8 @@ export interface Config {
     readonly cluster: boolean;
     readonly keyPrefix: string;
     readonly failureMode: RedisFailureMode;
+    /** Answer revocation checks from the local replica (default); false asks Redis every time. */
+    readonly revocationReplica: boolean;
   };
   readonly auth: {
     readonly enableSignup: boolean;
@@ -76,7 +78,12 @@ export interface Config {
     readonly mergeAccountsByEmail: boolean;
     readonly allowedDomains: readonly string[];
   };
-  readonly openai: { readonly baseUrls: readonly string[]; readonly keys: readonly string[] };
+  readonly openai: {
+    readonly baseUrls: readonly string[];
+    readonly keys: readonly string[];
+    /** `GATEHOUSE_UPSTREAM_TIMEOUT_MS`: longest the gateway waits on an upstream without progress. */
+    readonly timeoutMs: number;
+  };
 }
 
 /**
@@ -130,6 +137,7 @@ export function loadConfig(env: Env): Config {
       cluster: bool(env, "REDIS_CLUSTER", false),
       keyPrefix: str(env, "REDIS_KEY_PREFIX", "open-webui"),
       failureMode: oneOf<RedisFailureMode>(env, "GATEHOUSE_REDIS_FAILURE_MODE", "closed", ["closed", "open"]),
+      revocationReplica: bool(env, "GATEHOUSE_REVOCATION_REPLICA", true),
     },
     auth: {
       enableSignup: bool(env, "ENABLE_SIGNUP", false),
@@ -159,7 +167,11 @@ export function loadConfig(env: Env): Config {
       mergeAccountsByEmail: bool(env, "OAUTH_MERGE_ACCOUNTS_BY_EMAIL", false),
       allowedDomains: list(env, "OAUTH_ALLOWED_DOMAINS").filter((d) => d !== "*"),
     },
-    openai: { baseUrls, keys: list(env, "OPENAI_API_KEYS", ";").length > 0 ? list(env, "OPENAI_API_KEYS", ";") : list(env, "OPENAI_API_KEY", ";") },
+    openai: {
+      baseUrls,
+      keys: list(env, "OPENAI_API_KEYS", ";").length > 0 ? list(env, "OPENAI_API_KEYS", ";") : list(env, "OPENAI_API_KEY", ";"),
+      timeoutMs: int(env, "GATEHOUSE_UPSTREAM_TIMEOUT_MS", 240_000, 1, 3_600_000),
+    },
   };
   return deepFreeze(config);
 }

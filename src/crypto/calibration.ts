@@ -14,9 +14,11 @@
  * Bun and Deno and, for back-to-back awaited tasks, reads ≈ 1 whatever each task costs.
  */
 import { encodeBase64Url } from "./base64url.ts";
+import type { VerificationMaterial } from "./key-ring.ts";
 import { runCryptoOp, type CryptoOpArgs, type CryptoOpName } from "./ops.ts";
 import type { CryptoPool } from "./pool.ts";
 import type { CryptoCalibration } from "./policy.ts";
+import type { KeyMaterial, SessionAlg } from "./signing-key.ts";
 
 /** A CPU clock in microseconds. */
 export interface CpuClock {
@@ -31,18 +33,21 @@ export type CalibrationSamples = { readonly [N in CryptoOpName]?: () => CryptoOp
 export interface CalibrateOptions {
   /** Samples (default {@link defaultCalibrationSamples}). */
   samples?: CalibrationSamples;
-  /** Wall-time budget per measured op, ms (default 25). */
+  /** Measuring window per op, ms, after a warm-up of half that; the pool gets twice it (default 40). */
   budgetMs?: number;
-  /** Iterations per op at least / at most (defaults 5 / 2000). */
+  /** Iterations per window at least / at most (defaults 5 / 20 000). */
   minIterations?: number;
   maxIterations?: number;
   /** The clock (default {@link selectCpuClock}). */
   clock?: CpuClock;
 }
 
-const COARSE_MICROS = 100;
-
-/** The per-thread CPU clock when it exists and is finer than 100 µs, else the process clock. */
+/**
+ * The per-thread CPU clock when it exists and is fine-grained, else the process clock. Deno
+ * 2.9's `threadCpuUsage` moves in exact 10 ms quanta (and read 20 ms for 50 ms of spinning);
+ * Bun's moves in irregular steps of ≈ 0.3–4 ms that sum up correctly. So: spin until the clock
+ * has stepped twice (≤ 40 ms) and accept it if any step is not a whole millisecond.
+ */
 export function selectCpuClock(): CpuClock {
   const threadUsage = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage;
   if (typeof threadUsage === "function") {
@@ -50,7 +55,7 @@ export function selectCpuClock(): CpuClock {
       const u = threadUsage.call(process);
       return u.user + u.system;
     };
-    if (finestStepMicros(read) <= COARSE_MICROS) return { kind: "thread-cpu", now: read };
+    if (isFineGrained(read)) return { kind: "thread-cpu", now: read };
   }
   return {
     kind: "process-cpu",
@@ -61,32 +66,52 @@ export function selectCpuClock(): CpuClock {
   };
 }
 
-/** The smallest non-zero step `read` shows while spinning for at most ~3 ms. */
-function finestStepMicros(read: () => number): number {
-  const end = performance.now() + 3;
-  let finest = Infinity;
+function isFineGrained(read: () => number): boolean {
+  const end = performance.now() + 40;
   let prev = read();
-  while (performance.now() < end) {
+  let steps = 0;
+  while (steps < 2 && performance.now() < end) {
     const next = read();
-    if (next > prev) finest = Math.min(finest, next - prev);
-    prev = next;
+    if (next !== prev) {
+      if ((next - prev) % 1000 !== 0) return true;
+      steps++;
+      prev = next;
+    }
   }
-  return finest;
+  return false;
+}
+
+/** The session-token keys to calibrate `jwt.sign` / `jwt.verify` with: use the configured algorithm. */
+export interface JwtCalibrationKeys {
+  readonly alg: SessionAlg;
+  readonly signingKey: KeyMaterial;
+  readonly verificationKey: KeyMaterial | readonly VerificationMaterial[];
 }
 
 /**
- * Samples for the ops that need no configuration: `noop`, `spin` (200 µs, a sanity check of the
- * clock), and Fernet on a throwaway key with a 2 KB token (a typical `oauth_session.token`).
- * Password ops are left out: `auto` pools them regardless, and measuring costs seconds.
+ * Samples for every op except the password ops (`auto` pools those regardless, and measuring
+ * them costs seconds): `noop`, `spin` (200 µs, a sanity check of the clock), Fernet with a
+ * throwaway key and a 2 KB token (a typical `oauth_session.token`), and session JWTs signed with
+ * `jwt` — by default HS256 with a throwaway secret. Pass the deployment's algorithm: RS256
+ * signing costs ≈ 100× HS256 and belongs on the pool, HS256 does not.
  */
-export function defaultCalibrationSamples(): CalibrationSamples {
+export function defaultCalibrationSamples(jwt?: JwtCalibrationKeys): CalibrationSamples {
   const key = encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)), true);
   const plaintext = JSON.stringify({ access_token: "x".repeat(1400), refresh_token: "y".repeat(500), expires_in: 3600 });
+  const secret = encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+  const keys: JwtCalibrationKeys = jwt ?? { alg: "HS256", signingKey: secret, verificationKey: secret };
+  const claims = { id: "00000000-0000-4000-8000-000000000000", exp: null };
   return {
     noop: () => null,
     spin: () => ({ micros: 200 }),
     "fernet.encrypt": () => ({ key, plaintext }),
-    "fernet.decrypt": async () => ({ key, token: await runCryptoOp("fernet.encrypt", { key, plaintext }) as string }),
+    "fernet.decrypt": async () => ({ key, token: (await runCryptoOp("fernet.encrypt", { key, plaintext })) as string }),
+    "jwt.sign": () => ({ alg: keys.alg, key: keys.signingKey, claims }),
+    "jwt.verify": async () => ({
+      alg: keys.alg,
+      key: keys.verificationKey,
+      token: (await runCryptoOp("jwt.sign", { alg: keys.alg, key: keys.signingKey, claims })) as string,
+    }),
   };
 }
 
@@ -97,13 +122,13 @@ export function defaultCalibrationSamples(): CalibrationSamples {
 export async function calibrateCrypto(pool: CryptoPool, opts: CalibrateOptions = {}): Promise<CryptoCalibration> {
   const started = performance.now();
   const clock = opts.clock ?? selectCpuClock();
-  const budgetMs = opts.budgetMs ?? 25;
+  const budgetMs = opts.budgetMs ?? 40;
   const minIterations = opts.minIterations ?? 5;
-  const maxIterations = opts.maxIterations ?? 2000;
+  const maxIterations = opts.maxIterations ?? 20_000;
   const samples = opts.samples ?? defaultCalibrationSamples();
 
   await pool.warmUp();
-  const poolRun = await measure(clock, () => pool.run("noop", null), budgetMs, minIterations, maxIterations);
+  const poolRun = await measure(clock, () => pool.run("noop", null), 2 * budgetMs, minIterations, maxIterations);
 
   const inline: Record<string, { cpuMicros: number; wallMicros: number; iterations: number }> = {};
   for (const op of Object.keys(samples) as CryptoOpName[]) {
@@ -121,7 +146,12 @@ export async function calibrateCrypto(pool: CryptoPool, opts: CalibrateOptions =
   };
 }
 
-/** Runs `fn` back to back (after a short warm-up) and reports mean CPU and wall µs per call. */
+/**
+ * Runs `fn` back to back for `budgetMs` and reports mean CPU and wall µs per call, after a
+ * thrown-away warm-up of half that (cold, a pool round trip measured 3–5× its warm cost: JIT,
+ * caches). One long window rather than several short ones, because Bun's thread clock moves in
+ * steps of up to ≈ 4 ms.
+ */
 async function measure(
   clock: CpuClock,
   fn: () => Promise<unknown>,
@@ -129,7 +159,8 @@ async function measure(
   minIterations: number,
   maxIterations: number,
 ): Promise<{ cpuMicros: number; wallMicros: number; iterations: number }> {
-  for (let i = 0; i < 3; i++) await fn();
+  const warmUntil = performance.now() + budgetMs / 2;
+  for (let i = 0; i < maxIterations && (i < minIterations || performance.now() < warmUntil); i++) await fn();
   const cpu0 = clock.now();
   const wall0 = performance.now();
   const deadline = wall0 + budgetMs;
@@ -138,7 +169,5 @@ async function measure(
     await fn();
     n++;
   }
-  const wallMicros = ((performance.now() - wall0) * 1000) / n;
-  const cpuMicros = (clock.now() - cpu0) / n;
-  return { cpuMicros, wallMicros, iterations: n };
+  return { cpuMicros: (clock.now() - cpu0) / n, wallMicros: ((performance.now() - wall0) * 1000) / n, iterations: n };
 }

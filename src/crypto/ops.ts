@@ -5,7 +5,11 @@
  * worker they arrive as `unknown`.
  */
 import { fernetDecrypt, fernetEncrypt } from "./fernet.ts";
+import type { VerificationMaterial } from "./key-ring.ts";
 import { hashPassword, verifyPassword } from "./password.ts";
+import type { SessionClaims, SessionClaimsInput } from "./session-claims.ts";
+import { signSessionTokenWith, verifySessionTokenWith } from "./session-jwt-with.ts";
+import type { KeyMaterial, SessionAlg } from "./signing-key.ts";
 
 /** Upper bound for `spin`, so a mistaken argument cannot wedge a thread. */
 export const MAX_SPIN_MICROS = 10_000_000;
@@ -42,6 +46,25 @@ export interface FernetDecryptArgs {
   readonly now?: number;
 }
 
+/** Arguments of `jwt.sign` (see `signSessionTokenWith`): HMAC secret for HS256, else a private key. */
+export interface JwtSignArgs {
+  readonly alg: SessionAlg;
+  readonly key: KeyMaterial;
+  readonly claims: SessionClaimsInput;
+  /** Unix seconds (default: now). */
+  readonly now?: number;
+}
+
+/** Arguments of `jwt.verify` (see `verifySessionTokenWith`): HMAC secret, or the ring's verification material. */
+export interface JwtVerifyArgs {
+  readonly alg: SessionAlg;
+  readonly key: KeyMaterial | readonly VerificationMaterial[];
+  readonly token: string;
+  /** Unix seconds (default: now). */
+  readonly now?: number;
+  readonly iatLeewaySeconds?: number;
+}
+
 /** The op table. Frozen; look names up with {@link isCryptoOpName}, never by `in`. */
 export const CRYPTO_OPS = Object.freeze({
   /** Does nothing: measures the pool's own round-trip cost. */
@@ -76,6 +99,23 @@ export const CRYPTO_OPS = Object.freeze({
     if (args.now !== undefined) opts.now = num(args, "now");
     return fernetDecrypt(str(args, "key"), str(args, "token"), opts);
   },
+
+  "jwt.sign": async (args: JwtSignArgs): Promise<string> =>
+    signSessionTokenWith(
+      str(args, "alg") as SessionAlg,
+      field(args, "key") as KeyMaterial,
+      field(args, "claims") as SessionClaimsInput,
+      args.now === undefined ? undefined : num(args, "now"),
+    ),
+
+  "jwt.verify": async (args: JwtVerifyArgs): Promise<SessionClaims> =>
+    verifySessionTokenWith(
+      str(args, "alg") as SessionAlg,
+      field(args, "key") as KeyMaterial | readonly VerificationMaterial[],
+      str(args, "token"),
+      args.now === undefined ? undefined : num(args, "now"),
+      args.iatLeewaySeconds === undefined ? undefined : num(args, "iatLeewaySeconds"),
+    ),
 });
 
 /** The ops' names. */

@@ -1,36 +1,118 @@
-import { hash as argon2Hash, verify as argon2Verify } from "@node-rs/argon2";
+/**
+ * Password hashing compatible with Open WebUI: new hashes are argon2id with argon2-cffi's
+ * defaults (RFC 9106 "low memory": m=64 MiB, t=3, p=4, 32-byte hash, 16-byte salt), and
+ * Open WebUI's older bcrypt hashes (`$2b$`, also `$2a$`/`$2y$`) still verify, with bcrypt's
+ * 72-byte truncation, so a user who signed up under Open WebUI can sign in here.
+ *
+ * Every function is safe to call with anything: a hash we cannot read verifies as `false`,
+ * never throws. Run these through `CryptoService` (the worker pool), not on the event loop.
+ */
+import { hash as argon2Hash, parseOptions, verify as argon2Verify, type Algorithm } from "@node-rs/argon2";
 import bcrypt from "bcryptjs";
 
+/** The argon2id parameters of every new hash (argon2-cffi's `PasswordHasher()` defaults). */
+export const ARGON2_PARAMS = Object.freeze({
+  memoryCost: 65536,
+  timeCost: 3,
+  parallelism: 4,
+  outputLen: 32,
+});
+
+/** Salt length argon2-cffi uses, and which @node-rs/argon2 generates. */
+const SALT_BYTES = 16;
+
+/** `Algorithm.Argon2id`; the enum is an ambient const enum, unusable under isolatedModules. */
+const ARGON2ID = 2 as Algorithm;
+/** `Version.V0x13` as returned by `parseOptions`. */
+const ARGON2_VERSION_13 = 1;
+
 /**
- * argon2id parameters of argon2-cffi's PasswordHasher (Open WebUI's): m=64 MiB, t=3, p=4,
- * 32-byte hash, 16-byte salt.
+ * Resource bounds for hashes we did not make (a row edited by hand, a hostile import): beyond
+ * these a single verification could pin a worker for minutes or allocate gigabytes. Open
+ * WebUI's hashes (bcrypt cost 12, the argon2 parameters above) are far inside them.
  */
-export const ARGON2_PARAMS = { memoryCost: 65536, timeCost: 3, parallelism: 4, outputLen: 32 } as const;
+const MAX_BCRYPT_COST = 18;
+const MAX_ARGON2_MEMORY_KIB = 262_144;
+const MAX_ARGON2_TIME_COST = 10;
+const MAX_ARGON2_PARALLELISM = 16;
 
-/** A real argon2id hash of a random secret, verified against for unknown emails (same work). */
-export const DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$MDEyMzQ1Njc4OWFiY2RlZg$Pv38Z9mpgLGKJqs7h8D2sm34VumfVlVokrfxQ9V6/6A";
+const BCRYPT_HASH = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 
-/** A new argon2id hash in PHC format. */
-export function hashPassword(password: string): Promise<string> {
-  // 2 = Argon2id in @node-rs/argon2's Algorithm enum (a const enum, unusable with isolated modules).
-  return argon2Hash(password, { ...ARGON2_PARAMS, algorithm: 2 });
+/**
+ * An argon2id hash, with the current parameters, of a random value nobody knows. Verify a
+ * password against it when the email is unknown, so that answer costs the same as a wrong
+ * password for a real user with a current hash.
+ */
+export const DUMMY_HASH =
+  "$argon2id$v=19$m=65536,t=3,p=4$L9DR/7xAAwzbDihtfmQdIg$thqMKHKml1RtpoxM9pUSGTKLDCG+OQ1seo09+6ym4PM";
+
+/** Hashes `password` as argon2id with {@link ARGON2_PARAMS} and a fresh random salt. */
+export async function hashPassword(password: string): Promise<string> {
+  if (typeof password !== "string") throw new TypeError("password must be a string");
+  return argon2Hash(password, { ...ARGON2_PARAMS, algorithm: ARGON2ID });
 }
 
-/** Checks `password` against an argon2id or bcrypt (`$2a$`/`$2b$`/`$2y$`) hash; false for anything unusable. */
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+/**
+ * Whether `password` matches `hash` (`$argon2id$…` or bcrypt `$2b$`/`$2a$`/`$2y$`). Any other
+ * format, a malformed hash, or a hash beyond the resource bounds gives `false`.
+ */
+export async function verifyPassword(password: string, hash: string): Promise<boolean> {
+  if (typeof password !== "string" || typeof hash !== "string") return false;
   try {
-    if (stored.startsWith("$argon2")) return await argon2Verify(stored, password);
-    if (/^\$2[aby]\$\d\d\$/.test(stored)) return await bcrypt.compare(password, stored);
+    if (hash.startsWith("$argon2id$")) {
+      if (!argon2WithinBounds(hash)) return false;
+      return await argon2Verify(hash, password);
+    }
+    const bcryptMatch = BCRYPT_HASH.exec(hash);
+    if (bcryptMatch !== null) {
+      const cost = Number(bcryptMatch[1]);
+      if (cost < 4 || cost > MAX_BCRYPT_COST) return false;
+      // bcryptjs works on UTF-8 bytes and, like OpenBSD/Python bcrypt, only the first 72 reach
+      // the key schedule: longer passwords are truncated, as Open WebUI's hashes expect.
+      return await bcrypt.compare(password, hash);
+    }
   } catch {
-    // A malformed hash is a failed verification, never an error for the caller.
+    // A hash the libraries cannot parse is simply not a match.
   }
   return false;
 }
 
-/** True for bcrypt hashes and argon2 hashes weaker than {@link ARGON2_PARAMS}. */
-export function needsRehash(stored: string): boolean {
-  if (!stored.startsWith("$argon2id$")) return true;
-  const m = /\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(stored);
-  if (!m) return true;
-  return Number(m[1]) < ARGON2_PARAMS.memoryCost || Number(m[2]) < ARGON2_PARAMS.timeCost;
+/**
+ * Verifies `password` against {@link DUMMY_HASH} and always resolves `false`: spends the work of
+ * a real verification for a sign-in whose email matched no user.
+ */
+export async function spendDummyVerification(password: string): Promise<false> {
+  await verifyPassword(password, DUMMY_HASH);
+  return false;
+}
+
+/**
+ * Whether a hash that just verified should be replaced by {@link hashPassword}: true for bcrypt,
+ * for any non-argon2id or unreadable value, and for argon2id weaker than {@link ARGON2_PARAMS}
+ * (less memory, fewer passes, shorter output or salt, or version 0x10). Parallelism is not
+ * compared: it splits the same memory and passes into lanes, so a lower `p` is not weaker.
+ */
+export function needsRehash(hash: string): boolean {
+  if (typeof hash !== "string" || !hash.startsWith("$argon2id$")) return true;
+  try {
+    const o = parseOptions(hash);
+    return (
+      o.version !== ARGON2_VERSION_13 ||
+      o.memoryCost < ARGON2_PARAMS.memoryCost ||
+      o.timeCost < ARGON2_PARAMS.timeCost ||
+      o.outputLen < ARGON2_PARAMS.outputLen ||
+      o.saltLen < SALT_BYTES
+    );
+  } catch {
+    return true;
+  }
+}
+
+function argon2WithinBounds(hash: string): boolean {
+  const o = parseOptions(hash);
+  return (
+    o.memoryCost <= MAX_ARGON2_MEMORY_KIB &&
+    o.timeCost <= MAX_ARGON2_TIME_COST &&
+    o.parallelism <= MAX_ARGON2_PARALLELISM
+  );
 }

@@ -4,6 +4,7 @@
  * of piscina on Bun: `stricterFIFO` (the default FIFO gave second-long p99s under load), all
  * threads started up front and never idled out, `recordTiming` off (we keep our own metrics).
  */
+import { clearInterval, setInterval } from "node:timers";
 import { Piscina } from "piscina";
 import { int, type Env } from "../config/readers.ts";
 import {
@@ -132,9 +133,9 @@ export class CryptoPool {
     this.#piscina.on("error", () => this.#onWorkerError("error"));
     this.#sweeper = null;
     if (this.#taskTimeoutMs > 0) {
-      const sweeper = setInterval(() => this.#sweep(), Math.min(1000, Math.max(10, this.#taskTimeoutMs / 4)));
-      (sweeper as { unref?: () => void }).unref?.();
-      this.#sweeper = sweeper;
+      // node:timers, not the global: Deno's global timers return numbers that cannot be unref'd,
+      // and an idle pool must not keep the process alive.
+      this.#sweeper = setInterval(() => this.#sweep(), Math.min(1000, Math.max(10, this.#taskTimeoutMs / 4))).unref();
     }
   }
 

@@ -15,6 +15,7 @@ import postgres from "postgres";
 import { ensureBinaries, isRoot, PG_BIN } from "./apt.ts";
 import { runCommand } from "./exec.ts";
 import { freeClusterPort, freePort } from "./ports.ts";
+import { guardDir, guardPid, releaseDir, releasePid } from "./reaper.ts";
 import { pairs, redisCommand } from "./resp.ts";
 
 export { ensureBinaries } from "./apt.ts";
@@ -71,9 +72,9 @@ export interface ClusterHandle {
 const HOST = "127.0.0.1";
 
 interface Tracked {
-  describe: string;
-  /** Last-resort signal on process exit. */
-  kill(): void;
+  pid: number;
+  /** The last-resort signal when this process ends first. */
+  signal: "KILL" | "QUIT";
 }
 
 /** Processes still running. */
@@ -83,14 +84,30 @@ const running = new Set<ServiceHandle>();
 /** Temp dirs not yet removed. */
 const tempDirs = new Set<string>();
 
-process.on("exit", () => {
-  for (const t of live) {
-    try {
-      t.kill();
-    } catch {
-      // Already gone.
-    }
+function track(pid: number, signal: Tracked["signal"]): Tracked {
+  const t: Tracked = { pid, signal };
+  live.add(t);
+  guardPid(pid, signal);
+  return t;
+}
+
+function untrack(t: Tracked): void {
+  live.delete(t);
+  releasePid(t.pid);
+}
+
+function killTracked(t: Tracked): void {
+  try {
+    process.kill(t.pid, `SIG${t.signal}`);
+  } catch {
+    // Already gone.
   }
+}
+
+// The watchdog in reaper.ts covers `bun test` (which exits without this event) and crashes;
+// this handler covers plain scripts such as test/run.ts without waiting for it.
+process.on("exit", () => {
+  for (const t of live) killTracked(t);
   for (const d of tempDirs) {
     try {
       rmSync(d, { recursive: true, force: true });
@@ -105,12 +122,14 @@ class FatalStartupError extends Error {}
 function makeTempDir(label: string): string {
   const dir = mkdtempSync(join(tmpdir(), `gatehouse-${label}-`));
   tempDirs.add(dir);
+  guardDir(dir);
   return dir;
 }
 
 function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
   tempDirs.delete(dir);
+  releaseDir(dir);
 }
 
 function tail(file: string, chars = 3000): string {
@@ -179,9 +198,8 @@ function spawnLogged(cmd: string[], logFile: string, cwd: string): Subprocess {
   const fd = openSync(logFile, "a");
   try {
     const proc = Bun.spawn(cmd, { cwd, stdin: "ignore", stdout: fd, stderr: fd });
-    const tracked: Tracked = { describe: `${cmd[0]} (pid ${proc.pid})`, kill: () => proc.kill("SIGKILL") };
-    live.add(tracked);
-    void proc.exited.then(() => live.delete(tracked));
+    const tracked = track(proc.pid, "KILL");
+    void proc.exited.then(() => untrack(tracked));
     return proc;
   } finally {
     closeSync(fd);
@@ -287,8 +305,7 @@ export async function startPostgres(opts: { maxConnections?: number } = {}): Pro
       throw new Error(withLog(`postgres started but ${dataDir}/postmaster.pid is unreadable`, logFile));
     }
     // SIGQUIT is Postgres's immediate shutdown: the postmaster also ends its backends, which a SIGKILL would orphan.
-    const tracked: Tracked = { describe: `postgres (pid ${pid})`, kill: () => process.kill(pid, "SIGQUIT") };
-    live.add(tracked);
+    const tracked = track(pid, "QUIT");
 
     const url = `postgres://postgres@${HOST}:${port}/postgres`;
     try {
@@ -304,7 +321,7 @@ export async function startPostgres(opts: { maxConnections?: number } = {}): Pro
       }, logFile);
     } catch (e) {
       await pgCtlStop(dir, dataDir);
-      live.delete(tracked);
+      untrack(tracked);
       throw e;
     }
 
@@ -318,7 +335,7 @@ export async function startPostgres(opts: { maxConnections?: number } = {}): Pro
         stopping ??= (async () => {
           running.delete(handle);
           await pgCtlStop(dir, dataDir);
-          live.delete(tracked);
+          untrack(tracked);
           removeDir(dir);
         })();
         return stopping;
@@ -432,6 +449,8 @@ function redisServerArgs(port: number, dir: string): string[] {
     "--daemonize", "no",
     "--protected-mode", "no",
     "--dir", dir,
+    // Redis 7 otherwise holds a new replica's full sync for 5 s, waiting for more replicas to batch.
+    "--repl-diskless-sync-delay", "0",
   ];
 }
 
@@ -600,12 +619,9 @@ export async function startRedisCluster(opts: { masters?: number } = {}): Promis
  */
 export async function stopAll(): Promise<void> {
   await stopQuietly([...running]);
-  for (const t of live) {
-    try {
-      t.kill();
-    } catch {
-      // Already gone.
-    }
+  for (const t of [...live]) {
+    killTracked(t);
+    untrack(t);
   }
   for (const d of [...tempDirs]) {
     try {

@@ -91,6 +91,7 @@ const BAD: Array<[string, string, string]> = [
   ["GATEHOUSE_LOG_LEVEL", "loud", "GATEHOUSE_LOG_LEVEL: invalid value; expected one of trace, debug, info, warn, error, fatal, silent"],
   ["GATEHOUSE_SHUTDOWN_TIMEOUT_MS", "-5", "GATEHOUSE_SHUTDOWN_TIMEOUT_MS: invalid value; expected an integer from 0 to 600000"],
   ["OPENAI_API_BASE_URL", "localhost:11434", "OPENAI_API_BASE_URL: invalid value; expected http:// or https:// URLs separated by ;"],
+  ["GATEHOUSE_UPSTREAM_TIMEOUT_MS", "0", "GATEHOUSE_UPSTREAM_TIMEOUT_MS: invalid value; expected an integer from 1 to 3600000"],
   ["OPENID_PROVIDER_URL", "file:///etc/passwd", "OPENID_PROVIDER_URL: invalid value; expected a URL starting with http:// or https://"],
   ["OAUTH_MAX_SESSIONS_PER_USER", "0", "OAUTH_MAX_SESSIONS_PER_USER: invalid value; expected an integer from 1 to 1000"],
 ];
