@@ -36,13 +36,19 @@ async function startServer(env: Record<string, string>) {
   throw new Error("bench server did not start");
 }
 
+async function probe(url: string, headers: string[]): Promise<string> {
+  const h = new Headers(headers.map((x) => x.split(": ", 2) as [string, string]));
+  const r = await fetch(url, { headers: h });
+  return `${r.status} ${(await r.text()).slice(0, 200)}`;
+}
+
 function wrk(url: string, headers: string[]): number {
   const args = ["wrk", "-t", "1", "-c", String(connections), "-d", `${seconds}s`, "--latency", ...headers.flatMap((h) => ["-H", h]), url];
   const out = Bun.spawnSync(args).stdout.toString();
   const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
   if (!m) throw new Error(`wrk printed no rate:\n${out}`);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  if (non2xx) throw new Error(`wrk saw ${non2xx[1]} error responses on ${url}`);
+  if (non2xx) throw new Error(`wrk saw ${non2xx[1]} error responses on ${url}: ${out}`);
   return Number(m[1]);
 }
 
@@ -55,7 +61,7 @@ try {
   for (const replica of [true, false]) {
     const { proc, base } = await startServer({
       DATABASE_URL: pg.url, REDIS_URL: redis.url, WEBUI_SECRET_KEY: "bench-secret",
-      REDIS_KEY_PREFIX: `bench-${replica}`, GATEHOUSE_REVOCATION_REPLICA: String(replica), ENABLE_SIGNUP: "true",
+      REDIS_KEY_PREFIX: `bench-${replica}`, GATEHOUSE_REVOCATION_REPLICA: String(replica), ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user",
     });
     const email = `bench-${replica}@example.com`;
     const signup = await fetch(`${base}/api/v1/auths/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "b", email, password: "pw" }) });

@@ -98,6 +98,19 @@ export class RevocationService {
   }
 
   /**
+   * The replica's answer without I/O: true (revoked), false (certainly not), or undefined
+   * when only the store can tell.
+   */
+  revokedLocally(claims: RevocableClaims): boolean | undefined {
+    const tokenState = claims.jti ? this.#tokens.get(claims.jti) : "clear";
+    const userState = this.#users.get(claims.id);
+    if (tokenState === "revoked") return true;
+    if (typeof userState === "number" && userRevokes(userState, claims)) return true;
+    if (!this.warm || tokenState === undefined || userState === undefined) return undefined;
+    return false;
+  }
+
+  /**
    * True when the token was revoked (by jti, or by a per-user revoke at or after its `iat`).
    * @throws RevocationUnavailableError when the store cannot answer and the mode is `closed`.
    */

@@ -7,5 +7,6 @@ export async function createSessionTokenCodec(config: SessionTokenConfig): Promi
   return {
     sign: (claims) => signer.sign(claims),
     verify: (token) => verifier.verify(token),
+    cached: (token) => verifier.cached(token),
   };
 }

@@ -32,6 +32,12 @@ export class UserCache {
     await this.#unsubscribe?.();
   }
 
+  /** The cached user without I/O: the user, null (known missing), or undefined (not cached). */
+  peek(id: string): UserRecord | null | undefined {
+    const hit = this.#cache.get(id);
+    return hit === undefined ? undefined : hit === "missing" ? null : hit;
+  }
+
   /** The user, from cache or one checkout; null when no such user. */
   async get(id: string): Promise<UserRecord | null> {
     const hit = this.#cache.get(id);
