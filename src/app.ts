@@ -9,8 +9,11 @@ import { accountRoutes } from "./http/account-routes.ts";
 import { apiKeyRoutes } from "./http/api-key-routes.ts";
 import { sessionRoutes } from "./http/session-routes.ts";
 import { forwardAuthRoute } from "./http/forward-auth-route.ts";
+import { jwksRoute } from "./http/jwks-route.ts";
 import { routeLabel, withDbAccounting, type FetchHandler } from "./http/request-accounting.ts";
 import { withRequestLimits } from "./http/request-limits.ts";
+import type { Gateway } from "./gateway/gateway.ts";
+import { gatewayRoutes } from "./gateway/routes.ts";
 
 /** The composed Elysia app and the fetch handler to serve it with. */
 export interface Gatehouse {
@@ -20,7 +23,7 @@ export interface Gatehouse {
 }
 
 /** Composes the app from its plugins; no logic of its own. */
-export function createGatehouse(s: Services, auth: AuthModule, extra: AnyElysia[] = []): Gatehouse {
+export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway, extra: AnyElysia[] = []): Gatehouse {
   const app = new Elysia({ aot: true })
     .use(errorHandler(s.log))
     .use(routeLabel())
@@ -30,7 +33,9 @@ export function createGatehouse(s: Services, auth: AuthModule, extra: AnyElysia[
     .use(accountRoutes(s, auth))
     .use(apiKeyRoutes(s, auth))
     .use(sessionRoutes(auth))
-    .use(forwardAuthRoute(auth));
+    .use(forwardAuthRoute(auth))
+    .use(jwksRoute(auth))
+    .use(gatewayRoutes(auth, gateway));
   for (const plugin of extra) app.use(plugin);
   const limits = { maxBodyBytes: s.config.server.maxBodyBytes, maxHeaderBytes: s.config.server.maxHeaderBytes };
   return { app, fetch: withRequestLimits(withDbAccounting((req) => app.handle(req), s.dbMetrics), limits) };

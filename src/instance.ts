@@ -2,12 +2,15 @@ import type { AnyElysia } from "elysia";
 import type { Services } from "./services.ts";
 import { createAuthModule, type AuthModule } from "./auth/auth-module.ts";
 import { createSessionTokenCodec } from "./auth/session-token-codec.ts";
+import { sessionTokenConfig } from "./auth/session-keys.ts";
 import { createPasswordHasher } from "./auth/password-hasher.ts";
 import { createGatehouse, type Gatehouse } from "./app.ts";
+import { createGateway, type Gateway } from "./gateway/gateway.ts";
 
 /** One Gatehouse instance on its services: auth wiring plus the HTTP app. */
 export interface Instance {
   auth: AuthModule;
+  gateway: Gateway;
   gatehouse: Gatehouse;
   /** Stops background work (activity flush, subscriptions); the services close separately. */
   stop(): Promise<void>;
@@ -15,9 +18,19 @@ export interface Instance {
 
 /** Builds the crypto, the auth module and the app, and starts background work. */
 export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Promise<Instance> {
-  const tokens = await createSessionTokenCodec({ alg: "HS256", secret: s.secretKey });
-  const auth = createAuthModule(s, { tokens, passwords: createPasswordHasher() });
+  const tokenConfig = await sessionTokenConfig(s.config, s.secretKey);
+  if (tokenConfig.generatedKeyFile) s.log.info({ alg: tokenConfig.alg, file: tokenConfig.generatedKeyFile }, "session tokens signed with a generated key");
+  const { codec: tokens, keys } = await createSessionTokenCodec(tokenConfig, s.crypto);
+  const auth = createAuthModule(s, { tokens, passwords: createPasswordHasher(s.crypto), keys });
   await auth.start();
-  const gatehouse = createGatehouse(s, auth, extra);
-  return { auth, gatehouse, stop: () => auth.stop() };
+  const gateway = createGateway(s);
+  await gateway.start();
+  const gatehouse = createGatehouse(s, auth, gateway, extra);
+  return {
+    auth, gateway, gatehouse,
+    stop: async () => {
+      await gateway.stop();
+      await auth.stop();
+    },
+  };
 }

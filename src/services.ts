@@ -11,6 +11,8 @@ import { createStore } from "./kv/create-store.ts";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded/pglite-server.ts";
 import { loadOrCreateSecretKey } from "./embedded/secret-key.ts";
 import { Lifecycle } from "./lifecycle.ts";
+import { CryptoService } from "./crypto/crypto-service.ts";
+import { defaultCalibrationSamples } from "./crypto/calibration.ts";
 
 /** Everything a Gatehouse instance runs on, built once at boot and passed to the app. */
 export interface Services {
@@ -23,6 +25,8 @@ export interface Services {
   /** Server-assisted invalidation of store keys; null where the store cannot provide it. */
   readonly watcher: KeyWatcher | null;
   readonly lifecycle: Lifecycle;
+  /** Crypto ops, inline or on the worker pool by the measured policy. */
+  readonly crypto: CryptoService;
   /** `WEBUI_SECRET_KEY`, or the generated one. */
   readonly secretKey: string;
   /** Human-readable descriptions for the startup line (no credentials). */
@@ -73,18 +77,26 @@ export async function createServices(config: Config, log: Logger, opts: ServiceO
     log,
   );
   const { store, watcher } = createStore(config.redis);
+  const crypto = await CryptoService.create({
+    registry,
+    policy: config.crypto.policy,
+    pool: { threads: config.crypto.threads, maxQueue: config.crypto.maxQueue },
+    calibrate: { samples: defaultCalibrationSamples() },
+  });
+  log.info({ crypto: crypto.describe() }, "crypto offload policy decided");
   try {
     const applied = await migrate(pool);
     if (applied.length > 0) log.info({ applied }, "database migrations applied");
   } catch (e) {
     await pool.close(1).catch(() => {});
+    await crypto.close().catch(() => {});
     await store.close().catch(() => {});
     await embedded?.stop().catch(() => {});
     throw e;
   }
 
   return {
-    config, log, registry, dbMetrics, pool, store, watcher,
+    config, log, registry, dbMetrics, pool, store, watcher, crypto,
     lifecycle: new Lifecycle(),
     secretKey,
     describe: {
@@ -93,6 +105,7 @@ export async function createServices(config: Config, log: Logger, opts: ServiceO
       secretKey: secretDescription,
     },
     async close() {
+      await crypto.close().catch((e) => log.warn({ err: String(e) }, "draining the crypto pool failed"));
       await pool.close(2).catch((e) => log.warn({ err: String(e) }, "closing the database pool failed"));
       await store.close().catch((e) => log.warn({ err: String(e) }, "closing the store failed"));
       await embedded?.stop().catch((e) => log.warn({ err: String(e) }, "stopping embedded PGlite failed"));

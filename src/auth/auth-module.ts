@@ -11,6 +11,7 @@ import { CurrentUserResolver } from "./current-user.ts";
 import { SignInRateLimiter } from "./signin-rate-limit.ts";
 import type { CookiePolicy } from "./cookies.ts";
 import type { PasswordHasher, SessionTokenCodec } from "./session-tokens.ts";
+import type { SessionKeys } from "../crypto/session-jwt.ts";
 
 /** Everything the auth routes use, built once per instance. */
 export interface AuthModule {
@@ -26,13 +27,15 @@ export interface AuthModule {
   rateLimit: SignInRateLimiter;
   passwords: PasswordHasher;
   tokens: SessionTokenCodec;
+  /** The session-token keys (a KeyRing for asymmetric algorithms: JWKS, rotation). */
+  keys: SessionKeys;
   cookies: CookiePolicy;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** Wires the auth services on top of the pool and the store. */
-export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCodec; passwords: PasswordHasher }): AuthModule {
+export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCodec; passwords: PasswordHasher; keys: SessionKeys }): AuthModule {
   const cfg = s.config;
   const cookies: CookiePolicy = { sameSite: cfg.cookies.sameSite, secure: cfg.cookies.secure };
   const users = new UsersRepo(s.pool);
@@ -58,6 +61,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
     users, sessions, apiKeys, userCache, revocation, activity, issuer, revoker, current, rateLimit, cookies,
     passwords: crypto.passwords,
     tokens: crypto.tokens,
+    keys: crypto.keys,
     async start() {
       await revocation.start();
       await userCache.start();

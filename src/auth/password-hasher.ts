@@ -1,12 +1,13 @@
-import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from "../crypto/password.ts";
+import { DUMMY_HASH, needsRehash } from "../crypto/password.ts";
+import type { CryptoService } from "../crypto/crypto-service.ts";
 import type { PasswordHasher } from "./session-tokens.ts";
 
-/** The password hasher the auth routes use, on src/crypto's password functions. */
-export function createPasswordHasher(): PasswordHasher {
+/** Passwords through the crypto service, so hashing runs on the worker pool by policy. */
+export function createPasswordHasher(crypto: CryptoService): PasswordHasher {
   return {
-    hash: hashPassword,
-    verify: verifyPassword,
+    hash: (password) => crypto.run("password.hash", { password }),
+    verify: (password, hash) => crypto.run("password.verify", { password, hash }),
     needsRehash,
-    verifyDummy: async (password) => void (await verifyPassword(password, DUMMY_HASH)),
+    verifyDummy: async (password) => void (await crypto.run("password.verify", { password, hash: DUMMY_HASH })),
   };
 }

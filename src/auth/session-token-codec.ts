@@ -1,12 +1,22 @@
-import { createSessionTokens, type SessionTokenConfig } from "../crypto/session-jwt.ts";
+import { createSessionTokens, type SessionKeys, type SessionTokenConfig } from "../crypto/session-jwt.ts";
+import type { CryptoService } from "../crypto/crypto-service.ts";
+import { KeyRing } from "../crypto/key-ring.ts";
 import type { SessionTokenCodec } from "./session-tokens.ts";
 
-/** The session-token codec for this instance, from src/crypto's signer and caching verifier. */
-export async function createSessionTokenCodec(config: SessionTokenConfig): Promise<SessionTokenCodec> {
-  const { signer, verifier } = await createSessionTokens(config);
-  return {
-    sign: (claims) => signer.sign(claims),
+/**
+ * The session-token codec: signing follows the crypto offload policy (RSA signing belongs
+ * on the pool); verification runs inline through the verified-token cache, because its
+ * main-thread cost is below the pool's round trip for every supported algorithm (bench/).
+ */
+export async function createSessionTokenCodec(config: SessionTokenConfig, crypto?: CryptoService): Promise<{ codec: SessionTokenCodec; keys: SessionKeys }> {
+  const { keys, signer, verifier } = await createSessionTokens(config);
+  const pooledSign = crypto !== undefined && crypto.placementOf("jwt.sign") === "pool";
+  const signingKey = () => (keys instanceof KeyRing ? keys.current.exportPrivateJwk() : config.secret);
+  const codec: SessionTokenCodec = {
+    sign: (claims) =>
+      pooledSign ? crypto!.run("jwt.sign", { alg: config.alg, key: signingKey(), claims }) : signer.sign(claims),
     verify: (token) => verifier.verify(token),
     cached: (token) => verifier.cached(token),
   };
+  return { codec, keys };
 }

@@ -1,4 +1,6 @@
 import { ConfigError } from "./errors.ts";
+import { parseCryptoPolicy, type CryptoPolicy } from "../crypto/policy.ts";
+import { cryptoPoolSettingsFromEnv } from "../crypto/pool.ts";
 import {
   bool, duration, fernetKeySource, int, list, num, oneOf, optionalStr, str, url, type Env,
 } from "./readers.ts";
@@ -26,7 +28,15 @@ export interface Config {
   };
   /** `WEBUI_SECRET_KEY`; null means "generate one into the data dir". */
   readonly secretKey: string | null;
-  readonly jwt: { readonly expiresIn: string; readonly expiresInSeconds: number | null };
+  readonly jwt: {
+    readonly expiresIn: string;
+    readonly expiresInSeconds: number | null;
+    /** `GATEHOUSE_JWT_ALG`: HS256 (Open WebUI's) or an asymmetric algorithm. */
+    readonly alg: "HS256" | "EdDSA" | "ES256" | "RS256";
+    /** `GATEHOUSE_JWT_PRIVATE_KEYS`: newest first (PEM text or JWK objects); empty → generated into the data dir. */
+    readonly privateKeys: readonly (string | JsonWebKey | { key: string | JsonWebKey; notAfter?: number })[];
+  };
+  readonly crypto: { readonly policy: CryptoPolicy; readonly threads: number; readonly maxQueue: number };
   readonly cookies: { readonly sameSite: SameSite; readonly secure: boolean };
   readonly db: {
     /** null → embedded PGlite in the data dir. */
@@ -114,8 +124,14 @@ export function loadConfig(env: Env): Config {
     secretKey: optionalStr(env, "WEBUI_SECRET_KEY"),
     jwt: (() => {
       const d = duration(env, "JWT_EXPIRES_IN", "4w");
-      return { expiresIn: d.text, expiresInSeconds: d.seconds };
+      return {
+        expiresIn: d.text,
+        expiresInSeconds: d.seconds,
+        alg: JWT_ALGS[oneOf(env, "GATEHOUSE_JWT_ALG", "hs256", Object.keys(JWT_ALGS) as Array<keyof typeof JWT_ALGS>)],
+        privateKeys: jwtKeys(env),
+      };
     })(),
+    crypto: { policy: parseCryptoPolicy(env), ...cryptoPoolSettingsFromEnv(env) },
     cookies: {
       sameSite: oneOf<SameSite>(env, "WEBUI_AUTH_COOKIE_SAME_SITE", sameSiteFallback, ["lax", "strict", "none"]),
       secure: bool(env, "WEBUI_AUTH_COOKIE_SECURE", secureFallback),
@@ -174,6 +190,23 @@ export function loadConfig(env: Env): Config {
     },
   };
   return deepFreeze(config);
+}
+
+const JWT_ALGS = { hs256: "HS256", eddsa: "EdDSA", es256: "ES256", rs256: "RS256" } as const;
+
+function jwtKeys(env: Env): Array<string | JsonWebKey | { key: string | JsonWebKey; notAfter?: number }> {
+  const v = env["GATEHOUSE_JWT_PRIVATE_KEYS"]?.trim();
+  if (!v) return [];
+  const accepts = "a JSON array, newest first, of PEM strings, JWK objects, or {\"key\": ..., \"notAfter\": unix-seconds}";
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch {
+    throw new ConfigError("GATEHOUSE_JWT_PRIVATE_KEYS", accepts);
+  }
+  const ok = Array.isArray(parsed) && parsed.every((k) => typeof k === "string" || (typeof k === "object" && k !== null));
+  if (!ok) throw new ConfigError("GATEHOUSE_JWT_PRIVATE_KEYS", accepts);
+  return parsed as Array<string | JsonWebKey>;
 }
 
 function openaiUrls(env: Env): string[] {

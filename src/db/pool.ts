@@ -29,6 +29,8 @@ export interface PoolStats {
   idle: number;
   waiting: number;
   max: number;
+  /** Most connections reserved at the same time since start. */
+  peak: number;
 }
 
 /**
@@ -41,6 +43,9 @@ export class StrictPool {
   readonly #permits: Permits;
   #opened = 0;
   #closed = 0;
+  /** Connections reserved from postgres.js right now, and the most at once (independent of the permits). */
+  #reserved = 0;
+  #peak = 0;
   #ending = false;
 
   constructor(
@@ -91,6 +96,7 @@ export class StrictPool {
       throw e;
     } finally {
       clearTimeout(leakTimer);
+      this.#reserved--;
       conn.release();
       this.#permits.release();
       this.metrics.checkoutHold.observe({ op }, (performance.now() - heldFrom) / 1000);
@@ -117,7 +123,7 @@ export class StrictPool {
   stats(): PoolStats {
     const active = this.#permits.held;
     const open = Math.min(this.options.max, Math.max(active, this.#opened - this.#closed));
-    return { active, idle: open - active, waiting: this.#permits.waiting, max: this.options.max };
+    return { active, idle: open - active, waiting: this.#permits.waiting, max: this.options.max, peak: this.#peak };
   }
 
   /** Refuses queued checkouts and closes connections, waiting up to `timeoutSeconds` for holders. */
@@ -153,6 +159,10 @@ export class StrictPool {
       if (e === DEADLINE) throw this.#timedOut(op, waited());
       this.metrics.errors.inc({ op });
       throw new DatabaseUnavailableError(op, e);
+    }
+    if (++this.#reserved > this.#peak) {
+      this.#peak = this.#reserved;
+      this.metrics.activePeak.set(this.#peak);
     }
     const seconds = waited() / 1000;
     this.metrics.checkoutWait.observe({ op }, seconds);

@@ -1,7 +1,7 @@
 import type { KeyValueStore } from "./store.ts";
 import type { KeyWatcher } from "./key-watch.ts";
 import { MemoryStore } from "./memory.ts";
-import { RedisStore } from "./redis.ts";
+import { createRedisStore } from "./redis.ts";
 
 /** The store's settings, as in `Config.redis`. */
 export interface StoreSettings {
@@ -19,13 +19,16 @@ export interface StoreWithWatcher {
   watcher: KeyWatcher | null;
 }
 
-/** Redis when `REDIS_URL` or Sentinel hosts are set, else the in-memory store. */
+/**
+ * Redis when `REDIS_URL` or Sentinel hosts are set, else the in-memory store (single instance).
+ * Returns the watcher too because server-assisted invalidation is tied to the store's connections.
+ */
 export function createStore(s: StoreSettings): StoreWithWatcher {
   if (s.url === null && s.sentinelHosts.length === 0) {
     const store = new MemoryStore({ prefix: s.keyPrefix });
     return { store, watcher: store };
   }
-  const store = new RedisStore({
+  const store = createRedisStore({
     url: s.url,
     sentinelHosts: s.sentinelHosts,
     sentinelPort: s.sentinelPort,

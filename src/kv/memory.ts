@@ -1,6 +1,8 @@
 import { joinPrefix, type KeyValueStore, type SetOptions, type Unsubscribe } from "./store.ts";
 import type { KeyWatcher, KeyWatchHandlers } from "./key-watch.ts";
 
+const WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
 interface Entry {
   value: string | Map<string, string>;
   expiresAt: number | null;
@@ -22,7 +24,9 @@ export class MemoryStore implements KeyValueStore, KeyWatcher {
   constructor(opts: { prefix: string }) {
     this.prefix = opts.prefix;
     this.#sweep = setInterval(() => this.#sweepExpired(), 10_000);
-    (this.#sweep as { unref?: () => void }).unref?.();
+    // Must not keep the process alive: Node/Bun timers have unref(), Deno has Deno.unrefTimer(id).
+    if (typeof this.#sweep === "number") (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(this.#sweep);
+    else (this.#sweep as { unref?: () => void }).unref?.();
   }
 
   wireKey(name: string): string {
@@ -30,8 +34,7 @@ export class MemoryStore implements KeyValueStore, KeyWatcher {
   }
 
   async get(key: string): Promise<string | null> {
-    const e = this.#live(key);
-    return e && typeof e.value === "string" ? e.value : null;
+    return this.#string(key)?.value ?? null;
   }
 
   async set(key: string, value: string, opts: SetOptions = {}): Promise<boolean> {
@@ -54,10 +57,9 @@ export class MemoryStore implements KeyValueStore, KeyWatcher {
   }
 
   async incr(key: string, by = 1): Promise<number> {
-    const e = this.#live(key);
-    const current = e && typeof e.value === "string" ? Number(e.value) : 0;
-    if (!Number.isInteger(current)) throw new Error("value is not an integer");
-    const next = current + by;
+    const e = this.#string(key);
+    if (!Number.isSafeInteger(by) || (e && !/^-?\d+$/.test(e.value))) throw new Error("ERR value is not an integer or out of range");
+    const next = (e ? Number(e.value) : 0) + by;
     this.#data.set(this.wireKey(key), { value: String(next), expiresAt: e?.expiresAt ?? null });
     this.#changed(key);
     return next;
@@ -106,7 +108,18 @@ export class MemoryStore implements KeyValueStore, KeyWatcher {
   async publish(channel: string, message: string): Promise<number> {
     const handlers = this.#channels.get(this.wireKey(channel));
     if (!handlers) return 0;
-    for (const h of [...handlers]) queueMicrotask(() => h(message));
+    for (const h of handlers) {
+      // Like Redis: never inside publish(), not after unsubscribe, and one throwing handler
+      // neither stops the others nor becomes an uncaught error.
+      queueMicrotask(() => {
+        if (!handlers.has(h)) return;
+        try {
+          h(message);
+        } catch {
+          // Swallowed as RedisStore does.
+        }
+      });
+    }
     return handlers.size;
   }
 
@@ -150,10 +163,16 @@ export class MemoryStore implements KeyValueStore, KeyWatcher {
     return e;
   }
 
+  #string(key: string): (Entry & { value: string }) | undefined {
+    const e = this.#live(key);
+    if (e && typeof e.value !== "string") throw new Error(WRONGTYPE);
+    return e as (Entry & { value: string }) | undefined;
+  }
+
   #hash(key: string, create: boolean): Map<string, string> | undefined {
     const e = this.#live(key);
     if (e) {
-      if (typeof e.value === "string") throw new Error("WRONGTYPE Operation against a key holding the wrong kind of value");
+      if (typeof e.value === "string") throw new Error(WRONGTYPE);
       return e.value;
     }
     if (!create) return undefined;

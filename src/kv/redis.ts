@@ -1,4 +1,4 @@
-import Redis, { Cluster, ReplyError, type RedisOptions } from "ioredis";
+import Redis, { Cluster, ReplyError, type ClusterOptions, type RedisOptions } from "ioredis";
 import { joinPrefix, type KeyValueStore, type SetOptions, type Unsubscribe } from "./store.ts";
 import { StoreUnavailableError } from "./errors.ts";
 import { RedisKeyWatcher } from "./redis-key-watch.ts";
@@ -6,62 +6,83 @@ import type { KeyWatcher } from "./key-watch.ts";
 
 /** How to reach Redis (Open WebUI's variables). */
 export interface RedisStoreOptions {
+  /** `REDIS_URL`: `redis://` or `rediss://`, may carry user, password and `/db`; in Sentinel mode the host is the service name. */
   url: string | null;
+  /** `REDIS_SENTINEL_HOSTS`, split (an entry may carry `:port`); non-empty selects Sentinel mode, which wins over Cluster. */
   sentinelHosts: readonly string[];
   sentinelPort: number;
+  /** Sentinel mode: retries of a command after a connection error or READONLY. */
   sentinelMaxRetryCount: number;
+  /** `REDIS_CLUSTER`: the URL's host:port is a seed node. */
   cluster: boolean;
   prefix: string;
-  /** Per-command deadline; a command never waits longer than this for a reply. */
+  /** How long one connection attempt may take (default 2000). */
+  connectTimeoutMs?: number;
+  /** How long a sent command waits for its reply (default 1500). */
   commandTimeoutMs?: number;
 }
 
-type Client = Redis | Cluster;
-
-// How long a command waits for a connection being (re)established before failing.
+// How long a command waits for a (re)connection under way: without an offline queue it would fail at once.
 const READY_WAIT_MS = 1000;
+// subscribe() returns after this even if Redis is down; the subscription is made once it is up.
+const SUBSCRIBE_WAIT_MS = 2000;
+// Reply errors that mean "the topology is changing", not "your command is wrong".
+const TRANSIENT_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
 
 /**
- * The store on ioredis: standalone, Sentinel or Cluster. While Redis is unreachable,
- * commands fail at once (no offline queue) with {@link StoreUnavailableError} instead of
- * piling up; the client keeps reconnecting in the background and recovers by itself.
- * During a Sentinel failover a command is retried `sentinelMaxRetryCount` times with
- * backoff, as Open WebUI's SentinelRedisProxy does.
+ * The store on ioredis 6: standalone, Sentinel or Cluster.
+ *
+ * Bounded latency while Redis is down: the command connection has no offline queue, so a
+ * command waits at most {@link READY_WAIT_MS} for a reconnection under way, then fails; a sent
+ * command fails after `commandTimeoutMs`. The caller gets {@link StoreUnavailableError} (never
+ * the URL or password); the client keeps reconnecting, so the same instance recovers by itself.
+ * Sentinel mode retries a failing command `sentinelMaxRetryCount` times with a short backoff,
+ * like Open WebUI's SentinelRedisProxy. Pub/sub uses a second connection, made on first
+ * subscribe, that does queue (SUBSCRIBE must survive an outage) and resubscribes on reconnect.
  */
 export class RedisStore implements KeyValueStore {
   readonly kind: "redis" | "sentinel" | "cluster";
   readonly prefix: string;
   /** Server-assisted invalidation; null on Cluster (see RedisKeyWatcher). */
   readonly watcher: KeyWatcher | null;
-  readonly #client: Client;
-  readonly #makeSubscriber: () => Client;
-  #subscriber: Client | null = null;
-  readonly #handlers = new Map<string, Set<(m: string) => void>>();
+  readonly #client: Redis | Cluster;
+  readonly #makeSubscriber: () => Redis | Cluster;
+  readonly #secrets: string[];
   readonly #retries: number;
+  readonly #channels = new Map<string, { handlers: Set<(m: string) => void>; subscribed: Promise<void> }>();
+  #subscriber: Redis | Cluster | null = null;
+  #readyWait: Promise<void> | null = null;
+  #closed = false;
 
   constructor(opts: RedisStoreOptions) {
     this.prefix = opts.prefix;
-    const base = baseOptions(opts);
-    if (opts.cluster) {
-      this.kind = "cluster";
-      const seed = seedNode(opts.url);
+    const u = parseUrl(opts.url);
+    const base = baseOptions(opts, u);
+    this.#secrets = [u?.password, u?.password ? decodeURIComponent(u.password) : ""].filter((s): s is string => !!s);
+    // Sentinel wins over Cluster, as in Open WebUI.
+    this.kind = opts.sentinelHosts.length > 0 ? "sentinel" : opts.cluster ? "cluster" : "redis";
+    // Cluster retries TRYAGAIN/CLUSTERDOWN/MOVED itself; more retries here would only add latency.
+    this.#retries = this.kind === "sentinel" ? Math.max(0, opts.sentinelMaxRetryCount) : 0;
+    if (this.kind === "cluster") {
+      const seed = { host: u?.hostname || "127.0.0.1", port: u?.port ? Number(u.port) : 6379 };
+      const { retryStrategy: _r, enableOfflineQueue: _e, host: _h, port: _p, ...nodeOptions } = base;
       const make = (offline: boolean) =>
         new Cluster([seed], {
           enableOfflineQueue: offline,
           clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
-          redisOptions: { ...clusterNodeOptions(base) },
+          slotsRefreshTimeout: opts.connectTimeoutMs ?? 2000,
+          redisOptions: { ...nodeOptions, autoResendUnfulfilledCommands: offline } satisfies ClusterOptions["redisOptions"],
         });
       this.#client = make(false);
       this.#makeSubscriber = () => make(true);
       this.watcher = null;
-      this.#retries = 1;
     } else {
-      this.kind = opts.sentinelHosts.length > 0 ? "sentinel" : "redis";
       const make = (extra: RedisOptions) => new Redis({ ...base, ...extra });
-      this.#client = make({ enableOfflineQueue: false });
-      this.#makeSubscriber = () => make({ enableOfflineQueue: true });
+      // No resend after a reconnect: the caller was already told the command failed, and a
+      // late INCR would count twice.
+      this.#client = make({ enableOfflineQueue: false, autoResendUnfulfilledCommands: false });
+      this.#makeSubscriber = () => make({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
       this.watcher = new RedisKeyWatcher((extra) => make({ enableOfflineQueue: true, protocol: 2, ...extra }), opts.prefix);
-      this.#retries = this.kind === "sentinel" ? opts.sentinelMaxRetryCount : 0;
     }
     this.#client.on("error", () => {});
   }
@@ -80,21 +101,14 @@ export class RedisStore implements KeyValueStore {
   }
 
   set(key: string, value: string, opts: SetOptions = {}): Promise<boolean> {
-    return this.#do(async () => {
-      const k = this.wireKey(key);
-      const c = this.#client;
-      let r: string | null;
-      if (opts.ttlMs !== undefined && opts.onlyIfAbsent) r = await c.set(k, value, "PX", Math.max(1, Math.ceil(opts.ttlMs)), "NX");
-      else if (opts.ttlMs !== undefined) r = await c.set(k, value, "PX", Math.max(1, Math.ceil(opts.ttlMs)));
-      else if (opts.onlyIfAbsent) r = await c.set(k, value, "NX");
-      else r = await c.set(k, value);
-      return r === "OK";
-    });
+    const args: Array<string | number> = [this.wireKey(key), value];
+    if (opts.ttlMs !== undefined) args.push("PX", Math.max(1, Math.ceil(opts.ttlMs)));
+    if (opts.onlyIfAbsent) args.push("NX");
+    return this.#do(async () => (await this.#client.call("SET", ...args)) === "OK");
   }
 
   async del(...keys: string[]): Promise<number> {
-    if (keys.length === 0) return 0;
-    // One DEL per key: on Cluster a multi-key DEL across slots is refused.
+    // One DEL per key: Cluster refuses a multi-key DEL across slots.
     const counts = await Promise.all(keys.map((k) => this.#do(() => this.#client.del(this.wireKey(k)))));
     return counts.reduce((a, b) => a + b, 0);
   }
@@ -137,62 +151,66 @@ export class RedisStore implements KeyValueStore {
   }
 
   /**
-   * Registers `handler` and subscribes; never fails for an unreachable Redis — the
-   * subscription is made (and remade after every reconnect) as soon as Redis answers.
+   * Registers `handler` and subscribes. Never fails because Redis is unreachable: it waits at
+   * most {@link SUBSCRIBE_WAIT_MS}, and the subscription is made as soon as Redis answers.
    */
   async subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe> {
+    if (this.#closed) throw new StoreUnavailableError();
     const wire = this.wireKey(channel);
     const sub = this.#ensureSubscriber();
-    let set = this.#handlers.get(wire);
-    if (!set) {
-      this.#handlers.set(wire, (set = new Set()));
-      const subscribed = sub.subscribe(wire).catch(() => {});
-      await Promise.race([subscribed, new Promise((r) => setTimeout(r, 2000))]);
+    let entry = this.#channels.get(wire);
+    if (!entry) {
+      entry = { handlers: new Set(), subscribed: sub.subscribe(wire).then(() => {}, () => {}) };
+      this.#channels.set(wire, entry);
     }
+    // A distinct wrapper per call, so one function subscribed twice unsubscribes independently.
     const own = (m: string) => handler(m);
-    set.add(own);
+    const handlers = entry.handlers.add(own);
+    // Concurrent subscribers of a new channel all wait for the same SUBSCRIBE acknowledgement.
+    await within(entry.subscribed, SUBSCRIBE_WAIT_MS);
     return async () => {
-      set.delete(own);
-      if (set.size === 0 && this.#handlers.get(wire) === set) {
-        this.#handlers.delete(wire);
-        await sub.unsubscribe(wire).catch(() => {});
-      }
+      handlers.delete(own);
+      if (handlers.size > 0 || this.#channels.get(wire)?.handlers !== handlers) return;
+      this.#channels.delete(wire);
+      await within(sub.unsubscribe(wire).catch(() => {}), SUBSCRIBE_WAIT_MS);
     };
   }
 
+  /** Never retried: a health check must answer within about a second. */
   async ping(): Promise<void> {
-    await this.#do(() => this.#client.ping());
+    await this.#do(() => this.#client.ping(), 0);
   }
 
   async close(): Promise<void> {
-    for (const c of [this.#client, this.#subscriber]) {
-      if (!c) continue;
-      await Promise.race([c.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
-      c.disconnect();
-    }
+    this.#closed = true;
+    this.#channels.clear();
+    const clients = [this.#client, this.#subscriber].filter((c) => c !== null);
+    await Promise.all(clients.map((c) => within(c.quit(), 1000).then(() => c.disconnect())));
   }
 
-  /** Waits briefly for a (re)connection in progress; without an offline queue a command sent now would fail. */
-  #ready(ms: number): Promise<void> {
+  /** Resolves on "ready" or after {@link READY_WAIT_MS}; all waiting commands share one listener. */
+  #ready(): Promise<void> {
     const c = this.#client;
     if (c.status === "ready") return Promise.resolve();
-    return new Promise((resolve) => {
+    this.#readyWait ??= new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
         c.off("ready", done);
+        this.#readyWait = null;
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(done, READY_WAIT_MS);
       c.once("ready", done);
     });
+    return this.#readyWait;
   }
 
-  #ensureSubscriber(): Client {
+  #ensureSubscriber(): Redis | Cluster {
     if (this.#subscriber) return this.#subscriber;
     const sub = this.#makeSubscriber();
     sub.on("error", () => {});
     sub.on("message", (channel: string, message: string) => {
-      for (const h of this.#handlers.get(channel) ?? []) {
+      for (const h of this.#channels.get(channel)?.handlers ?? []) {
         try {
           h(message);
         } catch {
@@ -204,57 +222,76 @@ export class RedisStore implements KeyValueStore {
     return sub;
   }
 
-  async #do<T>(command: () => Promise<T>): Promise<T> {
+  async #do<T>(command: () => Promise<T>, retries = this.#retries): Promise<T> {
     for (let attempt = 0; ; attempt++) {
+      if (this.#closed) throw new StoreUnavailableError();
       try {
-        await this.#ready(READY_WAIT_MS);
+        await this.#ready();
         return await command();
       } catch (e) {
-        if (e instanceof ReplyError && !String((e as Error).message).startsWith("READONLY")) throw e;
-        if (attempt >= this.#retries) throw new StoreUnavailableError();
-        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+        // A reply error such as WRONGTYPE is the caller's problem, not an outage.
+        if (e instanceof ReplyError && !TRANSIENT_REPLY.test((e as Error).message)) throw e;
+        if (attempt >= retries) throw new StoreUnavailableError(this.#redact(e));
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1000)));
       }
     }
   }
+
+  /** A copy of `e` safe to log: message only, the password masked. */
+  #redact(e: unknown): Error {
+    const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    return new Error(this.#secrets.reduce((m, s) => m.split(s).join("***"), message));
+  }
 }
 
-function baseOptions(opts: RedisStoreOptions): RedisOptions {
-  const u = opts.url ? new URL(opts.url) : null;
-  const db = u && u.pathname.length > 1 ? Number(u.pathname.slice(1)) || 0 : 0;
+/** Creates the store for `opts`; the one place callers choose between standalone, Sentinel and Cluster. */
+export function createRedisStore(opts: RedisStoreOptions): RedisStore {
+  return new RedisStore(opts);
+}
+
+function parseUrl(url: string | null): URL | null {
+  if (url === null) return null;
+  // URL.parse, because the constructor's error message quotes the input, password included.
+  const u = URL.parse(url);
+  if (!u || (u.protocol !== "redis:" && u.protocol !== "rediss:")) throw new Error("REDIS_URL must be a redis:// or rediss:// URL");
+  return u;
+}
+
+function baseOptions(opts: RedisStoreOptions, u: URL | null): RedisOptions {
   const common: RedisOptions = {
     username: u?.username ? decodeURIComponent(u.username) : undefined,
     password: u?.password ? decodeURIComponent(u.password) : undefined,
-    db,
+    db: u && u.pathname.length > 1 ? Number(u.pathname.slice(1)) || 0 : 0,
     tls: u?.protocol === "rediss:" ? {} : undefined,
     maxRetriesPerRequest: 1,
-    commandTimeout: opts.commandTimeoutMs ?? 2000,
-    connectTimeout: 2000,
+    commandTimeout: opts.commandTimeoutMs ?? 1500,
+    connectTimeout: opts.connectTimeoutMs ?? 2000,
     retryStrategy: (times) => Math.min(100 * times, 1000),
-    reconnectOnError: (err) => (err.message.startsWith("READONLY") ? 2 : false),
+    // Reconnect (Sentinel then names the new master) and let #do retry the rejected command.
+    reconnectOnError: (err) => err.message.startsWith("READONLY"),
   };
-  if (opts.sentinelHosts.length > 0) {
-    return {
-      ...common,
-      sentinels: opts.sentinelHosts.map((h) => hostPort(h, opts.sentinelPort)),
-      name: u?.hostname ?? "mymaster",
-      sentinelRetryStrategy: (times) => Math.min(100 * times, 1000),
-      sentinelCommandTimeout: 1000,
-    };
+  if (opts.sentinelHosts.length === 0) {
+    return { ...common, host: u?.hostname || "127.0.0.1", port: u?.port ? Number(u.port) : 6379 };
   }
-  return { ...common, host: u?.hostname ?? "127.0.0.1", port: u?.port ? Number(u.port) : 6379 };
+  return {
+    ...common,
+    sentinels: opts.sentinelHosts.map((h) => hostPort(h, opts.sentinelPort)),
+    name: u?.hostname || "mymaster",
+    sentinelRetryStrategy: (times) => Math.min(100 * times, 1000),
+    sentinelCommandTimeout: 1000,
+    // Also follow a failover the old master survives (partition), via +switch-master.
+    failoverDetector: true,
+  };
 }
 
 function hostPort(h: string, defaultPort: number): { host: string; port: number } {
-  const i = h.lastIndexOf(":");
-  return i > 0 && /^\d+$/.test(h.slice(i + 1)) ? { host: h.slice(0, i), port: Number(h.slice(i + 1)) } : { host: h, port: defaultPort };
+  const m = /^(.+):(\d+)$/.exec(h);
+  return m ? { host: m[1]!, port: Number(m[2]) } : { host: h, port: defaultPort };
 }
 
-function seedNode(url: string | null): { host: string; port: number } {
-  const u = url ? new URL(url) : null;
-  return { host: u?.hostname ?? "127.0.0.1", port: u?.port ? Number(u.port) : 6379 };
-}
-
-function clusterNodeOptions(base: RedisOptions): Omit<RedisOptions, "enableOfflineQueue" | "host" | "port" | "retryStrategy" | "sentinels" | "readOnly" | "path" | "himportFieldsets"> {
-  const { retryStrategy: _r, enableOfflineQueue: _e, host: _h, port: _p, ...rest } = base;
-  return rest;
+/** Waits for `p`, but no longer than `ms`; never rejects. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p.catch(() => {}), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }

@@ -11,6 +11,8 @@ export interface DbMetrics {
   requestWait: Histogram<"route">;
   connections: Gauge<"state">;
   waiting: Gauge;
+  /** Most reserved connections at once since start (counted on postgres.js reservations). */
+  activePeak: Gauge;
   maxConnections: Gauge;
   timeouts: Counter;
   rejected: Counter;
@@ -48,6 +50,7 @@ export function createDbMetrics(registry: Registry): DbMetrics {
       labelNames: ["state"], registers,
     }),
     waiting: new Gauge({ name: "gatehouse_db_pool_waiting", help: "Checkouts queued for a connection", registers }),
+    activePeak: new Gauge({ name: "gatehouse_db_pool_active_peak", help: "Most connections checked out at the same time since the process started", registers }),
     maxConnections: new Gauge({ name: "gatehouse_db_pool_max_connections", help: "DATABASE_POOL_SIZE + DATABASE_POOL_MAX_OVERFLOW", registers }),
     timeouts: new Counter({ name: "gatehouse_db_checkout_timeouts_total", help: "Checkouts that failed after DATABASE_POOL_TIMEOUT", registers }),
     rejected: new Counter({ name: "gatehouse_db_checkout_rejected_total", help: "Checkouts refused at once because GATEHOUSE_DB_MAX_WAITERS were queued", registers }),

@@ -122,7 +122,7 @@ describe("device sessions", () => {
       DATABASE_URL: app.services.config.db.url!,
       REDIS_URL: await redisUrl(),
       REDIS_KEY_PREFIX: app.services.store.prefix,
-      JWT_EXPIRES_IN: "4s",
+      JWT_EXPIRES_IN: "8s",
     });
     try {
       const r = await short.request("/api/v1/auths/signin", postJson({ email: "dee@example.com", password: "dee-pw" }));
@@ -130,7 +130,9 @@ describe("device sessions", () => {
       const fresh = await short.request("/api/v1/auths/", as(first));
       expect(((await fresh.json()) as { token: string }).token).toBe(first);
       expect(fresh.headers.getSetCookie()).toHaveLength(0);
-      await Bun.sleep(3200);
+      // Into the last quarter of the token's own life (iat + 6 s of 8 s), well before it expires.
+      const { iat } = JSON.parse(atob(first.split(".")[1]!)) as { iat: number };
+      await Bun.sleep(Math.max(0, (iat + 6.2) * 1000 - Date.now()));
       const renewed = await short.request("/api/v1/auths/", as(first));
       expect(renewed.status).toBe(200);
       const second = ((await renewed.json()) as { token: string }).token;

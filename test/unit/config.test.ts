@@ -27,7 +27,7 @@ describe("defaults", () => {
     expect(c.db).toMatchObject({ poolSize: 5, maxOverflow: 10, timeoutSeconds: 30 });
   });
   test("Open WebUI's token lifetime, cookie defaults and key prefix", () => {
-    expect(c.jwt).toEqual({ expiresIn: "4w", expiresInSeconds: 2419200 });
+    expect(c.jwt).toMatchObject({ expiresIn: "4w", expiresInSeconds: 2419200, alg: "HS256", privateKeys: [] });
     expect(c.cookies).toEqual({ sameSite: "lax", secure: false });
     expect(c.redis.keyPrefix).toBe("open-webui");
     expect(c.redis.sentinelPort).toBe(26379);
@@ -93,6 +93,10 @@ const BAD: Array<[string, string, string]> = [
   ["OPENAI_API_BASE_URL", "localhost:11434", "OPENAI_API_BASE_URL: invalid value; expected http:// or https:// URLs separated by ;"],
   ["GATEHOUSE_UPSTREAM_TIMEOUT_MS", "0", "GATEHOUSE_UPSTREAM_TIMEOUT_MS: invalid value; expected an integer from 1 to 3600000"],
   ["OPENID_PROVIDER_URL", "file:///etc/passwd", "OPENID_PROVIDER_URL: invalid value; expected a URL starting with http:// or https://"],
+  ["GATEHOUSE_JWT_ALG", "HS512", "GATEHOUSE_JWT_ALG: invalid value; expected one of hs256, eddsa, es256, rs256"],
+  ["GATEHOUSE_JWT_PRIVATE_KEYS", "-----BEGIN PRIVATE KEY-----", 'GATEHOUSE_JWT_PRIVATE_KEYS: invalid value; expected a JSON array, newest first, of PEM strings, JWK objects, or {"key": ..., "notAfter": unix-seconds}'],
+  ["GATEHOUSE_CRYPTO_POLICY", "sometimes", "GATEHOUSE_CRYPTO_POLICY: invalid value; expected one of inline, pool, auto"],
+  ["GATEHOUSE_CRYPTO_THREADS", "0", "GATEHOUSE_CRYPTO_THREADS: invalid value; expected an integer from 1 to 256"],
   ["OAUTH_MAX_SESSIONS_PER_USER", "0", "OAUTH_MAX_SESSIONS_PER_USER: invalid value; expected an integer from 1 to 1000"],
 ];
 

@@ -1,0 +1,523 @@
+/**
+ * Concurrency benchmark (issue 6): many concurrent LLM streams through Gatehouse on a pool of 5,
+ * against a baseline that holds one connection per chat request (bench/baseline-hold.ts), in the
+ * same run, on the same Postgres, Redis and fake upstream.
+ *
+ *   npm run bench:concurrency -- [--levels 5,50,500,2000] [--upstream-seconds 10] [--tokens 20]
+ *                                [--users 10] [--sessions 100] [--modes gatehouse,baseline] [--out concurrency]
+ *
+ * For each level and mode: a fresh server process (DATABASE_POOL_SIZE=5, DATABASE_POOL_MAX_OVERFLOW=0,
+ * DATABASE_POOL_TIMEOUT=5), caches warmed with one request per session, then `level` clients at
+ * once, each making one streamed completion that lasts `--upstream-seconds` at the fake upstream.
+ * Clients take signed-in tokens round-robin from `--sessions` sign-ins (each an argon2id
+ * verification, ≈ 0.2 s of a core, so 2,000 distinct sessions cost minutes). Recorded: successes,
+ * failures by kind, end-to-end p50/p99 and first-byte p99 (of successful streams), checkout-wait
+ * p99 (per request, and over every checkout) and peak active connections from /metrics, server
+ * CPU seconds and peak RSS, and the upstream's own duration. Writes bench/results/<out>.json,
+ * .md and .svg.
+ */
+import { parseArgs } from "node:util";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createDatabase, ensureBinaries, freePort, startPostgres, startRedis, stopAll } from "../test/harness/services.ts";
+import { startServerProcess, type ServerProcess } from "../test/helpers/server-process.ts";
+import { machine, table, writeResults } from "./lib/results.ts";
+import type { FakeLlmStats } from "./fake-llm.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const bun = `${root}node_modules/.bin/bun`;
+
+// Bun's fetch() keeps at most BUN_CONFIG_MAX_HTTP_REQUESTS (default 256) requests in flight, read
+// at process start; the load generator needs thousands, so re-run this script with it raised.
+if (!process.env["BUN_CONFIG_MAX_HTTP_REQUESTS"]) {
+  const child = Bun.spawn([bun, import.meta.path, ...process.argv.slice(2)], {
+    env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "65535" },
+    stdio: ["inherit", "inherit", "inherit"],
+  });
+  process.exit(await child.exited);
+}
+
+const { values } = parseArgs({
+  options: {
+    levels: { type: "string", default: "5,50,500,2000" },
+    "upstream-seconds": { type: "string", default: "10" },
+    tokens: { type: "string", default: "20" },
+    "first-token-ms": { type: "string", default: "500" },
+    users: { type: "string", default: "10" },
+    sessions: { type: "string", default: "100" },
+    modes: { type: "string", default: "gatehouse,baseline" },
+    out: { type: "string", default: "concurrency" },
+  },
+});
+const levels = values.levels!.split(",").map(Number);
+const upstreamSeconds = Number(values["upstream-seconds"]);
+const tokensPerAnswer = Number(values.tokens);
+const firstTokenMs = Number(values["first-token-ms"]);
+const userCount = Number(values.users);
+const sessionCount = Math.max(userCount, Number(values.sessions));
+const modes = values.modes!.split(",").map((m) => m.trim()) as Mode[];
+for (const n of [...levels, upstreamSeconds, tokensPerAnswer, userCount, sessionCount]) {
+  if (!Number.isFinite(n) || n <= 0) throw new Error("--levels, --upstream-seconds, --tokens, --users and --sessions take positive numbers");
+}
+for (const m of modes) if (m !== "gatehouse" && m !== "baseline") throw new Error(`unknown mode ${m} (gatehouse, baseline)`);
+
+type Mode = "gatehouse" | "baseline";
+
+interface RunResult {
+  mode: Mode;
+  concurrency: number;
+  ok: number;
+  failed: number;
+  successRate: number;
+  failures: Record<string, number>;
+  /** Of successful streams, ms. */
+  e2eP50Ms: number | null;
+  e2eP99Ms: number | null;
+  firstByteP99Ms: number | null;
+  /**
+   * From /metrics, over the run only (histograms scraped before and after): the upper bound of
+   * the bucket holding the 99th percentile, ms — "p99 ≤ this". Buckets start at 0.5 ms.
+   */
+  requestWaitP99Ms: number | null;
+  checkoutWaitP99Ms: number | null;
+  /** Checkouts made during the run (every op). */
+  checkouts: number;
+  /** Per op: checkouts during the run and the bucket bound of their p99 wait (ms). */
+  checkoutsByOp: Record<string, { count: number; waitP99Ms: number | null }>;
+  checkoutTimeouts: number;
+  checkoutRejected: number;
+  peakActiveConnections: number;
+  serverCpuSeconds: number;
+  serverPeakRssMb: number;
+  upstream: FakeLlmStats["durationMs"];
+  wallSeconds: number;
+}
+
+const POOL_ENV = { DATABASE_POOL_SIZE: "5", DATABASE_POOL_MAX_OVERFLOW: "0", DATABASE_POOL_TIMEOUT: "5" };
+const MODEL = "fake-gpt";
+const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+
+await ensureBinaries();
+const pg = await startPostgres({ maxConnections: 100 });
+const redis = await startRedis();
+const fakePort = await freePort();
+const fakeProc = Bun.spawn(
+  [bun, `${root}bench/fake-llm.ts`, "--port", String(fakePort), "--seconds", String(upstreamSeconds), "--tokens", String(tokensPerAnswer), "--first-token-ms", String(firstTokenMs)],
+  { cwd: root, env: { ...process.env }, stdout: "ignore", stderr: "inherit" },
+);
+const fakeUrl = `http://127.0.0.1:${fakePort}/v1`;
+const results: RunResult[] = [];
+
+try {
+  await waitUntil("the fake upstream", async () => (await fetch(`${fakeUrl}/models`)).ok);
+  const dbUrl = await createDatabase(pg.url, "bench_concurrency");
+  const baseEnv: Record<string, string> = {
+    ...POOL_ENV,
+    DATABASE_URL: dbUrl,
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: "bench-concurrency",
+    WEBUI_SECRET_KEY: "bench-concurrency-secret",
+    ENABLE_SIGNUP: "true",
+    DEFAULT_USER_ROLE: "user",
+    OPENAI_API_BASE_URL: fakeUrl,
+    OPENAI_API_KEY: "sk-fake",
+    BUN_CONFIG_MAX_HTTP_REQUESTS: "65535",
+    GATEHOUSE_LOG_LEVEL: "error",
+    GATEHOUSE_SHUTDOWN_TIMEOUT_MS: "5000",
+  };
+  let tokens: string[] = [];
+  for (const level of levels) {
+    for (const mode of modes) {
+      const server = await startServer(mode, baseEnv);
+      try {
+        if (tokens.length === 0) tokens = await createUsers(server.baseUrl);
+        results.push(await runLevel(mode, level, server, tokens));
+        const r = results[results.length - 1]!;
+        console.log(
+          `${mode.padEnd(9)} ${String(level).padStart(5)} streams: ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)}; ` +
+            `e2e p99 ${fmt(r.e2eP99Ms)} ms (upstream p99 ${r.upstream.p99} ms), first byte p99 ${fmt(r.firstByteP99Ms)} ms, ` +
+            `checkout wait p99 ≤ ${fmt(r.checkoutWaitP99Ms)} ms ${JSON.stringify(r.checkoutsByOp)}, peak active ${r.peakActiveConnections}, cpu ${r.serverCpuSeconds.toFixed(1)} s, rss ${r.serverPeakRssMb} MB`,
+        );
+      } finally {
+        await stopServer(server);
+      }
+    }
+  }
+} finally {
+  fakeProc.kill("SIGTERM");
+  await Promise.race([fakeProc.exited, Bun.sleep(3000)]);
+  await stopAll();
+}
+
+writeOutputs(results);
+
+// ------------------------------------------------------------------------------------------
+
+async function startServer(mode: Mode, env: Record<string, string>): Promise<ServerProcess> {
+  const argv = mode === "gatehouse"
+    ? [bun, "--max-http-header-size=262144", "src/main.ts"]
+    : [bun, "--max-http-header-size=262144", "bench/baseline-hold.ts"];
+  return startServerProcess(env, argv);
+}
+
+async function stopServer(s: ServerProcess): Promise<void> {
+  s.kill("SIGTERM");
+  const exited = await Promise.race([s.exited.then(() => true), Bun.sleep(8000).then(() => false)]);
+  if (!exited) {
+    s.kill("SIGKILL");
+    await s.exited;
+  }
+}
+
+/**
+ * Signs up an admin and `userCount - 1` users, grants the model to everyone, then signs in until
+ * there are `sessionCount` sessions; returns their tokens (clients use them round-robin).
+ */
+async function createUsers(base: string): Promise<string[]> {
+  const post = (path: string, body: unknown, token?: string) =>
+    fetch(`${base}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+  const tokens: string[] = [];
+  for (let i = 0; i < userCount; i++) {
+    const r = await post("/api/v1/auths/signup", { name: `user${i}`, email: `user${i}@bench.example`, password: `bench-password-${i}` });
+    if (r.status !== 200) throw new Error(`sign-up ${i} answered ${r.status}: ${await r.text()}`);
+    tokens.push(((await r.json()) as { token: string }).token);
+  }
+  const g = await post("/api/v1/gateway/model-access", { user_id: "*", model_id: MODEL }, tokens[0]);
+  if (g.status !== 200) throw new Error(`grant answered ${g.status}`);
+  let next = tokens.length;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (next < sessionCount) {
+      const u = next++ % userCount;
+      const r = await post("/api/v1/auths/signin", { email: `user${u}@bench.example`, password: `bench-password-${u}` });
+      if (r.status !== 200) throw new Error(`sign-in answered ${r.status}: ${await r.text()}`);
+      tokens.push(((await r.json()) as { token: string }).token);
+    }
+  }));
+  console.log(`${tokens.length} signed-in sessions of ${userCount} users ready (${Math.round((performance.now() - started) / 1000)} s of sign-ins)`);
+  return tokens;
+}
+
+async function runLevel(mode: Mode, level: number, server: ServerProcess, tokens: string[]): Promise<RunResult> {
+  // Warm the caches a running deployment has warm (verified tokens, revocation replica, user,
+  // model access, model list): one request per session.
+  let w = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (w < tokens.length) {
+      const r = await fetch(`${server.baseUrl}/api/models`, { headers: { authorization: `Bearer ${tokens[w++]}` } });
+      if (r.status !== 200) throw new Error(`warm-up answered ${r.status}`);
+    }
+  }));
+  await fetch(`http://127.0.0.1:${fakePort}/stats/reset`, { method: "POST" });
+  await Bun.sleep(200);
+  const metricsBefore = await (await fetch(`${server.baseUrl}/metrics`)).text();
+
+  const pid = server.proc.pid;
+  const cpuBefore = cpuSeconds(pid);
+  let peakRss = rssMb(pid);
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(pid))), 200);
+  const wallStart = performance.now();
+  const outcomes = await Promise.all(Array.from({ length: level }, (_, i) => oneStream(server.baseUrl, tokens[i % tokens.length]!, i)));
+  const wallSeconds = (performance.now() - wallStart) / 1000;
+  clearInterval(sampler);
+  const serverCpuSeconds = cpuSeconds(pid) - cpuBefore;
+
+  // Usage rows are written just behind the streams; let them land before reading the metrics.
+  await Bun.sleep(500);
+  const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+  const upstream = (await (await fetch(`http://127.0.0.1:${fakePort}/stats`)).json()) as FakeLlmStats;
+
+  const ok = outcomes.filter((o) => o.kind === "ok");
+  const failures: Record<string, number> = {};
+  for (const o of outcomes) if (o.kind !== "ok") failures[o.kind] = (failures[o.kind] ?? 0) + 1;
+  const route = "/api/chat/completions";
+  return {
+    mode,
+    concurrency: level,
+    ok: ok.length,
+    failed: level - ok.length,
+    successRate: ok.length / level,
+    failures,
+    e2eP50Ms: quantile(ok.map((o) => o.totalMs), 0.5),
+    e2eP99Ms: quantile(ok.map((o) => o.totalMs), 0.99),
+    firstByteP99Ms: quantile(ok.map((o) => o.firstByteMs!), 0.99),
+    requestWaitP99Ms: histogramQuantile(metricsBefore, metrics, "gatehouse_db_request_wait_seconds", 0.99, { route }),
+    checkoutWaitP99Ms: histogramQuantile(metricsBefore, metrics, "gatehouse_db_checkout_wait_seconds", 0.99),
+    checkouts: metricValue(metrics, "gatehouse_db_checkout_wait_seconds_count", true) - metricValue(metricsBefore, "gatehouse_db_checkout_wait_seconds_count", true),
+    checkoutsByOp: byOp(metricsBefore, metrics),
+    checkoutTimeouts: metricValue(metrics, "gatehouse_db_checkout_timeouts_total") - metricValue(metricsBefore, "gatehouse_db_checkout_timeouts_total"),
+    checkoutRejected: metricValue(metrics, "gatehouse_db_checkout_rejected_total") - metricValue(metricsBefore, "gatehouse_db_checkout_rejected_total"),
+    peakActiveConnections: metricValue(metrics, "gatehouse_db_pool_active_peak"),
+    serverCpuSeconds: round(serverCpuSeconds, 2),
+    serverPeakRssMb: Math.round(peakRss),
+    upstream: upstream.durationMs,
+    wallSeconds: round(wallSeconds, 1),
+  };
+}
+
+interface StreamOutcome {
+  kind: string;
+  totalMs: number;
+  firstByteMs: number | null;
+}
+
+async function oneStream(base: string, token: string, i: number): Promise<StreamOutcome> {
+  const t0 = performance.now();
+  let firstByteMs: number | null = null;
+  try {
+    const res = await fetch(`${base}/api/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, stream: true, messages: [{ role: "user", content: `benchmark stream ${i}` }] }),
+      signal: AbortSignal.timeout(upstreamSeconds * 3000 + 60_000),
+    });
+    if (res.status !== 200) {
+      const text = await res.text();
+      return { kind: failureKind(res.status, text), totalMs: performance.now() - t0, firstByteMs };
+    }
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let tail = "";
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      firstByteMs ??= performance.now() - t0;
+      tail = (tail + decoder.decode(r.value, { stream: true })).slice(-64);
+    }
+    const totalMs = performance.now() - t0;
+    return { kind: tail.endsWith("data: [DONE]\n\n") ? "ok" : "incomplete stream", totalMs, firstByteMs };
+  } catch (e) {
+    return { kind: (e as Error).name === "TimeoutError" ? "client timeout" : "network error", totalMs: performance.now() - t0, firstByteMs };
+  }
+}
+
+function failureKind(status: number, body: string): string {
+  let detail = "";
+  try {
+    detail = String((JSON.parse(body) as { detail?: unknown }).detail ?? "");
+  } catch { /* not JSON */ }
+  if (/no connection became available/i.test(detail)) return `${status} checkout timeout`;
+  if (/too many requests are waiting/i.test(detail)) return `${status} pool saturated`;
+  return `${status}`;
+}
+
+// ------------------------------------------------------------------------------------------ numbers
+
+function quantile(xs: number[], q: number): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return round(s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!, 1);
+}
+
+/**
+ * The 99th percentile of a histogram's observations made between two scrapes, summed over every
+ * label set matching `labels`, as the upper bound of the bucket that holds it (ms). Buckets say
+ * only "at most", so interpolating inside one would invent precision.
+ */
+function histogramQuantile(before: string, after: string, name: string, q: number, labels: Record<string, string> = {}): number | null {
+  const read = (text: string) => {
+    const buckets = new Map<number, number>();
+    for (const line of text.split("\n")) {
+      if (!line.startsWith(`${name}_bucket{`)) continue;
+      if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+      const le = /le="([^"]+)"/.exec(line)![1]!;
+      const bound = le === "+Inf" ? Infinity : Number(le);
+      buckets.set(bound, (buckets.get(bound) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)));
+    }
+    return buckets;
+  };
+  const was = read(before);
+  const sorted = [...read(after)].map(([b, c]) => [b, c - (was.get(b) ?? 0)] as const).sort((a, b) => a[0] - b[0]);
+  const total = sorted[sorted.length - 1]?.[1] ?? 0;
+  if (total === 0) return null;
+  for (const [bound, count] of sorted) if (count >= q * total) return bound === Infinity ? Infinity : round(bound * 1000, 2);
+  return null;
+}
+
+function byOp(before: string, after: string): Record<string, { count: number; waitP99Ms: number | null }> {
+  const counts = (text: string) => {
+    const m = new Map<string, number>();
+    for (const line of text.split("\n")) {
+      const x = /^gatehouse_db_checkout_wait_seconds_count\{op="([^"]+)"\} (\S+)/.exec(line);
+      if (x) m.set(x[1]!, Number(x[2]));
+    }
+    return m;
+  };
+  const was = counts(before);
+  const out: Record<string, { count: number; waitP99Ms: number | null }> = {};
+  for (const [op, n] of counts(after)) {
+    const count = n - (was.get(op) ?? 0);
+    if (count > 0) out[op] = { count, waitP99Ms: histogramQuantile(before, after, "gatehouse_db_checkout_wait_seconds", 0.99, { op }) };
+  }
+  return out;
+}
+
+/** A sample without labels, or (`allLabels`) the sum of every sample of `name`. */
+function metricValue(text: string, name: string, allLabels = false): number {
+  let total = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith(`${name} `) || (allLabels && line.startsWith(`${name}{`))) total += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return total;
+}
+
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function waitUntil(what: string, check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if (await check()) return;
+    } catch { /* not yet */ }
+    await Bun.sleep(50);
+  }
+  throw new Error(`${what} did not start`);
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function fmt(x: number | null): string {
+  return x === null ? "–" : String(x);
+}
+
+// ------------------------------------------------------------------------------------------ output
+
+function writeOutputs(rs: RunResult[]): void {
+  const m = machine();
+  const meta = {
+    ...m,
+    pool: "DATABASE_POOL_SIZE=5, DATABASE_POOL_MAX_OVERFLOW=0, DATABASE_POOL_TIMEOUT=5",
+    upstreamSeconds,
+    tokensPerAnswer,
+    firstTokenMs,
+    users: userCount,
+    sessions: sessionCount,
+    levels,
+  };
+  const rows = rs.map((r) => [
+    r.mode,
+    r.concurrency,
+    `${(r.successRate * 100).toFixed(1)}%`,
+    Object.keys(r.failures).length ? Object.entries(r.failures).map(([k, v]) => `${v}× ${k}`).join(", ") : "–",
+    fmt(r.e2eP50Ms === null ? null : round(r.e2eP50Ms / 1000, 2)),
+    fmt(r.e2eP99Ms === null ? null : round(r.e2eP99Ms / 1000, 2)),
+    r.e2eP99Ms === null || !r.upstream.p99 ? "–" : `${((r.e2eP99Ms / r.upstream.p99 - 1) * 100).toFixed(1)}%`,
+    fmt(r.firstByteP99Ms),
+    r.requestWaitP99Ms === null ? "no checkouts" : `≤ ${r.requestWaitP99Ms}`,
+    r.checkoutWaitP99Ms === null ? "no checkouts" : `≤ ${r.checkoutWaitP99Ms} (${r.checkouts})`,
+    r.peakActiveConnections,
+    r.serverCpuSeconds,
+    r.serverPeakRssMb,
+  ]);
+  const target = rs.find((r) => r.mode === "gatehouse" && r.concurrency === Math.max(...levels));
+  const verdict = target
+    ? [
+        `Target at ${target.concurrency} concurrent streams on a pool of 5 (gatehouse):`,
+        `- success ${(target.successRate * 100).toFixed(1)}% (target 100%): ${target.successRate === 1 ? "met" : "NOT met"}`,
+        `- checkout-wait p99 ≤ ${fmt(target.requestWaitP99Ms)} ms per request, ≤ ${fmt(target.checkoutWaitP99Ms)} ms over the run's ${target.checkouts} checkouts (target < 5 ms): ${Math.max(target.checkoutWaitP99Ms ?? 0, target.requestWaitP99Ms ?? 0) < 5 ? "met" : "NOT met"}`,
+        `- end-to-end p99 ${fmt(target.e2eP99Ms)} ms vs the upstream's own p99 ${target.upstream.p99} ms (target within 10%): ${target.e2eP99Ms !== null && target.e2eP99Ms <= target.upstream.p99 * 1.1 ? "met" : "NOT met"}`,
+      ].join("\n")
+    : "";
+  const markdown = [
+    "# Concurrent LLM streams on a pool of 5",
+    "",
+    `Gatehouse (no connection held while the upstream answers) against a baseline that holds one connection from authentication to the usage write (as Open WebUI before 0.7.2), in the same run. ${meta.pool}; each stream lasts ${upstreamSeconds} s at the fake upstream (${tokensPerAnswer} tokens, first after ${firstTokenMs} ms); clients use ${sessionCount} signed-in sessions (tokens) of ${userCount} users round-robin, warmed with one request each. Machine: ${m["cores"]} cores, Bun ${m["bun"]}, ${m["date"]}.`,
+    "",
+    table(
+      ["mode", "concurrent streams", "success", "failures", "e2e p50 s", "e2e p99 s", "e2e p99 vs upstream p99", "first byte p99 ms", "checkout wait p99 per request ms", "checkout wait p99 ms (checkouts)", "peak active conns", "server CPU s", "server peak RSS MB"],
+      rows,
+    ),
+    "",
+    verdict,
+    "",
+    "Latencies are of successful streams, measured by the client from sending the request to the stream's last byte. Checkout waits come from the server's /metrics, scraped before and after each run: `gatehouse_db_request_wait_seconds{route=\"/api/chat/completions\"}` (the total wait of each chat request) and `gatehouse_db_checkout_wait_seconds` (every checkout of every op, including the batched usage writes and timed-out checkouts); a p99 is the upper bound of the histogram bucket holding it (buckets start at 0.5 ms). Peak active connections is `gatehouse_db_pool_active_peak` since the server process started (one process per row). Server CPU is user+system time of the server process during the run.",
+    "",
+    `![success rate and p99 latency against concurrency](${values.out}.svg)`,
+  ].join("\n");
+  writeResults(values.out!, { meta, results: rs }, markdown);
+  const svgPath = `${root}bench/results/${values.out}.svg`;
+  writeFileSync(svgPath, chart(rs));
+  console.log(`wrote bench/results/${values.out}.svg`);
+  console.log(markdown);
+}
+
+/** Two panels: success rate and e2e p99 against concurrency (log scale), one line per mode. */
+function chart(rs: RunResult[]): string {
+  const W = 920;
+  const H = 380;
+  const panelW = 400;
+  const panelH = 260;
+  const top = 60;
+  const lefts = [60, 510];
+  const colors: Record<Mode, string> = { gatehouse: "#1f77b4", baseline: "#d62728" };
+  const xs = [...new Set(rs.map((r) => r.concurrency))].sort((a, b) => a - b);
+  const lx = (c: number, left: number) => {
+    const lo = Math.log10(xs[0]!);
+    const hi = Math.log10(xs[xs.length - 1]!);
+    return left + (hi === lo ? panelW / 2 : ((Math.log10(c) - lo) / (hi - lo)) * panelW);
+  };
+  const maxLatency = Math.max(1, ...rs.map((r) => (r.e2eP99Ms ?? 0) / 1000));
+  const yMax = Math.ceil(maxLatency * 1.15);
+  const panels: Array<{ title: string; unit: string; max: number; value: (r: RunResult) => number | null }> = [
+    { title: "Success rate", unit: "%", max: 100, value: (r) => r.successRate * 100 },
+    { title: "End-to-end p99 of successful streams", unit: "s", max: yMax, value: (r) => (r.e2eP99Ms === null ? null : r.e2eP99Ms / 1000) },
+  ];
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">Concurrent ${upstreamSeconds} s LLM streams, pool of 5 (size 5, overflow 0, timeout 5 s)</text>`,
+  ];
+  panels.forEach((p, pi) => {
+    const left = lefts[pi]!;
+    const y = (v: number) => top + panelH - (v / p.max) * panelH;
+    parts.push(`<text x="${left + panelW / 2}" y="${top - 12}" text-anchor="middle" font-weight="bold">${p.title} (${p.unit})</text>`);
+    parts.push(`<line x1="${left}" y1="${top + panelH}" x2="${left + panelW}" y2="${top + panelH}" stroke="#333"/>`);
+    parts.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${top + panelH}" stroke="#333"/>`);
+    for (let i = 0; i <= 4; i++) {
+      const v = (p.max / 4) * i;
+      parts.push(`<line x1="${left}" y1="${y(v)}" x2="${left + panelW}" y2="${y(v)}" stroke="#eee"/>`);
+      parts.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${round(v, 1)}</text>`);
+    }
+    for (const c of xs) {
+      parts.push(`<text x="${lx(c, left)}" y="${top + panelH + 16}" text-anchor="middle">${c}</text>`);
+    }
+    parts.push(`<text x="${left + panelW / 2}" y="${top + panelH + 34}" text-anchor="middle">concurrent streams (log scale)</text>`);
+    for (const mode of ["gatehouse", "baseline"] as Mode[]) {
+      const pts = rs.filter((r) => r.mode === mode).sort((a, b) => a.concurrency - b.concurrency)
+        .map((r) => [r.concurrency, p.value(r)] as const).filter((pt): pt is readonly [number, number] => pt[1] !== null);
+      if (pts.length === 0) continue;
+      parts.push(`<polyline fill="none" stroke="${colors[mode]}" stroke-width="2" points="${pts.map(([c, v]) => `${lx(c, left).toFixed(1)},${y(v).toFixed(1)}`).join(" ")}"/>`);
+      for (const [c, v] of pts) parts.push(`<circle cx="${lx(c, left).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3.5" fill="${colors[mode]}"><title>${mode} ${c}: ${round(v, 2)} ${p.unit}</title></circle>`);
+    }
+  });
+  const legendY = H - 20;
+  (["gatehouse", "baseline"] as Mode[]).forEach((mode, i) => {
+    const x = W / 2 - 200 + i * 220;
+    parts.push(`<line x1="${x}" y1="${legendY}" x2="${x + 24}" y2="${legendY}" stroke="${colors[mode]}" stroke-width="3"/>`);
+    parts.push(`<text x="${x + 30}" y="${legendY + 4}">${mode === "gatehouse" ? "Gatehouse (no connection held)" : "baseline (connection held per request)"}</text>`);
+  });
+  parts.push("</svg>");
+  return parts.join("\n") + "\n";
+}

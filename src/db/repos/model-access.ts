@@ -1,0 +1,51 @@
+import type { StrictPool } from "../pool.ts";
+import { epochSeconds } from "./users.ts";
+
+/** Matches every user (in `user_id`) or every model (in `model_id`). */
+export const ANY = "*";
+
+/** A `gatehouse_model_access` row. */
+export interface ModelAccessGrant {
+  user_id: string;
+  model_id: string;
+  granted_at: number;
+  granted_by: string | null;
+}
+
+/** Who may call which model through the gateway. Each method is one short checkout. */
+export class ModelAccessRepo {
+  constructor(private readonly pool: StrictPool) {}
+
+  /** Model ids granted to `userId`, directly or to every user (`*`); may contain `*`. */
+  modelsFor(userId: string): Promise<string[]> {
+    return this.pool.run("model_access.for_user", async (c) =>
+      (await c<{ model_id: string }[]>`select distinct model_id from gatehouse_model_access where user_id = ${userId} or user_id = ${ANY}`)
+        .map((r) => r.model_id));
+  }
+
+  /** Every grant, or the grants of one user (including grants to every user), oldest first. */
+  list(userId?: string): Promise<ModelAccessGrant[]> {
+    return this.pool.run("model_access.list", async (c) =>
+      userId === undefined
+        ? c<ModelAccessGrant[]>`select user_id, model_id, granted_at, granted_by from gatehouse_model_access order by granted_at, user_id, model_id`
+        : c<ModelAccessGrant[]>`select user_id, model_id, granted_at, granted_by from gatehouse_model_access
+                                 where user_id = ${userId} or user_id = ${ANY} order by granted_at, user_id, model_id`);
+  }
+
+  /** @returns false when the grant already existed. */
+  grant(userId: string, modelId: string, grantedBy: string | null): Promise<boolean> {
+    return this.pool.run("model_access.grant", async (c) => {
+      const r = await c`insert into gatehouse_model_access (user_id, model_id, granted_at, granted_by)
+                        values (${userId}, ${modelId}, ${epochSeconds()}, ${grantedBy}) on conflict do nothing`;
+      return r.count > 0;
+    });
+  }
+
+  /** @returns false when there was no such grant. */
+  revoke(userId: string, modelId: string): Promise<boolean> {
+    return this.pool.run("model_access.revoke", async (c) => {
+      const r = await c`delete from gatehouse_model_access where user_id = ${userId} and model_id = ${modelId}`;
+      return r.count > 0;
+    });
+  }
+}

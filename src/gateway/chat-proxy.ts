@@ -1,0 +1,367 @@
+import { ServiceError } from "../errors.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { UsageOutcome } from "../db/repos/usage.ts";
+import type { GatewayMetrics } from "./gateway-metrics.ts";
+import type { UsageRecorder } from "./usage-recorder.ts";
+import { upstreamHeaders, type Upstream } from "./upstreams.ts";
+import { errorMessageOf, SseScanner, usageOf, type TokenUsage } from "./sse.ts";
+import {
+  UpstreamMalformedError, UpstreamStatusError, UpstreamTimeoutError, UpstreamUnreachableError,
+} from "./gateway-errors.ts";
+
+/** One chat completion to forward. The body is sent upstream exactly as the client sent it. */
+export interface ChatCall {
+  userId: string;
+  /** Route template, a bounded metric label. */
+  route: string;
+  /** The client's request: its `signal` aborts the upstream call when the client goes away. */
+  request: Request;
+  body: Uint8Array<ArrayBuffer>;
+  model: string;
+  stream: boolean;
+  upstream: Upstream;
+}
+
+export interface ChatProxyOptions {
+  /** GATEHOUSE_UPSTREAM_TIMEOUT_MS: longest wait for any progress from the upstream. */
+  timeoutMs: number;
+  /** Largest non-streaming response body accepted. */
+  maxResponseBytes: number;
+  usage: UsageRecorder;
+  metrics: GatewayMetrics;
+  log: Logger;
+}
+
+/** The client went away before the response started (nobody reads this answer). */
+export class ClientClosedError extends ServiceError {
+  constructor() {
+    super("ERR_CLIENT_CLOSED", 499, "Client closed the request");
+  }
+}
+
+/** The upstream answered 200 but its first event was an error. */
+export class UpstreamErrorEventError extends ServiceError {
+  constructor(message: string) {
+    super("ERR_UPSTREAM_ERROR_EVENT", 502, `LLM upstream reported an error: ${message.slice(0, 200)}`);
+  }
+}
+
+/** Upstream response headers worth passing on (besides content-type). */
+const PASSED_HEADERS = /^(x-request-id|openai-[a-z-]+|x-ratelimit-[a-z-]+)$/;
+const ERROR_BODY_LIMIT = 64 * 1024;
+const encoder = new TextEncoder();
+
+/**
+ * Forwards chat completions. Holds no database connection at any point: the caller did its
+ * checkouts before, and the usage row is queued on the {@link UsageRecorder} after the end.
+ *
+ * Streaming: the upstream's bytes pass through unchanged, chunk by chunk, pulled only as
+ * fast as the client reads. The response starts once the first event arrived, so a failing
+ * or malformed upstream still gets a proper 5xx status and detail; after that, a failure is
+ * reported as a final `data: {"error": ...}` event. The client going away (stream cancelled
+ * or request aborted) aborts the upstream request.
+ */
+export class ChatProxy {
+  constructor(private readonly opts: ChatProxyOptions) {}
+
+  async forward(call: ChatCall): Promise<Response> {
+    return new UpstreamCall(call, this.opts).run();
+  }
+}
+
+type Stop = "client" | "timeout" | "done";
+type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>["read"]>>;
+
+/** One forwarded call: its abort controller, progress timer and end-of-call bookkeeping. */
+class UpstreamCall {
+  readonly #abort = new AbortController();
+  readonly #t0 = performance.now();
+  readonly #startedAt = Date.now();
+  #stop: Stop | null = null;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #finished = false;
+  #firstByteMs: number | null = null;
+  #status: number | null = null;
+  readonly #onClientAbort = () => this.#halt("client");
+
+  constructor(private readonly call: ChatCall, private readonly opts: ChatProxyOptions) {}
+
+  async run(): Promise<Response> {
+    const { call, opts } = this;
+    opts.metrics.streamsActive.inc();
+    if (call.request.signal.aborted) this.#halt("client");
+    else call.request.signal.addEventListener("abort", this.#onClientAbort, { once: true });
+
+    let res: Response;
+    try {
+      res = await this.#progress(fetch(`${call.upstream.baseUrl}/chat/completions`, {
+        method: "POST",
+        headers: upstreamHeaders(call.upstream, {
+          "content-type": "application/json",
+          accept: call.stream ? "text/event-stream" : "application/json",
+        }),
+        body: call.body,
+        signal: this.#abort.signal,
+      }));
+    } catch (e) {
+      throw this.#fail(e, "upstream_unreachable");
+    }
+    this.#status = res.status;
+    if (!call.stream) this.#firstByteMs = performance.now() - this.#t0;
+
+    if (!res.ok) {
+      let message: string | null = null;
+      try {
+        message = summarize(await this.#readAll(res, ERROR_BODY_LIMIT, true));
+      } catch (e) {
+        if (this.#stop === "client") throw this.#fail(e, "client_closed");
+      }
+      this.#finish("upstream_error", null);
+      throw new UpstreamStatusError(res.status, message);
+    }
+    return call.stream ? this.#streaming(res) : this.#whole(res);
+  }
+
+  /** Non-streaming: the whole body, checked to be JSON, passed on byte for byte. */
+  async #whole(res: Response): Promise<Response> {
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = await this.#readAll(res, this.opts.maxResponseBytes, false);
+    } catch (e) {
+      if (e instanceof ServiceError) {
+        this.#finish("upstream_malformed", null);
+        throw e;
+      }
+      throw this.#fail(e, "upstream_error");
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      this.#finish("upstream_malformed", null);
+      throw new UpstreamMalformedError("the response body is not JSON");
+    }
+    this.#finish("completed", usageOf(parsed));
+    return new Response(bytes, { status: res.status, headers: passedHeaders(res, "application/json") });
+  }
+
+  /** Streaming: waits for the first event, then pipes the rest as the client pulls it. */
+  async #streaming(res: Response): Promise<Response> {
+    const type = res.headers.get("content-type") ?? "";
+    if (!type.toLowerCase().startsWith("text/event-stream") || !res.body) {
+      await res.body?.cancel().catch(() => {});
+      this.#finish("upstream_malformed", null);
+      throw new UpstreamMalformedError(`expected text/event-stream for a streaming request, got ${type ? type.split(";")[0] : "no content type"}`);
+    }
+    const reader = res.body.getReader();
+    const scanner = new SseScanner();
+    const head: Uint8Array<ArrayBuffer>[] = [];
+    while (scanner.events === 0) {
+      let r: ReadResult;
+      try {
+        r = await this.#progress(reader.read());
+      } catch (e) {
+        throw this.#fail(e, "upstream_error");
+      }
+      if (r.done) {
+        this.#finish("upstream_malformed", null);
+        throw new UpstreamMalformedError("the event stream ended before its first event");
+      }
+      head.push(r.value);
+      scanner.push(r.value);
+    }
+    this.#firstByteMs = performance.now() - this.#t0;
+    if (scanner.malformed !== null || scanner.upstreamError !== null) {
+      this.#halt("done");
+      reader.cancel().catch(() => {});
+      if (scanner.malformed !== null) {
+        this.#finish("upstream_malformed", null);
+        throw new UpstreamMalformedError(scanner.malformed);
+      }
+      this.#finish("upstream_error", null);
+      throw new UpstreamErrorEventError(scanner.upstreamError!);
+    }
+
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          const queued = head.shift();
+          if (queued) return controller.enqueue(queued);
+          let r: ReadResult;
+          try {
+            r = await this.#progress(reader.read());
+          } catch (e) {
+            if (this.#stop === "client") {
+              this.#finish("client_closed", scanner.usage);
+              return controller.close();
+            }
+            const outcome: UsageOutcome = this.#stop === "timeout" ? "upstream_timeout" : "upstream_error";
+            const err = this.#fail(e, outcome);
+            controller.enqueue(errorEvent(err));
+            return controller.close();
+          }
+          if (r.done) {
+            this.#finish(scanner.sawDone ? "completed" : "upstream_error", scanner.usage);
+            return controller.close();
+          }
+          scanner.push(r.value);
+          controller.enqueue(r.value);
+          if (scanner.malformed !== null) {
+            this.#halt("done");
+            reader.cancel().catch(() => {});
+            this.#finish("upstream_malformed", scanner.usage);
+            controller.enqueue(errorEvent(new UpstreamMalformedError(scanner.malformed)));
+            controller.close();
+          }
+        },
+        cancel: () => {
+          this.#halt("client");
+          reader.cancel().catch(() => {});
+          this.#finish("client_closed", scanner.usage);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const headers = passedHeaders(res, "text/event-stream");
+    headers.set("cache-control", "no-cache");
+    headers.set("x-accel-buffering", "no");
+    return new Response(body, { status: res.status, headers });
+  }
+
+  /** Awaits `p` with the progress timer armed: no progress within the timeout aborts the call. */
+  async #progress<T>(p: Promise<T>): Promise<T> {
+    if (this.#stop !== null) {
+      p.catch(() => {});
+      throw new Error("call already stopped");
+    }
+    this.#timer = setTimeout(() => this.#halt("timeout"), this.opts.timeoutMs);
+    try {
+      return await p;
+    } finally {
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  /** Reads a body up to `limit` bytes (`truncate`: keep the first `limit` and stop; else fail). */
+  async #readAll(res: Response, limit: number, truncate: boolean): Promise<Uint8Array<ArrayBuffer>> {
+    if (!res.body) return new Uint8Array(0);
+    const reader = res.body.getReader();
+    const parts: Uint8Array<ArrayBuffer>[] = [];
+    let size = 0;
+    for (;;) {
+      const r = await this.#progress(reader.read());
+      if (r.done) break;
+      parts.push(r.value);
+      size += r.value.byteLength;
+      if (size >= limit) {
+        reader.cancel().catch(() => {});
+        if (truncate) break;
+        throw new UpstreamMalformedError(`the response body is larger than ${limit} bytes`);
+      }
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.byteLength;
+    }
+    return truncate ? out.subarray(0, Math.min(size, limit)) : out;
+  }
+
+  /** Stops the call: aborts the upstream request (the first reason wins). */
+  #halt(why: Stop): void {
+    if (this.#stop !== null) return;
+    this.#stop = why;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    if (why !== "done") this.#abort.abort();
+  }
+
+  /** Classifies a failure (client gone, timeout, or `otherwise`), records it, returns the error to answer with. */
+  #fail(e: unknown, otherwise: UsageOutcome): ServiceError {
+    if (this.#stop === "client") {
+      this.#finish("client_closed", null);
+      return new ClientClosedError();
+    }
+    if (this.#stop === "timeout") {
+      this.#finish("upstream_timeout", null);
+      return new UpstreamTimeoutError(this.opts.timeoutMs);
+    }
+    this.#halt("done");
+    this.#finish(otherwise, null);
+    if (e instanceof ServiceError) return e;
+    const reason = networkReason(e);
+    this.opts.log.warn({ upstream: this.call.upstream.index, err: (e as Error)?.message, outcome: otherwise }, "LLM upstream call failed");
+    return otherwise === "upstream_unreachable"
+      ? new UpstreamUnreachableError(reason)
+      : new UpstreamUnreachableError(`${reason} before the response was complete`);
+  }
+
+  /** Records the call's end once: metrics and the usage row. */
+  #finish(outcome: UsageOutcome, usage: TokenUsage | null): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (this.#stop === null) this.#stop = "done";
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.call.request.signal.removeEventListener("abort", this.#onClientAbort);
+    const { call, opts } = this;
+    const durationMs = performance.now() - this.#t0;
+    const stream = String(call.stream);
+    opts.metrics.streamsActive.dec();
+    opts.metrics.calls.inc({ route: call.route, outcome });
+    opts.metrics.duration.observe({ stream }, durationMs / 1000);
+    if (this.#firstByteMs !== null) opts.metrics.firstByte.observe({ stream }, this.#firstByteMs / 1000);
+    opts.usage.record({
+      id: crypto.randomUUID(),
+      user_id: call.userId,
+      model: call.model,
+      upstream: call.upstream.index,
+      stream: call.stream,
+      prompt_tokens: usage?.promptTokens ?? null,
+      completion_tokens: usage?.completionTokens ?? null,
+      started_at: Math.floor(this.#startedAt / 1000),
+      duration_ms: Math.round(durationMs),
+      first_byte_ms: this.#firstByteMs === null ? null : Math.round(this.#firstByteMs),
+      upstream_status: this.#status,
+      outcome,
+    });
+  }
+}
+
+/** content-type (or `fallback`) plus the upstream headers worth keeping. */
+function passedHeaders(res: Response, fallback: string): Headers {
+  const h = new Headers({ "content-type": res.headers.get("content-type") ?? fallback });
+  res.headers.forEach((value, name) => {
+    if (PASSED_HEADERS.test(name)) h.set(name, value);
+  });
+  return h;
+}
+
+/** A final SSE event carrying an error, in OpenAI's error shape. */
+function errorEvent(err: ServiceError): Uint8Array {
+  return encoder.encode(`data: ${JSON.stringify({ error: { message: err.message, type: "gateway_error", code: err.code } })}\n\n`);
+}
+
+/** The upstream's error message from its error body (JSON or text). */
+function summarize(bytes: Uint8Array): string | null {
+  const text = new TextDecoder().decode(bytes).trim();
+  if (text === "") return null;
+  try {
+    return errorMessageOf(JSON.parse(text)) ?? text;
+  } catch {
+    return /^<(!doctype|html)/i.test(text) ? null : text;
+  }
+}
+
+/** A short, credential-free description of a network failure (Bun and Deno word them differently). */
+function networkReason(e: unknown): string {
+  const code = String((e as { code?: unknown })?.code ?? "");
+  const text = `${code} ${(e as Error)?.message ?? ""}`;
+  if (/refused/i.test(text)) return "connection refused";
+  if (/ENOTFOUND|EAI_AGAIN|dns|resolve|lookup/i.test(text)) return "host not found";
+  if (/reset|closed|EPIPE|socket|terminated|eof/i.test(text)) return "connection closed";
+  if (/tls|certificate|ssl/i.test(text)) return "TLS handshake failed";
+  return "network error";
+}

@@ -1,0 +1,120 @@
+import type { Services } from "../services.ts";
+import type { Principal } from "../auth/current-user.ts";
+import { ModelAccessRepo } from "../db/repos/model-access.ts";
+import { UsageRepo } from "../db/repos/usage.ts";
+import { json } from "../http/respond.ts";
+import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.ts";
+import { ModelAccess } from "./model-access.ts";
+import { ModelDirectory, upstreamsFrom, type Upstream } from "./upstreams.ts";
+import { UsageRecorder } from "./usage-recorder.ts";
+import { ChatProxy } from "./chat-proxy.ts";
+import { InvalidChatRequestError, ModelAccessDeniedError, NoUpstreamError } from "./gateway-errors.ts";
+
+/** Model lists are fresh this long. */
+const MODELS_TTL_MS = 60_000;
+/** Longest a model id that is not listed can force a reload of the lists (several upstreams). */
+const MODELS_MIN_REFRESH_MS = 5_000;
+/** A non-streaming answer larger than this is refused (502). */
+const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** Below this Bun's fetch cap throttles streams noticeably; say so at boot. */
+const BUN_FETCH_CAP_WARNING = 1024;
+
+/** The OpenAI-compatible chat gateway: the long-request path (DESIGN §1). */
+export interface Gateway {
+  readonly upstreams: readonly Upstream[];
+  readonly directory: ModelDirectory;
+  readonly access: ModelAccess;
+  readonly accessRepo: ModelAccessRepo;
+  readonly usageRepo: UsageRepo;
+  readonly usage: UsageRecorder;
+  readonly metrics: GatewayMetrics;
+  /** Checks access (cached; one short checkout on a miss) and forwards the call. */
+  chat(principal: Principal, request: Request, route: string): Promise<Response>;
+  /** The models `principal` may call, OpenAI's list shape. */
+  models(principal: Principal): Promise<Response>;
+  start(): Promise<void>;
+  /** Writes the usage rows still queued. */
+  stop(): Promise<void>;
+}
+
+/** Builds the gateway on the instance's services. */
+export function createGateway(s: Services): Gateway {
+  const upstreams = upstreamsFrom(s.config.openai);
+  const metrics = createGatewayMetrics(s.registry);
+  const accessRepo = new ModelAccessRepo(s.pool);
+  const usageRepo = new UsageRepo(s.pool);
+  const access = new ModelAccess(accessRepo, s.store);
+  const usage = new UsageRecorder(usageRepo, metrics, s.log);
+  const timeoutMs = s.config.openai.timeoutMs;
+  const directory = new ModelDirectory(upstreams, {
+    ttlMs: MODELS_TTL_MS,
+    timeoutMs: Math.min(timeoutMs, 10_000),
+    minRefreshMs: MODELS_MIN_REFRESH_MS,
+    log: s.log,
+  });
+  const proxy = new ChatProxy({ timeoutMs, maxResponseBytes: MAX_RESPONSE_BYTES, usage, metrics, log: s.log });
+
+  return {
+    upstreams, directory, access, accessRepo, usageRepo, usage, metrics,
+
+    async chat(principal, request, route) {
+      if (upstreams.length === 0) throw new NoUpstreamError();
+      const body = new Uint8Array(await request.arrayBuffer());
+      const { model, stream } = parseChatRequest(body);
+      if (!(await access.allows(principal.user, model))) throw new ModelAccessDeniedError(model);
+      const upstream = await directory.upstreamFor(model);
+      return proxy.forward({ userId: principal.user.id, route, request, body, model, stream, upstream });
+    },
+
+    async models(principal) {
+      const [entries, grants] = await Promise.all([directory.list(), access.grants(principal.user)]);
+      const data = entries.filter((m) => grants.all || grants.models.has(m.id)).map((m) => m.raw);
+      return json({ object: "list", data });
+    },
+
+    async start() {
+      await access.start();
+      const cap = bunFetchCap();
+      if (upstreams.length > 0 && cap !== null && cap < BUN_FETCH_CAP_WARNING) {
+        s.log.warn(
+          { cap },
+          `Bun runs at most ${cap} fetch() requests at once, so LLM streams beyond that wait in line; set BUN_CONFIG_MAX_HTTP_REQUESTS=65535 in the environment (or .env)`,
+        );
+      }
+    },
+
+    async stop() {
+      await access.stop();
+      await usage.stop();
+    },
+  };
+}
+
+/** `model` and `stream` of a chat completion request; the body itself is forwarded untouched. */
+export function parseChatRequest(body: Uint8Array): { model: string; stream: boolean } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    throw new InvalidChatRequestError("Malformed request body: expected valid JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidChatRequestError("Invalid request: expected a JSON object");
+  }
+  const { model, stream } = parsed as { model?: unknown; stream?: unknown };
+  if (typeof model !== "string" || model.trim() === "") throw new InvalidChatRequestError("Invalid field 'model': expected a model id");
+  if (stream !== undefined && stream !== null && typeof stream !== "boolean") throw new InvalidChatRequestError("Invalid field 'stream': expected true or false");
+  return { model, stream: stream === true };
+}
+
+/**
+ * Bun's process-wide cap on concurrent fetch() requests (BUN_CONFIG_MAX_HTTP_REQUESTS, default
+ * 256, read once at process start), or null on other runtimes. A runtime fact, not Gatehouse
+ * configuration, so it is read here rather than in src/config.
+ */
+function bunFetchCap(): number | null {
+  if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return null;
+  const raw = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.["BUN_CONFIG_MAX_HTTP_REQUESTS"];
+  const n = Number(raw);
+  return raw !== undefined && Number.isInteger(n) && n > 0 ? n : 256;
+}

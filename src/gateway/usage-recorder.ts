@@ -1,0 +1,104 @@
+import type { Logger } from "../observability/logger.ts";
+import type { UsageRecord, UsageRepo } from "../db/repos/usage.ts";
+import type { GatewayMetrics } from "./gateway-metrics.ts";
+
+export interface UsageRecorderOptions {
+  /** Rows per INSERT. */
+  maxBatch: number;
+  /** Rows kept waiting while the database is unavailable; beyond this the oldest are dropped. */
+  maxPending: number;
+  /** Wait before retrying a failed write. */
+  retryMs: number;
+}
+
+const DEFAULTS: UsageRecorderOptions = { maxBatch: 500, maxPending: 50_000, retryMs: 1000 };
+
+/**
+ * Writes `gatehouse_usage` rows behind the streams: a row is queued when its call ends and
+ * written within a tick, together with every other row that ended meanwhile, one INSERT per
+ * batch and one batch at a time. So a thousand streams ending in the same second cost a
+ * handful of short checkouts, not a thousand queued ones. Failed writes are retried.
+ */
+export class UsageRecorder {
+  readonly #opts: UsageRecorderOptions;
+  #pending: UsageRecord[] = [];
+  #flushing: Promise<void> | null = null;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly repo: UsageRepo,
+    private readonly metrics: GatewayMetrics,
+    private readonly log: Logger,
+    opts: Partial<UsageRecorderOptions> = {},
+  ) {
+    this.#opts = { ...DEFAULTS, ...opts };
+  }
+
+  /** Rows queued and not yet written. */
+  get pending(): number {
+    return this.#pending.length;
+  }
+
+  /** Queues a row; it is written within a tick. */
+  record(row: UsageRecord): void {
+    if (this.#pending.length >= this.#opts.maxPending) {
+      this.#pending.shift();
+      this.metrics.usageRowsDropped.inc();
+    }
+    this.#pending.push(row);
+    this.#schedule(0);
+  }
+
+  /** Writes what is queued now (shares a write already running). */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#drain().finally(() => {
+      this.#flushing = null;
+    });
+    return this.#flushing;
+  }
+
+  /** Resolves once every row queued so far is written (or a write failed). For shutdown and tests. */
+  async settled(): Promise<void> {
+    while (this.#flushing || this.#pending.length > 0) {
+      const before = this.#pending.length;
+      await this.flush();
+      if (this.#pending.length >= before && before > 0) return;
+    }
+  }
+
+  /** Stops the timer and makes one last attempt to write what is queued. */
+  async stop(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.settled();
+    if (this.#pending.length > 0) this.log.warn({ rows: this.#pending.length }, "usage rows not written at shutdown");
+  }
+
+  #schedule(ms: number): void {
+    if (this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.flush().then(() => {
+        if (this.#pending.length > 0 && this.#timer === null) this.#schedule(0);
+      });
+    }, ms);
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, this.#opts.maxBatch);
+      try {
+        await this.repo.insertMany(batch);
+        this.metrics.usageRowsWritten.inc(batch.length);
+      } catch (e) {
+        this.#pending.unshift(...batch);
+        this.metrics.usageWriteFailures.inc();
+        this.log.warn({ rows: batch.length, err: (e as Error).message }, "writing usage rows failed; will retry");
+        if (this.#timer) clearTimeout(this.#timer);
+        this.#timer = null;
+        this.#schedule(this.#opts.retryMs);
+        return;
+      }
+    }
+  }
+}
