@@ -10,6 +10,7 @@ import { apiKeyRoutes } from "./http/api-key-routes.ts";
 import { sessionRoutes } from "./http/session-routes.ts";
 import { forwardAuthRoute } from "./http/forward-auth-route.ts";
 import { jwksRoute } from "./http/jwks-route.ts";
+import { userAdminRoutes } from "./http/user-admin-routes.ts";
 import { routeLabel, withDbAccounting, type FetchHandler } from "./http/request-accounting.ts";
 import { withRequestLimits } from "./http/request-limits.ts";
 import type { Gateway } from "./gateway/gateway.ts";
@@ -35,6 +36,7 @@ export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway,
     .use(sessionRoutes(auth))
     .use(forwardAuthRoute(auth))
     .use(jwksRoute(auth))
+    .use(userAdminRoutes(auth))
     .use(gatewayRoutes(auth, gateway));
   for (const plugin of extra) app.use(plugin);
   const limits = { maxBodyBytes: s.config.server.maxBodyBytes, maxHeaderBytes: s.config.server.maxHeaderBytes };

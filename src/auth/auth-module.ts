@@ -44,7 +44,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
   const userCache = new UserCache(users, s.store);
   const revocation = new RevocationService(s.store, s.watcher, cfg.redis.failureMode, s.log, cfg.redis.revocationReplica);
   const activity = new ActivityRecorder(users, sessions, cfg.auth.activeStatusUpdateIntervalSeconds, s.log);
-  const issuer = new SessionIssuer(crypto.tokens, sessions, cfg.jwt.expiresInSeconds, cookies);
+  const issuer = new SessionIssuer(crypto.tokens, sessions, cfg.jwt.expiresInSeconds, cookies, (id) => revocation.userRevokedAt(id));
   const revoker = new SessionRevoker(sessions, revocation);
   const current = new CurrentUserResolver({
     tokens: crypto.tokens,

@@ -144,6 +144,18 @@ export class RevocationService {
     return tokenState === "revoked" || (typeof userState === "number" && userRevokes(userState, claims));
   }
 
+  /** The user's `revoked_at` (unix seconds), or null; from the replica when it knows. */
+  async userRevokedAt(userId: string): Promise<number | null> {
+    const known = this.warm ? this.#users.get(userId) : undefined;
+    if (known !== undefined) return known === "clear" ? null : known;
+    try {
+      const v = await this.store.get(userRevokedAtKey(userId));
+      return v !== null && Number.isFinite(Number(v)) ? Number(v) : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Revokes one token until it would have expired anyway. */
   async revokeToken(jti: string, exp: number | undefined, nowSeconds = Date.now() / 1000): Promise<void> {
     const ttl = exp === undefined ? NO_EXP_TTL_SECONDS : Math.max(1, Math.ceil(exp - nowSeconds));

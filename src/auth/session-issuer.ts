@@ -32,10 +32,23 @@ export class SessionIssuer {
     /** Seconds, or null for "never" (JWT_EXPIRES_IN). */
     private readonly lifetimeSeconds: number | null,
     private readonly cookies: CookiePolicy,
+    /** The user's per-user revocation time, if any. */
+    private readonly revokedAt: (userId: string) => Promise<number | null> = async () => null,
   ) {}
 
+  /**
+   * `iat` is in whole seconds and `iat <= revoked_at` is refused, so a sign-in in the same
+   * second as a "sign out everywhere" would be born dead; such a token gets `revoked_at + 1`
+   * (within the verifier's clock leeway).
+   */
+  async #iat(userId: string, nowMs: number): Promise<number> {
+    const now = Math.floor(nowMs / 1000);
+    const revoked = await this.revokedAt(userId);
+    return revoked !== null && revoked >= now && revoked - now < 10 ? revoked + 1 : now;
+  }
+
   async issue(user: UserRecord, ctx: SignInContext, nowMs = Date.now()): Promise<IssuedSession> {
-    const iat = Math.floor(nowMs / 1000);
+    const iat = await this.#iat(user.id, nowMs);
     const exp = this.lifetimeSeconds === null ? undefined : Math.floor(nowMs / 1000 + this.lifetimeSeconds);
     const jti = crypto.randomUUID();
     const token = await this.tokens.sign({ id: user.id, exp, jti, iat });
@@ -56,7 +69,7 @@ export class SessionIssuer {
    * the session revokes both the old and the renewed token.
    */
   async renew(user: UserRecord, jti: string, nowMs = Date.now()): Promise<IssuedSession> {
-    const iat = Math.floor(nowMs / 1000);
+    const iat = await this.#iat(user.id, nowMs);
     const exp = this.lifetimeSeconds === null ? undefined : Math.floor(nowMs / 1000 + this.lifetimeSeconds);
     const token = await this.tokens.sign({ id: user.id, exp, jti, iat });
     await this.sessions.extend(jti, exp ?? null);

@@ -92,6 +92,9 @@ describe("device sessions", () => {
     expect(r.status).toBe(200);
     expect((await me(x)).status).toBe(401);
     expect((await me(y)).status).toBe(401);
+    // Signing straight back in (same second) gives a token that works.
+    const again = await signIn("owner@example.com", "owner-pw", "Z");
+    expect((await me(again)).status).toBe(200);
   });
 
   test("tokens without exp are still revocable", async () => {
@@ -146,5 +149,30 @@ describe("device sessions", () => {
     } finally {
       await short.close();
     }
+  });
+});
+
+describe("admin changes to a user reach every session", () => {
+  test("demotion to pending is refused at once; deletion revokes every token", async () => {
+    const ownerToken = await signIn("owner@example.com", "owner-pw", "Admin");
+    await app.request("/api/v1/auths/signup", postJson({ name: "Vic", email: "vic@example.com", password: "vic-pw" }));
+    const vic = await signIn("vic@example.com", "vic-pw", "Vic");
+    const vicId = ((await (await me(vic)).json()) as { id: string }).id;
+    // Warm every cache with a verified call.
+    expect((await app.request("/api/v1/auths/api_key", as(vic, { method: "POST" }))).status).toBe(200);
+
+    const demote = await app.request(`/api/v1/users/${vicId}/update`, as(ownerToken, postJson({ role: "pending" })));
+    expect(demote.status).toBe(200);
+    expect(await demote.json()).toMatchObject({ role: "pending" });
+    const refused = await app.request("/api/v1/auths/api_key", as(vic, { method: "POST" }));
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({ detail: MESSAGES.ACCESS_PROHIBITED });
+
+    const notAdmin = await app.request(`/api/v1/users/${vicId}`, as(vic, { method: "DELETE" }));
+    expect(notAdmin.status).toBe(401);
+    const del = await app.request(`/api/v1/users/${vicId}`, as(ownerToken, { method: "DELETE" }));
+    expect(del.status).toBe(200);
+    expect((await me(vic)).status).toBe(401);
+    expect((await app.request(`/api/v1/users/${vicId}`, as(ownerToken, { method: "DELETE" }))).status).toBe(404);
   });
 });

@@ -40,7 +40,22 @@ function missingPostgres(): string[] {
   return PG_TOOLS.filter((t) => !existsSync(`${PG_BIN}/${t}`)).map((t) => `${PG_BIN}/${t}`);
 }
 
+/** Interop tests mint tokens and Fernet rows with the Python libraries Open WebUI uses. */
+const PYTHON_PACKAGES = ["python3-jwt", "python3-cryptography"];
+
+function missingPython(): boolean {
+  return Bun.spawnSync(["/usr/bin/python3", "-c", "import jwt, cryptography"]).exitCode !== 0;
+}
+
 async function ensure(): Promise<void> {
+  await ensureServers();
+  if (missingPython()) {
+    if (!isRoot()) throw new Error(`Python interop libraries missing: install them with \`sudo apt-get install -y python3 ${PYTHON_PACKAGES.join(" ")}\``);
+    await aptInstall(["python3", ...PYTHON_PACKAGES]);
+  }
+}
+
+async function ensureServers(): Promise<void> {
   const redis = missingRedis();
   const pg = missingPostgres();
   if (redis.length === 0 && pg.length === 0) return;
@@ -74,8 +89,8 @@ async function ensure(): Promise<void> {
 let pending: Promise<void> | undefined;
 
 /**
- * Ensures `redis-server`, `redis-sentinel`, `redis-cli` and PostgreSQL 15's `initdb`,
- * `pg_ctl` and `postgres` exist. As root, missing ones are installed with apt-get
+ * Ensures `redis-server`, `redis-sentinel`, `redis-cli`, PostgreSQL 15's `initdb`,
+ * `pg_ctl` and `postgres`, and Python's jwt and cryptography modules exist. As root, missing ones are installed with apt-get
  * (`apt-get update` at most once per process); otherwise throws an Error naming the exact
  * packages to install. Concurrent callers share one attempt; a failed attempt is retried
  * by the next call.
