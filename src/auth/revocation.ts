@@ -44,6 +44,8 @@ export class RevocationService {
   readonly #tokens = new LRUCache<string, TokenState>({ max: 200_000 });
   readonly #users = new LRUCache<string, UserState>({ max: 100_000 });
   #warm = false;
+  /** Bumped on every change learned; a store read that raced a change is not cached. */
+  #epoch = 0;
   readonly #subscriptions: Unsubscribe[] = [];
   /** Called with the user id / jti whenever a revocation is learned (to close sockets, drop caches). */
   readonly listeners = new Set<(e: { userId?: string; jti?: string }) => void>();
@@ -79,11 +81,13 @@ export class RevocationService {
         await this.watcher.watch("auth:", {
           onKeys: (keys) => keys.forEach((k) => this.#forget(k)),
           onReset: () => {
+            this.#epoch++;
             this.#tokens.clear();
             this.#users.clear();
             this.#warm = true;
           },
           onDown: () => {
+            this.#epoch++;
             this.#warm = false;
           },
         }),
@@ -124,18 +128,21 @@ export class RevocationService {
       userState = UNKNOWN;
     }
     if (tokenState !== UNKNOWN && userState !== UNKNOWN) return false;
+    const epoch = this.#epoch;
     try {
       const [tok, usr] = await Promise.all([
         tokenState === UNKNOWN ? this.store.get(tokenRevokedKey(claims.jti!)) : Promise.resolve(null),
         userState === UNKNOWN ? this.store.get(userRevokedAtKey(claims.id)) : Promise.resolve(null),
       ]);
+      // An invalidation may overtake the reply on another connection: cache only if none arrived meanwhile.
+      const cacheable = this.warm && epoch === this.#epoch;
       if (tokenState === UNKNOWN) {
         tokenState = tok !== null ? "revoked" : "clear";
-        if (this.warm || tokenState === "revoked") this.#tokens.set(claims.jti!, tokenState);
+        if (cacheable || tokenState === "revoked") this.#tokens.set(claims.jti!, tokenState);
       }
       if (userState === UNKNOWN) {
         userState = usr !== null && Number.isFinite(Number(usr)) ? Number(usr) : "clear";
-        if (this.warm || userState !== "clear") this.#users.set(claims.id, userState);
+        if (cacheable) this.#users.set(claims.id, userState);
       }
     } catch {
       if (this.failureMode === "closed") throw new RevocationUnavailableError();
@@ -210,6 +217,7 @@ export class RevocationService {
   }
 
   #emit(e: { userId?: string; jti?: string }): void {
+    this.#epoch++;
     for (const l of this.listeners) {
       try {
         l(e);

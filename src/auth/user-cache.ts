@@ -13,6 +13,8 @@ export const USER_CHANGED_CHANNEL = "auth:user-changed";
 export class UserCache {
   readonly #cache: LRUCache<string, UserRecord | "missing">;
   #unsubscribe: Unsubscribe | null = null;
+  /** Bumped on every invalidation; a read that raced one is not cached. */
+  #epoch = 0;
   /** Called with the user id whenever a change is learned (local or from a peer). */
   readonly listeners = new Set<(userId: string) => void>();
 
@@ -42,8 +44,9 @@ export class UserCache {
   async get(id: string): Promise<UserRecord | null> {
     const hit = this.#cache.get(id);
     if (hit !== undefined) return hit === "missing" ? null : hit;
+    const epoch = this.#epoch;
     const user = await this.users.byId(id);
-    this.#cache.set(id, user ?? "missing");
+    if (epoch === this.#epoch) this.#cache.set(id, user ?? "missing");
     return user;
   }
 
@@ -54,6 +57,7 @@ export class UserCache {
   }
 
   #drop(id: string): void {
+    this.#epoch++;
     this.#cache.delete(id);
     for (const l of this.listeners) l(id);
   }
