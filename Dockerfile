@@ -20,8 +20,13 @@
 #                    have install scripts; the one native module, @node-rs/argon2, ships prebuilt
 #                    binaries as per-platform optionalDependencies, so nothing needs building.
 # Both stages are Debian 12 "bookworm" (glibc), so npm selects @node-rs/argon2-linux-<arch>-gnu,
-# the variant the runtime stage can load. Do not add `--platform=$BUILDPLATFORM` to this stage:
-# the optional binary must be chosen for the target platform, as the runtime stage uses it.
+# the variant the runtime stage can load; the `require` below fails the build if it cannot. Do
+# not add `--platform=$BUILDPLATFORM` to this stage: the optional binary must be chosen for the
+# target platform, as the runtime stage uses it.
+# Keep npm 10 here (Node 20 bundles 10.8.x): npm 11 (node:24 and later) rejects this
+# package-lock.json as out of sync, because it lacks entries for deno's non-Linux-x64 optional
+# packages (@deno/darwin-*, @deno/win32-*, @deno/linux-arm64-glibc). A lockfile regenerated with
+# a full `npm install` would lift that restriction.
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
