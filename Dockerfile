@@ -23,10 +23,8 @@
 # the variant the runtime stage can load; the `require` below fails the build if it cannot. Do
 # not add `--platform=$BUILDPLATFORM` to this stage: the optional binary must be chosen for the
 # target platform, as the runtime stage uses it.
-# Keep npm 10 here (Node 20 bundles 10.8.x): npm 11 (node:24 and later) rejects this
-# package-lock.json as out of sync, because it lacks entries for deno's non-Linux-x64 optional
-# packages (@deno/darwin-*, @deno/win32-*, @deno/linux-arm64-glibc). A lockfile regenerated with
-# a full `npm install` would lift that restriction.
+# The lockfile records every platform package of the dev runtimes (deno is pinned to a version
+# published for all platforms), so `npm ci` accepts it with npm 10 and npm 11 alike.
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
