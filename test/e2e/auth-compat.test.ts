@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import Redis from "ioredis";
+import { SignJWT } from "jose";
 import vectors from "../../../shared/compat/openwebui-vectors.json" with { type: "json" };
 import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-services.ts";
 import { startTestApp, type TestApp } from "../helpers/test-app.ts";
@@ -151,4 +152,36 @@ test("a warm authenticated request makes zero database checkouts", async () => {
   for (let i = 0; i < 20; i++) expect((await get(token)).status).toBe(200);
   expect(await count()).toBe(requestsBefore + 20);
   expect(await metrics()).toBe(before);
+});
+
+describe("every token reject case is a 401, never a 500", () => {
+  const key = new TextEncoder().encode("test-webui-secret-key");
+  const now = Math.floor(Date.now() / 1000);
+  const sign = (claims: Record<string, unknown>, alg = "HS256") =>
+    new SignJWT(claims).setProtectedHeader({ alg, typ: "JWT" }).sign(key);
+  const cases: Array<[string, () => Promise<string>]> = [
+    ["tampered payload", async () => {
+      const [h, , s] = vectors.jwt_with_exp.split(".");
+      const payload = btoa(JSON.stringify({ ...vectors.jwt_with_exp_decoded, id: "someone-else" })).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+      return `${h}.${payload}.${s}`;
+    }],
+    ["tampered signature", async () => vectors.jwt_with_exp.slice(0, -2) + (vectors.jwt_with_exp.endsWith("AA") ? "BB" : "AA")],
+    ["alg none", async () => `${btoa('{"alg":"none","typ":"JWT"}').replace(/=+$/, "")}.${vectors.jwt_with_exp.split(".")[1]}.`],
+    ["HS512", () => sign({ id: VECTOR_USER, jti: crypto.randomUUID(), iat: now, exp: now + 600 }, "HS512")],
+    ["expired", () => sign({ id: VECTOR_USER, exp: now - 5, jti: crypto.randomUUID(), iat: now - 60 })],
+    ["aud present", () => sign({ id: VECTOR_USER, exp: now + 600, jti: crypto.randomUUID(), iat: now, aud: "someone" })],
+    ["iat in the future", () => sign({ id: VECTOR_USER, exp: now + 7200, jti: crypto.randomUUID(), iat: now + 3600 })],
+    ["no id", () => sign({ exp: now + 600, jti: crypto.randomUUID(), iat: now })],
+    ["id of a user that does not exist", () => sign({ id: crypto.randomUUID(), exp: now + 600, jti: crypto.randomUUID(), iat: now })],
+  ];
+  for (const [name, make] of cases) {
+    test(name, async () => {
+      const r = await get(await make());
+      expect(r.status).toBe(401);
+      expect(typeof ((await r.json()) as { detail: string }).detail).toBe("string");
+    });
+  }
+  test("a well-formed token with the same claims is accepted (the table above can fail)", async () => {
+    expect((await get(await sign({ id: VECTOR_USER, exp: now + 600, jti: crypto.randomUUID(), iat: now }))).status).toBe(200);
+  });
 });
