@@ -132,7 +132,8 @@ export class MemoryStore implements KeyValueStore, KeyWatcher {
     set.add(own);
     return async () => {
       set.delete(own);
-      if (set.size === 0) this.#channels.delete(wire);
+      // The identity check keeps a repeated unsubscribe from dropping a newer subscriber's set.
+      if (set.size === 0 && this.#channels.get(wire) === set) this.#channels.delete(wire);
     };
   }
 

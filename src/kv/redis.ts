@@ -26,19 +26,18 @@ export interface RedisStoreOptions {
 const READY_WAIT_MS = 1000;
 // subscribe() returns after this even if Redis is down; the subscription is made once it is up.
 const SUBSCRIBE_WAIT_MS = 2000;
-// Reply errors that mean "the topology is changing", not "your command is wrong".
+// Reply errors that mean "the topology is changing", not "the command is wrong".
 const TRANSIENT_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
 
 /**
- * The store on ioredis 6: standalone, Sentinel or Cluster.
- *
- * Bounded latency while Redis is down: the command connection has no offline queue, so a
- * command waits at most {@link READY_WAIT_MS} for a reconnection under way, then fails; a sent
- * command fails after `commandTimeoutMs`. The caller gets {@link StoreUnavailableError} (never
- * the URL or password); the client keeps reconnecting, so the same instance recovers by itself.
- * Sentinel mode retries a failing command `sentinelMaxRetryCount` times with a short backoff,
- * like Open WebUI's SentinelRedisProxy. Pub/sub uses a second connection, made on first
- * subscribe, that does queue (SUBSCRIBE must survive an outage) and resubscribes on reconnect.
+ * The store on ioredis 6: standalone, Sentinel or Cluster. Bounded latency while Redis is
+ * down: the command connection has no offline queue, so a command waits at most
+ * {@link READY_WAIT_MS} for a reconnection under way, then fails; a sent command fails after
+ * `commandTimeoutMs`. Callers get {@link StoreUnavailableError} (never the URL or password);
+ * the client keeps reconnecting, so the same instance recovers by itself. Sentinel mode
+ * retries a failing command `sentinelMaxRetryCount` times with a short backoff, like Open
+ * WebUI's SentinelRedisProxy. Pub/sub uses a second connection, made on first subscribe,
+ * that does queue (SUBSCRIBE must survive an outage) and resubscribes on every reconnect.
  */
 export class RedisStore implements KeyValueStore {
   readonly kind: "redis" | "sentinel" | "cluster";
@@ -81,7 +80,8 @@ export class RedisStore implements KeyValueStore {
       // No resend after a reconnect: the caller was already told the command failed, and a
       // late INCR would count twice.
       this.#client = make({ enableOfflineQueue: false, autoResendUnfulfilledCommands: false });
-      this.#makeSubscriber = () => make({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
+      // Resubscription is ours (#ensureSubscriber): ioredis's can lose a SUBSCRIBE cut off by a second reconnect.
+      this.#makeSubscriber = () => make({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined, autoResubscribe: false });
       this.watcher = new RedisKeyWatcher((extra) => make({ enableOfflineQueue: true, protocol: 2, ...extra }), opts.prefix);
     }
     this.#client.on("error", () => {});
@@ -209,6 +209,8 @@ export class RedisStore implements KeyValueStore {
     if (this.#subscriber) return this.#subscriber;
     const sub = this.#makeSubscriber();
     sub.on("error", () => {});
+    // Every (re)connect subscribes to every channel with handlers; SUBSCRIBE is idempotent.
+    if (this.kind !== "cluster") sub.on("ready", () => this.#channels.size > 0 && void sub.subscribe(...this.#channels.keys()).catch(() => {}));
     sub.on("message", (channel: string, message: string) => {
       for (const h of this.#channels.get(channel)?.handlers ?? []) {
         try {

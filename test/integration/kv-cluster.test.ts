@@ -9,7 +9,7 @@ let cluster: ClusterHandle;
 
 beforeAll(async () => {
   cluster = await startRedisCluster({ masters: 3 });
-});
+}, 90_000);
 afterAll(async () => {
   await cluster?.stop();
 });

@@ -25,7 +25,7 @@ export function storeContract(name: string, make: () => Promise<KeyValueStore>, 
     let s: KeyValueStore;
     beforeAll(async () => {
       s = await make();
-    });
+    }, 60_000);
     afterAll(async () => {
       await s?.close();
       await cleanup?.();
@@ -164,6 +164,14 @@ export function storeContract(name: string, make: () => Promise<KeyValueStore>, 
       expect(got).toEqual(["x", "x", "y"]);
       await un2();
       await unThrow();
+      // Unsubscribing twice is harmless, even after the channel has a new subscriber.
+      await un1();
+      const later: string[] = [];
+      const unLater = await s.subscribe("chan2", (m) => later.push(m));
+      await un2();
+      await s.publish("chan2", "z");
+      await eventually("the newer subscriber still receives", () => later.length === 1);
+      await unLater();
     });
 
     test("concurrent first subscribers of a channel both receive the first message", async () => {

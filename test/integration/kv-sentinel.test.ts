@@ -9,7 +9,7 @@ let topo: SentinelTopology;
 
 beforeAll(async () => {
   topo = await startSentinelTopology({ downAfterMs: 1000, failoverTimeoutMs: 5000 });
-});
+}, 90_000);
 afterAll(async () => {
   await topo?.stop();
 });
@@ -32,6 +32,26 @@ async function rawMaster(): Promise<Redis> {
   const [host, port] = (await s.call("SENTINEL", "get-master-addr-by-name", topo.masterName)) as [string, string];
   s.disconnect();
   return new Redis({ host, port: Number(port), protocol: 2 });
+}
+
+/** What each sentinel names as master and how it sees the old one, for failure messages. */
+async function sentinelViews(): Promise<string> {
+  const views = await Promise.all(
+    topo.sentinels.map(async (addr) => {
+      const s = new Redis({ ...addr, protocol: 2, maxRetriesPerRequest: 1 });
+      try {
+        const master = (await s.call("SENTINEL", "get-master-addr-by-name", topo.masterName)) as string[];
+        const info = (await s.call("SENTINEL", "master", topo.masterName)) as string[];
+        const flags = info[info.indexOf("flags") + 1];
+        return `${addr.port}: ${master.join(":")} (${flags})`;
+      } catch (e) {
+        return `${addr.port}: ${String(e)}`;
+      } finally {
+        s.disconnect();
+      }
+    }),
+  );
+  return `${views.join("; ")}; old master ${topo.master.port}, replica ${topo.replica.port}`;
 }
 
 storeContract("redis sentinel", async () => sentinelStore(), undefined, async (wire) => {
@@ -67,21 +87,30 @@ describe("sentinel failover", () => {
     const t0 = performance.now();
     let attempts = 0;
     let failures = 0;
+    let lastError = "";
     await eventually("a write succeeds against the promoted replica", async () => {
       attempts++;
       try {
         await store.set("during", "2");
         return (await store.get("during")) === "2";
-      } catch {
+      } catch (e) {
         failures++;
+        lastError = String((e as Error).cause ?? e);
         return false;
       }
-    }, 30_000);
+    }, 30_000).catch(async (e: unknown) => {
+      throw new Error(`${String(e)}; client ${store.client.status}, last error ${lastError}; sentinels say ${await sentinelViews()}`);
+    });
     const writableMs = performance.now() - t0;
     expect(await store.get("before")).toBe("1");
 
-    const raw = await rawMaster();
-    expect(raw.options.port).toBe(topo.replica.port);
+    // The sentinel that led the failover told the store first; the others learn it moments later.
+    let raw = await rawMaster();
+    await eventually("sentinels name the promoted replica", async () => {
+      raw.disconnect();
+      raw = await rawMaster();
+      return raw.options.port === topo.replica.port;
+    }, 10_000);
     expect(await raw.get(store.wireKey("during"))).toBe("2");
     raw.disconnect();
 
@@ -94,5 +123,5 @@ describe("sentinel failover", () => {
       `sentinel failover: writes back after ${writableMs.toFixed(0)} ms (${attempts} attempts, ${failures} failed), ` +
         `pub/sub delivering after ${deliveredMs.toFixed(0)} ms`,
     );
-  });
+  }, 90_000);
 });

@@ -8,6 +8,9 @@ import { startRedis } from "../harness/services.ts";
 import { redisUrl, uniquePrefix } from "../helpers/real-services.ts";
 import { eventually, storeContract } from "./kv-contract.ts";
 
+// Explicit, because `bun test` with several files applies the preload's default timeout to the first file only.
+const SLOW = 60_000;
+
 const raws: Redis[] = [];
 afterAll(() => raws.forEach((r) => r.disconnect()));
 
@@ -76,7 +79,7 @@ describe("redis standalone: outages", () => {
     } finally {
       await store.close();
     }
-  });
+  }, SLOW);
 
   test("Redis hung (SIGSTOP, socket open): a sent command times out instead of hanging", async () => {
     const own = await startRedis();
@@ -97,7 +100,7 @@ describe("redis standalone: outages", () => {
       await store.close();
       await own.stop();
     }
-  });
+  }, SLOW);
 
   test("a subscription made while Redis is down is established when Redis comes back", async () => {
     const own = await startRedis();
@@ -122,13 +125,13 @@ describe("redis standalone: outages", () => {
     } finally {
       await store.close();
     }
-  });
+  }, SLOW);
 
   test("commands after close() fail at once", async () => {
     const store = createRedisStore(options(await redisUrl()));
     await store.close();
     expect(await unavailableAfter(() => store.get("k"))).toBeLessThan(100);
-  });
+  }, SLOW);
 });
 
 describe("redis standalone: URL handling", () => {
@@ -158,7 +161,7 @@ describe("redis standalone: URL handling", () => {
     } finally {
       await own.stop();
     }
-  });
+  }, SLOW);
 
   test("a malformed URL is refused without quoting it", () => {
     for (const url of ["redis://:sup3rsecret@127.0.0.1:notaport", "http://:sup3rsecret@127.0.0.1:6379"]) {
@@ -171,7 +174,7 @@ describe("redis standalone: URL handling", () => {
       expect(message).toContain("REDIS_URL");
       expect(message).not.toContain("sup3rsecret");
     }
-  });
+  }, SLOW);
 
   test("createStore picks memory without Redis settings, else the right Redis mode", async () => {
     const base = { sentinelPort: 26379, sentinelMaxRetryCount: 2, cluster: false, keyPrefix: "open-webui" };
@@ -188,5 +191,5 @@ describe("redis standalone: URL handling", () => {
       expect(store.prefix).toBe("open-webui");
       await store.close();
     }
-  });
+  }, SLOW);
 });
