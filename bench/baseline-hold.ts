@@ -17,6 +17,7 @@ import { withRequestLimits } from "../src/http/request-limits.ts";
 import { detail } from "../src/http/error-handler.ts";
 import { currentRequestScope } from "../src/db/request-scope.ts";
 import { ServiceError } from "../src/errors.ts";
+import { CheckoutTimeoutError } from "../src/db/errors.ts";
 import type { StrictPool } from "../src/db/pool.ts";
 import { CHAT_ROUTES } from "../src/gateway/routes.ts";
 
@@ -67,6 +68,9 @@ export function holdingConnection(pool: StrictPool, handle: FetchHandler): Fetch
           await released;
         })
         .catch((e: unknown) => {
+          // The pool adds only successful waits to the request's scope; a request that waited out
+          // DATABASE_POOL_TIMEOUT waited too, and its Server-Timing / per-request histogram should say so.
+          if (e instanceof CheckoutTimeoutError && scope) scope.waitSeconds += e.waitedMs / 1000;
           if (e instanceof ServiceError) {
             const headers: Array<[string, string]> = [...e.headers];
             if (e.retryAfterSeconds !== undefined) headers.push(["retry-after", String(e.retryAfterSeconds)]);

@@ -4,7 +4,7 @@
  * same run, on the same Postgres, Redis and fake upstream.
  *
  *   npm run bench:concurrency -- [--levels 5,50,500,2000] [--upstream-seconds 10] [--tokens 20]
- *                                [--users 10] [--sessions 100] [--modes gatehouse,baseline] [--out concurrency]
+ *                                [--users 10] [--sessions <max level>] [--modes gatehouse,baseline] [--out concurrency]
  *
  * For each level and mode: a fresh server process (DATABASE_POOL_SIZE=5, DATABASE_POOL_MAX_OVERFLOW=0,
  * DATABASE_POOL_TIMEOUT=5), caches warmed with one request per session, then `level` clients at
@@ -43,8 +43,10 @@ const { values } = parseArgs({
     tokens: { type: "string", default: "20" },
     "first-token-ms": { type: "string", default: "500" },
     users: { type: "string", default: "10" },
-    sessions: { type: "string", default: "100" },
+    sessions: { type: "string" },
     modes: { type: "string", default: "gatehouse,baseline" },
+    "ramp-ms": { type: "string", default: "1000" },
+    "burst-row": { type: "boolean", default: true },
     out: { type: "string", default: "concurrency" },
   },
 });
@@ -53,11 +55,14 @@ const upstreamSeconds = Number(values["upstream-seconds"]);
 const tokensPerAnswer = Number(values.tokens);
 const firstTokenMs = Number(values["first-token-ms"]);
 const userCount = Number(values.users);
-const sessionCount = Math.max(userCount, Number(values.sessions));
+/** Distinct signed-in sessions; by default one per client at the highest level. */
+const sessionCount = Math.max(userCount, Number(values.sessions ?? Math.max(...values.levels!.split(",").map(Number))));
+const rampMs = Number(values["ramp-ms"]);
 const modes = values.modes!.split(",").map((m) => m.trim()) as Mode[];
 for (const n of [...levels, upstreamSeconds, tokensPerAnswer, userCount, sessionCount]) {
   if (!Number.isFinite(n) || n <= 0) throw new Error("--levels, --upstream-seconds, --tokens, --users and --sessions take positive numbers");
 }
+if (!Number.isFinite(rampMs) || rampMs < 0) throw new Error("--ramp-ms takes a number of milliseconds (0: all at once)");
 for (const m of modes) if (m !== "gatehouse" && m !== "baseline") throw new Error(`unknown mode ${m} (gatehouse, baseline)`);
 
 type Mode = "gatehouse" | "baseline";
@@ -65,6 +70,8 @@ type Mode = "gatehouse" | "baseline";
 interface RunResult {
   mode: Mode;
   concurrency: number;
+  /** Clients started evenly over this many ms (0: all at once). */
+  rampMs: number;
   ok: number;
   failed: number;
   successRate: number;
@@ -85,11 +92,15 @@ interface RunResult {
   checkoutsByOp: Record<string, { count: number; waitP99Ms: number | null }>;
   checkoutTimeouts: number;
   checkoutRejected: number;
+  /** `gatehouse_db_pool_active_peak` (since the server started) before and after the run. */
+  peakActiveBeforeRun: number;
   peakActiveConnections: number;
   serverCpuSeconds: number;
   serverPeakRssMb: number;
   upstream: FakeLlmStats["durationMs"];
   wallSeconds: number;
+  /** Kernel TcpExtListenOverflows during the run (host-wide): connections a full accept queue dropped. */
+  listenOverflows: number;
 }
 
 const POOL_ENV = { DATABASE_POOL_SIZE: "5", DATABASE_POOL_MAX_OVERFLOW: "0", DATABASE_POOL_TIMEOUT: "5" };
@@ -124,22 +135,29 @@ try {
     GATEHOUSE_LOG_LEVEL: "error",
     GATEHOUSE_SHUTDOWN_TIMEOUT_MS: "5000",
   };
-  let tokens: string[] = [];
-  for (const level of levels) {
-    for (const mode of modes) {
-      const server = await startServer(mode, baseEnv);
-      try {
-        if (tokens.length === 0) tokens = await createUsers(server.baseUrl);
-        results.push(await runLevel(mode, level, server, tokens));
-        const r = results[results.length - 1]!;
-        console.log(
-          `${mode.padEnd(9)} ${String(level).padStart(5)} streams: ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)}; ` +
-            `e2e p99 ${fmt(r.e2eP99Ms)} ms (upstream p99 ${r.upstream.p99} ms), first byte p99 ${fmt(r.firstByteP99Ms)} ms, ` +
-            `checkout wait p99 ≤ ${fmt(r.checkoutWaitP99Ms)} ms ${JSON.stringify(r.checkoutsByOp)}, peak active ${r.peakActiveConnections}, cpu ${r.serverCpuSeconds.toFixed(1)} s, rss ${r.serverPeakRssMb} MB`,
-        );
-      } finally {
-        await stopServer(server);
-      }
+  // Users and sessions are made on a server of their own, so every measured server starts fresh.
+  const setup = await startServer("gatehouse", baseEnv);
+  let tokens: string[];
+  try {
+    tokens = await createUsers(setup.baseUrl);
+  } finally {
+    await stopServer(setup);
+  }
+  const plan: Array<{ mode: Mode; level: number; ramp: number }> = levels.flatMap((level) => modes.map((mode) => ({ mode, level, ramp: rampMs })));
+  // One extra row: the highest level started all at once, to show what a connection burst costs.
+  if (values["burst-row"] && rampMs > 0 && modes.includes("gatehouse")) plan.push({ mode: "gatehouse", level: Math.max(...levels), ramp: 0 });
+  for (const { mode, level, ramp } of plan) {
+    const server = await startServer(mode, baseEnv);
+    try {
+      const r = await runLevel(mode, level, server, tokens, ramp);
+      results.push(r);
+      console.log(
+        `${mode.padEnd(9)} ${String(level).padStart(5)} streams (ramp ${ramp} ms): ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)}; ` +
+          `e2e p99 ${fmt(r.e2eP99Ms)} ms (upstream p99 ${r.upstream.p99} ms), first byte p99 ${fmt(r.firstByteP99Ms)} ms, ` +
+          `checkout wait p99 ≤ ${fmt(r.checkoutWaitP99Ms)} ms ${JSON.stringify(r.checkoutsByOp)}, peak active ${r.peakActiveConnections}, cpu ${r.serverCpuSeconds.toFixed(1)} s, rss ${r.serverPeakRssMb} MB, listen overflows ${r.listenOverflows}`,
+      );
+    } finally {
+      await stopServer(server);
     }
   }
 } finally {
@@ -201,16 +219,14 @@ async function createUsers(base: string): Promise<string[]> {
   return tokens;
 }
 
-async function runLevel(mode: Mode, level: number, server: ServerProcess, tokens: string[]): Promise<RunResult> {
+async function runLevel(mode: Mode, level: number, server: ServerProcess, tokens: string[], ramp: number): Promise<RunResult> {
   // Warm the caches a running deployment has warm (verified tokens, revocation replica, user,
-  // model access, model list): one request per session.
-  let w = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (w < tokens.length) {
-      const r = await fetch(`${server.baseUrl}/api/models`, { headers: { authorization: `Bearer ${tokens[w++]}` } });
-      if (r.status !== 200) throw new Error(`warm-up answered ${r.status}`);
-    }
-  }));
+  // model access, model list): one request per session, one at a time, so that the pool's
+  // peak-active gauge before the run says what boot and warm-up needed.
+  for (const t of tokens) {
+    const r = await fetch(`${server.baseUrl}/api/models`, { headers: { authorization: `Bearer ${t}` } });
+    if (r.status !== 200) throw new Error(`warm-up answered ${r.status}`);
+  }
   await fetch(`http://127.0.0.1:${fakePort}/stats/reset`, { method: "POST" });
   await Bun.sleep(200);
   const metricsBefore = await (await fetch(`${server.baseUrl}/metrics`)).text();
@@ -220,7 +236,12 @@ async function runLevel(mode: Mode, level: number, server: ServerProcess, tokens
   let peakRss = rssMb(pid);
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(pid))), 200);
   const wallStart = performance.now();
-  const outcomes = await Promise.all(Array.from({ length: level }, (_, i) => oneStream(server.baseUrl, tokens[i % tokens.length]!, i)));
+  const overflowsBefore = listenOverflows();
+  const outcomes = await Promise.all(Array.from({ length: level }, async (_, i) => {
+    if (ramp > 0) await Bun.sleep((i / level) * ramp);
+    return oneStream(server.baseUrl, tokens[i % tokens.length]!, i);
+  }));
+  const overflows = listenOverflows() - overflowsBefore;
   const wallSeconds = (performance.now() - wallStart) / 1000;
   clearInterval(sampler);
   const serverCpuSeconds = cpuSeconds(pid) - cpuBefore;
@@ -237,6 +258,7 @@ async function runLevel(mode: Mode, level: number, server: ServerProcess, tokens
   return {
     mode,
     concurrency: level,
+    rampMs: ramp,
     ok: ok.length,
     failed: level - ok.length,
     successRate: ok.length / level,
@@ -250,11 +272,13 @@ async function runLevel(mode: Mode, level: number, server: ServerProcess, tokens
     checkoutsByOp: byOp(metricsBefore, metrics),
     checkoutTimeouts: metricValue(metrics, "gatehouse_db_checkout_timeouts_total") - metricValue(metricsBefore, "gatehouse_db_checkout_timeouts_total"),
     checkoutRejected: metricValue(metrics, "gatehouse_db_checkout_rejected_total") - metricValue(metricsBefore, "gatehouse_db_checkout_rejected_total"),
+    peakActiveBeforeRun: metricValue(metricsBefore, "gatehouse_db_pool_active_peak"),
     peakActiveConnections: metricValue(metrics, "gatehouse_db_pool_active_peak"),
     serverCpuSeconds: round(serverCpuSeconds, 2),
     serverPeakRssMb: Math.round(peakRss),
     upstream: upstream.durationMs,
     wallSeconds: round(wallSeconds, 1),
+    listenOverflows: overflows,
   };
 }
 
@@ -364,6 +388,21 @@ function metricValue(text: string, name: string, allLabels = false): number {
   return total;
 }
 
+/** TcpExtListenOverflows from /proc/net/netstat (0 when unreadable). */
+function listenOverflows(): number {
+  try {
+    const lines = readFileSync("/proc/net/netstat", "utf8").split("\n");
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      if (!lines[i]!.startsWith("TcpExt:")) continue;
+      const names = lines[i]!.split(" ");
+      const vals = lines[i + 1]!.split(" ");
+      const at = names.indexOf("ListenOverflows");
+      if (at > 0) return Number(vals[at]);
+    }
+  } catch { /* not Linux */ }
+  return 0;
+}
+
 function cpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -412,12 +451,13 @@ function writeOutputs(rs: RunResult[]): void {
     upstreamSeconds,
     tokensPerAnswer,
     firstTokenMs,
+    rampMs,
     users: userCount,
     sessions: sessionCount,
     levels,
   };
   const rows = rs.map((r) => [
-    r.mode,
+    r.rampMs === rampMs ? r.mode : `${r.mode}, all at once`,
     r.concurrency,
     `${(r.successRate * 100).toFixed(1)}%`,
     Object.keys(r.failures).length ? Object.entries(r.failures).map(([k, v]) => `${v}× ${k}`).join(", ") : "–",
@@ -427,32 +467,38 @@ function writeOutputs(rs: RunResult[]): void {
     fmt(r.firstByteP99Ms),
     r.requestWaitP99Ms === null ? "no checkouts" : `≤ ${r.requestWaitP99Ms}`,
     r.checkoutWaitP99Ms === null ? "no checkouts" : `≤ ${r.checkoutWaitP99Ms} (${r.checkouts})`,
-    r.peakActiveConnections,
+    `${r.peakActiveBeforeRun} → ${r.peakActiveConnections}`,
     r.serverCpuSeconds,
     r.serverPeakRssMb,
   ]);
-  const target = rs.find((r) => r.mode === "gatehouse" && r.concurrency === Math.max(...levels));
+  const target = rs.find((r) => r.mode === "gatehouse" && r.concurrency === Math.max(...levels) && r.rampMs === rampMs);
+  const burst = rs.find((r) => r.rampMs !== rampMs);
   const verdict = target
     ? [
         `Target at ${target.concurrency} concurrent streams on a pool of 5 (gatehouse):`,
         `- success ${(target.successRate * 100).toFixed(1)}% (target 100%): ${target.successRate === 1 ? "met" : "NOT met"}`,
         `- checkout-wait p99 ≤ ${fmt(target.requestWaitP99Ms)} ms per request, ≤ ${fmt(target.checkoutWaitP99Ms)} ms over the run's ${target.checkouts} checkouts (target < 5 ms): ${Math.max(target.checkoutWaitP99Ms ?? 0, target.requestWaitP99Ms ?? 0) < 5 ? "met" : "NOT met"}`,
         `- end-to-end p99 ${fmt(target.e2eP99Ms)} ms vs the upstream's own p99 ${target.upstream.p99} ms (target within 10%): ${target.e2eP99Ms !== null && target.e2eP99Ms <= target.upstream.p99 * 1.1 ? "met" : "NOT met"}`,
+        ...(burst
+          ? [
+              `- the same ${burst.concurrency} streams started all at once (row "all at once"): ${(burst.successRate * 100).toFixed(1)}% success, e2e p99 ${fmt(burst.e2eP99Ms)} ms (${burst.e2eP99Ms === null ? "–" : ((burst.e2eP99Ms / burst.upstream.p99 - 1) * 100).toFixed(1)}% over the upstream), first byte p99 ${fmt(burst.firstByteP99Ms)} ms, ${burst.listenOverflows} kernel listen-queue overflows: Bun's listener has a fixed 512-entry accept queue, so a burst of thousands of connects in the same millisecond loses some and the clients retransmit ~1 s later. Spread over ${rampMs} ms the same load had ${target.listenOverflows}.`,
+            ]
+          : []),
       ].join("\n")
     : "";
   const markdown = [
     "# Concurrent LLM streams on a pool of 5",
     "",
-    `Gatehouse (no connection held while the upstream answers) against a baseline that holds one connection from authentication to the usage write (as Open WebUI before 0.7.2), in the same run. ${meta.pool}; each stream lasts ${upstreamSeconds} s at the fake upstream (${tokensPerAnswer} tokens, first after ${firstTokenMs} ms); clients use ${sessionCount} signed-in sessions (tokens) of ${userCount} users round-robin, warmed with one request each. Machine: ${m["cores"]} cores, Bun ${m["bun"]}, ${m["date"]}.`,
+    `Gatehouse (no connection held while the upstream answers) against a baseline that holds one connection from authentication to the usage write (as Open WebUI before 0.7.2), in the same run. ${meta.pool}; each stream lasts ${upstreamSeconds} s at the fake upstream (${tokensPerAnswer} tokens, first after ${firstTokenMs} ms); clients use ${sessionCount} signed-in sessions (tokens) of ${userCount} users round-robin, warmed with one request each; the clients of a level start evenly spread over ${rampMs} ms (--ramp-ms). Machine: ${m["cores"]} cores, Bun ${m["bun"]}, ${m["date"]}.`,
     "",
     table(
-      ["mode", "concurrent streams", "success", "failures", "e2e p50 s", "e2e p99 s", "e2e p99 vs upstream p99", "first byte p99 ms", "checkout wait p99 per request ms", "checkout wait p99 ms (checkouts)", "peak active conns", "server CPU s", "server peak RSS MB"],
+      ["mode", "concurrent streams", "success", "failures", "e2e p50 s", "e2e p99 s", "e2e p99 vs upstream p99", "first byte p99 ms", "checkout wait p99 per request ms", "checkout wait p99 ms (checkouts)", "peak active conns (before → after run)", "server CPU s", "server peak RSS MB"],
       rows,
     ),
     "",
     verdict,
     "",
-    "Latencies are of successful streams, measured by the client from sending the request to the stream's last byte. Checkout waits come from the server's /metrics, scraped before and after each run: `gatehouse_db_request_wait_seconds{route=\"/api/chat/completions\"}` (the total wait of each chat request) and `gatehouse_db_checkout_wait_seconds` (every checkout of every op, including the batched usage writes and timed-out checkouts); a p99 is the upper bound of the histogram bucket holding it (buckets start at 0.5 ms). Peak active connections is `gatehouse_db_pool_active_peak` since the server process started (one process per row). Server CPU is user+system time of the server process during the run.",
+    "Latencies are of successful streams, measured by the client from sending the request to the stream's last byte. Checkout waits come from the server's /metrics, scraped before and after each run: `gatehouse_db_request_wait_seconds{route=\"/api/chat/completions\"}` (the total wait of each chat request) and `gatehouse_db_checkout_wait_seconds` (every checkout of every op, including the batched usage writes and timed-out checkouts); a p99 is the upper bound of the histogram bucket holding it (buckets start at 0.5 ms). Peak active connections is `gatehouse_db_pool_active_peak` (most connections checked out at once since the server process started; one process per row), read after boot and a sequential warm-up, and again after the run. Server CPU is user+system time of the server process during the run.",
     "",
     `![success rate and p99 latency against concurrency](${values.out}.svg)`,
   ].join("\n");
@@ -464,9 +510,10 @@ function writeOutputs(rs: RunResult[]): void {
 }
 
 /** Two panels: success rate and e2e p99 against concurrency (log scale), one line per mode. */
-function chart(rs: RunResult[]): string {
+function chart(all: RunResult[]): string {
+  const rs = all.filter((r) => r.rampMs === rampMs);
   const W = 920;
-  const H = 380;
+  const H = 400;
   const panelW = 400;
   const panelH = 260;
   const top = 60;
@@ -478,8 +525,8 @@ function chart(rs: RunResult[]): string {
     const hi = Math.log10(xs[xs.length - 1]!);
     return left + (hi === lo ? panelW / 2 : ((Math.log10(c) - lo) / (hi - lo)) * panelW);
   };
-  const maxLatency = Math.max(1, ...rs.map((r) => (r.e2eP99Ms ?? 0) / 1000));
-  const yMax = Math.ceil(maxLatency * 1.15);
+  const maxLatency = Math.max(1, upstreamSeconds, ...rs.map((r) => (r.e2eP99Ms ?? 0) / 1000));
+  const yMax = Math.ceil((maxLatency * 1.1) / 4) * 4;
   const panels: Array<{ title: string; unit: string; max: number; value: (r: RunResult) => number | null }> = [
     { title: "Success rate", unit: "%", max: 100, value: (r) => r.successRate * 100 },
     { title: "End-to-end p99 of successful streams", unit: "s", max: yMax, value: (r) => (r.e2eP99Ms === null ? null : r.e2eP99Ms / 1000) },
@@ -501,7 +548,12 @@ function chart(rs: RunResult[]): string {
       parts.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${round(v, 1)}</text>`);
     }
     for (const c of xs) {
-      parts.push(`<text x="${lx(c, left)}" y="${top + panelH + 16}" text-anchor="middle">${c}</text>`);
+      parts.push(`<text x="${lx(c, left).toFixed(1)}" y="${top + panelH + 16}" text-anchor="middle">${c}</text>`);
+    }
+    if (pi === 1) {
+      // The upstream's own answer time: the floor any proxy's latency sits on.
+      parts.push(`<line x1="${left}" y1="${y(upstreamSeconds)}" x2="${left + panelW}" y2="${y(upstreamSeconds)}" stroke="#888" stroke-dasharray="5,4"/>`);
+      parts.push(`<text x="${left + panelW - 4}" y="${y(upstreamSeconds) + 14}" text-anchor="end" fill="#555">upstream answer: ${upstreamSeconds} s</text>`);
     }
     parts.push(`<text x="${left + panelW / 2}" y="${top + panelH + 34}" text-anchor="middle">concurrent streams (log scale)</text>`);
     for (const mode of ["gatehouse", "baseline"] as Mode[]) {
@@ -512,7 +564,7 @@ function chart(rs: RunResult[]): string {
       for (const [c, v] of pts) parts.push(`<circle cx="${lx(c, left).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3.5" fill="${colors[mode]}"><title>${mode} ${c}: ${round(v, 2)} ${p.unit}</title></circle>`);
     }
   });
-  const legendY = H - 20;
+  const legendY = H - 14;
   (["gatehouse", "baseline"] as Mode[]).forEach((mode, i) => {
     const x = W / 2 - 200 + i * 220;
     parts.push(`<line x1="${x}" y1="${legendY}" x2="${x + 24}" y2="${legendY}" stroke="${colors[mode]}" stroke-width="3"/>`);

@@ -48,8 +48,9 @@ export interface FakeLlmStats {
   /** Answers in progress now, and the most at once. */
   active: number;
   peakActive: number;
-  /** Error statuses sent on purpose. */
+  /** Error statuses sent, and connections dropped mid-answer, on purpose. */
   errors: number;
+  dropped: number;
   unauthorized: number;
   /** Durations of completed answers, from request to last byte, in ms. */
   durationMs: { count: number; p50: number; p99: number; max: number };
@@ -90,7 +91,7 @@ export function startFakeLlm(opts: FakeLlmOptions = {}): FakeLlm {
   const models = opts.models ?? ["fake-gpt", "fake-mini"];
   const apiKey = opts.apiKey ?? null;
 
-  const blank = () => ({ requests: 0, chatRequests: 0, streamsStarted: 0, completed: 0, cancelled: 0, active: 0, peakActive: 0, errors: 0, unauthorized: 0 });
+  const blank = () => ({ requests: 0, chatRequests: 0, streamsStarted: 0, completed: 0, cancelled: 0, active: 0, peakActive: 0, errors: 0, dropped: 0, unauthorized: 0 });
   let counts = blank();
   let durations: number[] = [];
 
@@ -99,7 +100,7 @@ export function startFakeLlm(opts: FakeLlmOptions = {}): FakeLlm {
     counts.peakActive = Math.max(counts.peakActive, counts.active);
     let ended = false;
     const started = performance.now();
-    return (how: "completed" | "cancelled") => {
+    return (how: "completed" | "cancelled" | "dropped") => {
       if (ended) return;
       ended = true;
       counts.active--;
@@ -195,8 +196,8 @@ export function startFakeLlm(opts: FakeLlmOptions = {}): FakeLlm {
     const stream = new ReadableStream<Uint8Array>({
       pull(controller) {
         if (fake.drop_after !== undefined && i >= fake.drop_after) {
-          end("completed");
-          controller.error(new Error("dropped on purpose"));
+          end("dropped");
+          controller.error(new Error("fake-llm: dropping the connection on purpose (drop_after)"));
           return;
         }
         return new Promise<void>((resolve) => {

@@ -6,11 +6,18 @@ import { sessionTokenConfig } from "./auth/session-keys.ts";
 import { createPasswordHasher } from "./auth/password-hasher.ts";
 import { createGatehouse, type Gatehouse } from "./app.ts";
 import { createGateway, type Gateway } from "./gateway/gateway.ts";
+import { createOAuthModule, type OAuthModule } from "./oauth/oauth-module.ts";
+import { oauthRoutes } from "./http/oauth-routes.ts";
+import { createWsHub } from "./ws/create-hub.ts";
+import type { WsHub } from "./ws/hub.ts";
 
 /** One Gatehouse instance on its services: auth wiring plus the HTTP app. */
 export interface Instance {
   auth: AuthModule;
   gateway: Gateway;
+  oauth: OAuthModule;
+  /** The WebSocket hub the runtime adapters serve at `/ws`. */
+  ws: WsHub;
   gatehouse: Gatehouse;
   /** Stops background work (activity flush, subscriptions); the services close separately. */
   stop(): Promise<void>;
@@ -25,10 +32,15 @@ export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Pr
   await auth.start();
   const gateway = createGateway(s);
   await gateway.start();
-  const gatehouse = createGatehouse(s, auth, gateway, extra);
+  const oauth = await createOAuthModule(s, auth);
+  oauth.start();
+  const ws = await createWsHub(s, auth);
+  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth), ...extra]);
   return {
-    auth, gateway, gatehouse,
+    auth, gateway, oauth, ws, gatehouse,
     stop: async () => {
+      await ws.stop();
+      await oauth.stop();
       await gateway.stop();
       await auth.stop();
     },

@@ -24,7 +24,7 @@ export async function startGatehouse(config: Config, log: Logger, extra: AnyElys
     host: config.server.host,
     port: config.server.port,
     maxBodyBytes: config.server.maxBodyBytes,
-  });
+  }, instance.ws);
   log.info(
     { port: server.port, database: services.describe.database, store: services.describe.store, secretKey: services.describe.secretKey },
     `Gatehouse listening on http://${config.server.host}:${server.port} — database: ${services.describe.database}; store: ${services.describe.store}`,

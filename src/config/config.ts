@@ -87,13 +87,71 @@ export interface Config {
     readonly enableSignup: boolean;
     readonly mergeAccountsByEmail: boolean;
     readonly allowedDomains: readonly string[];
+    /** `ENABLE_OAUTH_ROLE_MANAGEMENT`: roles come from `OAUTH_ROLES_CLAIM` on every login. */
+    readonly roleManagement: boolean;
+    /** Dotted path into the ID-token claims, e.g. `realm_access.roles`. */
+    readonly rolesClaim: string;
+    readonly allowedRoles: readonly string[];
+    readonly adminRoles: readonly string[];
+    readonly emailClaim: string;
+    readonly usernameClaim: string;
+    readonly pictureClaim: string;
+    /** `ENABLE_OAUTH_BACKCHANNEL_LOGOUT`: accept logout tokens at `POST /oauth/backchannel-logout`. */
+    readonly backchannelLogout: boolean;
+    readonly google: ArcticProviderConfig;
+    readonly microsoft: ArcticProviderConfig & { readonly tenantId: string };
+    readonly github: ArcticProviderConfig;
+    /** `GATEHOUSE_OAUTH_MCP_CLIENTS`: OAuth clients for MCP tool servers (provider `mcp:{id}`). */
+    readonly mcpClients: readonly McpClientConfig[];
   };
+  /** The WebSocket hub (`/ws`). */
+  readonly ws: WsConfig;
   readonly openai: {
     readonly baseUrls: readonly string[];
     readonly keys: readonly string[];
     /** `GATEHOUSE_UPSTREAM_TIMEOUT_MS`: longest the gateway waits on an upstream without progress. */
     readonly timeoutMs: number;
   };
+}
+
+/** WebSocket limits and session-pool timing (`GATEHOUSE_WS_*`). */
+export interface WsConfig {
+  /** How long a socket may stay open without authenticating. */
+  readonly authTimeoutMs: number;
+  /** Largest frame accepted, and largest payload an emit may carry, in bytes. */
+  readonly maxPayloadBytes: number;
+  /** Seconds without any traffic (pongs included) before the runtime drops a connection; 0 = never. */
+  readonly idleTimeoutSeconds: number;
+  /** Bytes queued for one slow client before it is closed (1013). */
+  readonly backpressureLimitBytes: number;
+  /** Authenticated sockets one user may hold on one instance. */
+  readonly maxSocketsPerUser: number;
+  /** Bad frames (non-JSON, oversize, malformed) tolerated before the socket is closed. */
+  readonly maxBadFrames: number;
+  /** `session_pool` entries not seen for this long are reaped (Open WebUI: 120). */
+  readonly sessionPoolTimeoutSeconds: number;
+  /** How often the reaper (and local socket upkeep) runs. */
+  readonly reaperIntervalMs: number;
+}
+
+/** One arctic-backed provider (Google, Microsoft, GitHub); enabled when both id and secret are set. */
+export interface ArcticProviderConfig {
+  readonly clientId: string | null;
+  readonly clientSecret: string | null;
+  /** null → `{origin}/oauth/{provider}/login/callback` of the request. */
+  readonly redirectUri: string | null;
+  readonly scopes: string;
+}
+
+/** One MCP tool server's OAuth client. */
+export interface McpClientConfig {
+  /** The server id: sessions are stored with provider `mcp:{id}`. */
+  readonly id: string;
+  /** Authorization server issuer (OpenID or RFC 8414 discovery). */
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string | null;
+  readonly scopes: string;
 }
 
 /**
@@ -182,6 +240,44 @@ export function loadConfig(env: Env): Config {
       enableSignup: bool(env, "ENABLE_OAUTH_SIGNUP", false),
       mergeAccountsByEmail: bool(env, "OAUTH_MERGE_ACCOUNTS_BY_EMAIL", false),
       allowedDomains: list(env, "OAUTH_ALLOWED_DOMAINS").filter((d) => d !== "*"),
+      roleManagement: bool(env, "ENABLE_OAUTH_ROLE_MANAGEMENT", false),
+      rolesClaim: str(env, "OAUTH_ROLES_CLAIM", "roles"),
+      allowedRoles: list(env, "OAUTH_ALLOWED_ROLES").length > 0 ? list(env, "OAUTH_ALLOWED_ROLES") : ["user", "admin"],
+      adminRoles: list(env, "OAUTH_ADMIN_ROLES").length > 0 ? list(env, "OAUTH_ADMIN_ROLES") : ["admin"],
+      emailClaim: str(env, "OAUTH_EMAIL_CLAIM", "email"),
+      usernameClaim: str(env, "OAUTH_USERNAME_CLAIM", "name"),
+      pictureClaim: str(env, "OAUTH_PICTURE_CLAIM", "picture"),
+      backchannelLogout: bool(env, "ENABLE_OAUTH_BACKCHANNEL_LOGOUT", false),
+      google: {
+        clientId: optionalStr(env, "GOOGLE_CLIENT_ID"),
+        clientSecret: optionalStr(env, "GOOGLE_CLIENT_SECRET"),
+        redirectUri: url(env, "GOOGLE_REDIRECT_URI", ["http:", "https:"]),
+        scopes: str(env, "GOOGLE_OAUTH_SCOPE", "openid email profile"),
+      },
+      microsoft: {
+        clientId: optionalStr(env, "MICROSOFT_CLIENT_ID"),
+        clientSecret: optionalStr(env, "MICROSOFT_CLIENT_SECRET"),
+        tenantId: str(env, "MICROSOFT_CLIENT_TENANT_ID", "common"),
+        redirectUri: url(env, "MICROSOFT_REDIRECT_URI", ["http:", "https:"]),
+        scopes: str(env, "MICROSOFT_OAUTH_SCOPE", "openid email profile"),
+      },
+      github: {
+        clientId: optionalStr(env, "GITHUB_CLIENT_ID"),
+        clientSecret: optionalStr(env, "GITHUB_CLIENT_SECRET"),
+        redirectUri: url(env, "GITHUB_CLIENT_REDIRECT_URI", ["http:", "https:"]),
+        scopes: str(env, "GITHUB_CLIENT_SCOPE", "user:email"),
+      },
+      mcpClients: mcpClients(env),
+    },
+    ws: {
+      authTimeoutMs: int(env, "GATEHOUSE_WS_AUTH_TIMEOUT_MS", 10_000, 100, 600_000),
+      maxPayloadBytes: int(env, "GATEHOUSE_WS_MAX_PAYLOAD", 1_048_576, 1024, 67_108_864),
+      idleTimeoutSeconds: int(env, "GATEHOUSE_WS_IDLE_TIMEOUT_SECONDS", 120, 0, 960),
+      backpressureLimitBytes: int(env, "GATEHOUSE_WS_BACKPRESSURE_LIMIT", 4_194_304, 65_536, 1_073_741_824),
+      maxSocketsPerUser: int(env, "GATEHOUSE_WS_MAX_SOCKETS_PER_USER", 32, 1, 1_000_000),
+      maxBadFrames: int(env, "GATEHOUSE_WS_MAX_BAD_FRAMES", 5, 1, 1000),
+      sessionPoolTimeoutSeconds: int(env, "GATEHOUSE_WS_SESSION_POOL_TIMEOUT_SECONDS", 120, 1, 86_400),
+      reaperIntervalMs: int(env, "GATEHOUSE_WS_REAPER_INTERVAL_MS", 30_000, 100, 3_600_000),
     },
     openai: {
       baseUrls,
@@ -220,6 +316,28 @@ function openaiUrls(env: Env): string[] {
     if (!ok) throw new ConfigError(name, "http:// or https:// URLs separated by ;");
   }
   return urls;
+}
+
+const MCP_CLIENTS_SHAPE = 'a JSON array of {"id", "issuer" (http/https URL), "client_id", optional "client_secret" and "scopes"}';
+
+function mcpClients(env: Env): McpClientConfig[] {
+  const text = env["GATEHOUSE_OAUTH_MCP_CLIENTS"]?.trim();
+  if (!text) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError("GATEHOUSE_OAUTH_MCP_CLIENTS", MCP_CLIENTS_SHAPE);
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError("GATEHOUSE_OAUTH_MCP_CLIENTS", MCP_CLIENTS_SHAPE);
+  return parsed.map((c: unknown) => {
+    const o = (typeof c === "object" && c !== null ? c : {}) as Record<string, unknown>;
+    const ok = typeof o["id"] === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(o["id"]) && typeof o["issuer"] === "string" && /^https?:\/\//.test(o["issuer"])
+      && typeof o["client_id"] === "string" && o["client_id"] !== "" && (o["client_secret"] === undefined || typeof o["client_secret"] === "string")
+      && (o["scopes"] === undefined || typeof o["scopes"] === "string");
+    if (!ok) throw new ConfigError("GATEHOUSE_OAUTH_MCP_CLIENTS", MCP_CLIENTS_SHAPE);
+    return { id: o["id"] as string, issuer: o["issuer"] as string, clientId: o["client_id"] as string, clientSecret: (o["client_secret"] as string | undefined) ?? null, scopes: (o["scopes"] as string | undefined) ?? "" };
+  });
 }
 
 function deepFreeze<T>(o: T): T {

@@ -5,7 +5,8 @@ import { BadRequestError, ForbiddenError } from "../auth/auth-errors.ts";
 import { MESSAGES } from "../auth/messages.ts";
 import { checkNewPassword, checkPasswordLength, isValidEmail } from "../auth/credentials-policy.ts";
 import { sessionUserResponse } from "../auth/user-response.ts";
-import { deleteAuthCookies } from "../auth/cookies.ts";
+import { COOKIE_OAUTH_SESSION, deleteAuthCookies, readCookie } from "../auth/cookies.ts";
+import { OAuthSessionsRepo } from "../db/repos/oauth-sessions.ts";
 import { userFromTrustedHeader } from "../auth/trusted-header.ts";
 import type { SignInContext } from "../auth/session-issuer.ts";
 import type { UserRecord } from "../db/repos/users.ts";
@@ -22,6 +23,7 @@ const SignInBody = t.Object({ email: t.String({ maxLength: 320 }), password: t.S
 
 /** Open WebUI's sign-up, sign-in, sign-out and session-user routes. */
 export function authRoutes(s: Services, auth: AuthModule) {
+  const oauthSessions = new OAuthSessionsRepo(s.pool);
   const context = (request: Request, method: SignInContext["method"]): SignInContext => ({
     method,
     userAgent: request.headers.get("user-agent"),
@@ -80,8 +82,8 @@ export function authRoutes(s: Services, auth: AuthModule) {
       return signedIn(request, creds.user, "password");
     }, { body: SignInBody })
 
-    .get("/signout", ({ request }) => signOut(request, auth))
-    .post("/signout", ({ request }) => signOut(request, auth))
+    .get("/signout", ({ request }) => signOut(request, auth, oauthSessions))
+    .post("/signout", ({ request }) => signOut(request, auth, oauthSessions))
 
     .post("/signout/everywhere", async ({ request }) => {
       const p = await auth.current.resolve(request);
@@ -100,12 +102,17 @@ export function authRoutes(s: Services, auth: AuthModule) {
     });
 }
 
-/** Revokes the presented token (if it is a valid one) and clears every auth cookie. */
-async function signOut(request: Request, auth: AuthModule): Promise<Response> {
+/**
+ * Revokes the presented token (if it is a valid one), deletes this device's OAuth session row
+ * (only that one: other devices keep theirs) and clears every auth cookie.
+ */
+async function signOut(request: Request, auth: AuthModule, oauthSessions: OAuthSessionsRepo): Promise<Response> {
   const cookies = deleteAuthCookies(auth.cookies);
   try {
     const p = await auth.current.resolve(request);
     if (p.claims?.jti) await auth.revoker.revokeOne(p.claims.jti, p.claims.exp);
+    const oauthSessionId = readCookie(request.headers.get("cookie"), COOKIE_OAUTH_SESSION);
+    if (oauthSessionId) await oauthSessions.deleteForUser(oauthSessionId, p.user.id);
   } catch (e) {
     // A dead or missing token still signs out (cookies cleared); an outage must not pretend the token was revoked.
     if ((e as { status?: number }).status !== undefined && (e as { status: number }).status >= 500) throw e;

@@ -33,6 +33,12 @@ describe("defaults", () => {
     expect(c.redis.sentinelPort).toBe(26379);
     expect(c.auth.defaultUserRole).toBe("pending");
   });
+  test("WebSocket limits: 10 s to authenticate, 1 MiB frames, Open WebUI's 120 s session-pool timeout", () => {
+    expect(c.ws).toEqual({
+      authTimeoutMs: 10_000, maxPayloadBytes: 1_048_576, idleTimeoutSeconds: 120, backpressureLimitBytes: 4_194_304,
+      maxSocketsPerUser: 32, maxBadFrames: 5, sessionPoolTimeoutSeconds: 120, reaperIntervalMs: 30_000,
+    });
+  });
   test("the result is frozen", () => {
     expect(Object.isFrozen(c.db)).toBe(true);
     expect(() => {
@@ -67,6 +73,7 @@ describe("precedence and fallbacks", () => {
 
 // One test per message: the variable is named, the accepted form is said, the value is not echoed.
 const BAD: Array<[string, string, string]> = [
+  ["GATEHOUSE_OAUTH_MCP_CLIENTS", '[{"id":"x"}]', 'GATEHOUSE_OAUTH_MCP_CLIENTS: invalid value; expected a JSON array of {"id", "issuer" (http/https URL), "client_id", optional "client_secret" and "scopes"}'],
   ["DATABASE_POOL_SIZE", "abc", "DATABASE_POOL_SIZE: invalid value; expected an integer from 1 to 1000"],
   ["DATABASE_POOL_SIZE", "0", "DATABASE_POOL_SIZE: invalid value; expected an integer from 1 to 1000"],
   ["DATABASE_POOL_MAX_OVERFLOW", "-1", "DATABASE_POOL_MAX_OVERFLOW: invalid value; expected an integer from 0 to 1000"],
@@ -98,6 +105,14 @@ const BAD: Array<[string, string, string]> = [
   ["GATEHOUSE_CRYPTO_POLICY", "sometimes", "GATEHOUSE_CRYPTO_POLICY: invalid value; expected one of inline, pool, auto"],
   ["GATEHOUSE_CRYPTO_THREADS", "0", "GATEHOUSE_CRYPTO_THREADS: invalid value; expected an integer from 1 to 256"],
   ["OAUTH_MAX_SESSIONS_PER_USER", "0", "OAUTH_MAX_SESSIONS_PER_USER: invalid value; expected an integer from 1 to 1000"],
+  ["GATEHOUSE_WS_AUTH_TIMEOUT_MS", "10s", "GATEHOUSE_WS_AUTH_TIMEOUT_MS: invalid value; expected an integer from 100 to 600000"],
+  ["GATEHOUSE_WS_MAX_PAYLOAD", "512", "GATEHOUSE_WS_MAX_PAYLOAD: invalid value; expected an integer from 1024 to 67108864"],
+  ["GATEHOUSE_WS_IDLE_TIMEOUT_SECONDS", "961", "GATEHOUSE_WS_IDLE_TIMEOUT_SECONDS: invalid value; expected an integer from 0 to 960"],
+  ["GATEHOUSE_WS_BACKPRESSURE_LIMIT", "1kb", "GATEHOUSE_WS_BACKPRESSURE_LIMIT: invalid value; expected an integer from 65536 to 1073741824"],
+  ["GATEHOUSE_WS_MAX_SOCKETS_PER_USER", "0", "GATEHOUSE_WS_MAX_SOCKETS_PER_USER: invalid value; expected an integer from 1 to 1000000"],
+  ["GATEHOUSE_WS_MAX_BAD_FRAMES", "none", "GATEHOUSE_WS_MAX_BAD_FRAMES: invalid value; expected an integer from 1 to 1000"],
+  ["GATEHOUSE_WS_SESSION_POOL_TIMEOUT_SECONDS", "0", "GATEHOUSE_WS_SESSION_POOL_TIMEOUT_SECONDS: invalid value; expected an integer from 1 to 86400"],
+  ["GATEHOUSE_WS_REAPER_INTERVAL_MS", "50", "GATEHOUSE_WS_REAPER_INTERVAL_MS: invalid value; expected an integer from 100 to 3600000"],
 ];
 
 describe("invalid values name the variable", () => {

@@ -62,6 +62,22 @@ export class UsersRepo {
     });
   }
 
+  /** The user whose `oauth.{provider}.sub` is `sub` (Open WebUI's link between a user and a provider account). */
+  byOAuthSub(provider: string, sub: string): Promise<UserRecord | null> {
+    return this.pool.run("user.by_oauth_sub", async (c) =>
+      first(await c.unsafe<UserRecord[]>(`select ${USER_COLUMNS} from "user" where oauth->$1->>'sub' = $2 limit 1`, [provider, sub])));
+  }
+
+  /** Sets `oauth.{provider}.sub`, keeping other providers' links. */
+  setOAuthSub(id: string, provider: string, sub: string): Promise<UserRecord | null> {
+    return this.pool.run("user.set_oauth_sub", async (c) =>
+      first(await c.unsafe<UserRecord[]>(
+        `update "user" set oauth = (coalesce(oauth::jsonb, '{}'::jsonb) || jsonb_build_object($2::text, jsonb_build_object('sub', $3::text)))::json,
+                updated_at = $4 where id = $1 returning ${USER_COLUMNS}`,
+        [id, provider, sub, epochSeconds()],
+      )));
+  }
+
   passwordHash(id: string): Promise<string | null> {
     return this.pool.run("auth.password_by_id", async (c) =>
       first(await c<{ password: string | null }[]>`select password from auth where id = ${id}`)?.password ?? null);
@@ -89,7 +105,7 @@ export class UsersRepo {
       await c`insert into auth (id, email, password, active) values (${u.id}, ${email}, ${u.passwordHash}, true)`;
       const rows = await c.unsafe<UserRecord[]>(
         `insert into "user" (id, email, name, role, profile_image_url, oauth, last_active_at, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $7, $7) returning ${USER_COLUMNS}`,
+         values ($1, $2, $3, $4, $5, $6::text::json, $7, $7, $7) returning ${USER_COLUMNS}`,
         [u.id, email, u.name, role, u.profileImageUrl ?? "/user.png", u.oauth ? JSON.stringify(u.oauth) : null, now],
       );
       return first(rows)!;

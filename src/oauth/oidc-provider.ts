@@ -1,0 +1,174 @@
+/**
+ * Generic OpenID Connect through oauth4webapi: discovery (cached per instance), authorization
+ * URL with state, nonce and PKCE S256, code exchange with ID-token claim validation
+ * (`iss`, `aud`, `exp`, `nonce` by oauth4webapi; the signature against the provider's JWKS by
+ * jose, whose key set is cached and refetched only on an unknown `kid`), and refresh.
+ */
+import * as oauth from "oauth4webapi";
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { OAuthLoginError } from "./oauth-errors.ts";
+import { RefreshError, type LoginSecrets, type OAuthProvider, type ProviderLogin } from "./provider.ts";
+import type { TokenDict } from "./token-dict.ts";
+
+/** Settings of one OIDC provider. */
+export interface OidcSettings {
+  name: string;
+  /** `OPENID_PROVIDER_URL`: the issuer or its `/.well-known/openid-configuration` URL. */
+  providerUrl: string;
+  clientId: string;
+  clientSecret: string | null;
+  scopes: string;
+  redirectUri: string | null;
+  /** Per provider request (default 10 s). */
+  timeoutMs?: number;
+  /** `oidc` (default) or `oauth2` (RFC 8414 metadata, e.g. MCP authorization servers). */
+  discovery?: "oidc" | "oauth2";
+  /** False for plain OAuth 2 servers (MCP): an ID token is validated when present, not required. */
+  requireIdToken?: boolean;
+}
+
+const WELL_KNOWN = /\/\.well-known\/(openid-configuration|oauth-authorization-server)$/;
+const BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout";
+
+/** See the module comment. */
+export class OidcProvider implements OAuthProvider {
+  readonly name: string;
+  readonly redirectUri: string | null;
+  readonly #s: OidcSettings;
+  readonly #issuer: URL;
+  readonly #client: oauth.Client;
+  readonly #auth: oauth.ClientAuth;
+  #server: Promise<{ as: oauth.AuthorizationServer; jwks: JWTVerifyGetKey }> | null = null;
+
+  constructor(s: OidcSettings) {
+    this.#s = s;
+    this.name = s.name;
+    this.redirectUri = s.redirectUri;
+    this.#issuer = new URL(s.providerUrl.replace(WELL_KNOWN, ""));
+    this.#client = { client_id: s.clientId };
+    this.#auth = s.clientSecret ? oauth.ClientSecretBasic(s.clientSecret) : oauth.None();
+  }
+
+  #options(): { signal: AbortSignal; [oauth.allowInsecureRequests]?: boolean } {
+    // Plain http only when the operator configured an http issuer (loopback test providers).
+    return { signal: AbortSignal.timeout(this.#s.timeoutMs ?? 10_000), [oauth.allowInsecureRequests]: this.#issuer.protocol === "http:" };
+  }
+
+  /** The discovery document and key set, fetched once; a failed fetch is retried next time. */
+  #discover(): Promise<{ as: oauth.AuthorizationServer; jwks: JWTVerifyGetKey }> {
+    this.#server ??= (async () => {
+      const res = await oauth.discoveryRequest(this.#issuer, { ...this.#options(), algorithm: this.#s.discovery ?? "oidc" });
+      const as = await oauth.processDiscoveryResponse(this.#issuer, res);
+      const jwks: JWTVerifyGetKey = as.jwks_uri
+        ? createRemoteJWKSet(new URL(as.jwks_uri), { timeoutDuration: this.#s.timeoutMs ?? 10_000 })
+        : () => Promise.reject(new Error("the provider publishes no jwks_uri"));
+      return { as, jwks };
+    })().catch((e: unknown) => {
+      this.#server = null;
+      throw e;
+    });
+    return this.#server;
+  }
+
+  async authorizationUrl(secrets: LoginSecrets): Promise<URL> {
+    const { as } = await this.#discover().catch(() => {
+      throw new OAuthLoginError("provider_unavailable", "discovery failed");
+    });
+    const url = new URL(as.authorization_endpoint!);
+    url.searchParams.set("client_id", this.#s.clientId);
+    url.searchParams.set("redirect_uri", secrets.redirectUri);
+    url.searchParams.set("response_type", "code");
+    url.searchParams.set("scope", this.#s.scopes);
+    url.searchParams.set("state", secrets.state);
+    url.searchParams.set("nonce", secrets.nonce);
+    url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(secrets.codeVerifier));
+    url.searchParams.set("code_challenge_method", "S256");
+    return url;
+  }
+
+  async exchange(callbackUrl: URL, secrets: LoginSecrets): Promise<ProviderLogin> {
+    const { as, jwks } = await this.#discover().catch(() => {
+      throw new OAuthLoginError("provider_unavailable", "discovery failed");
+    });
+    let params: URLSearchParams;
+    try {
+      params = oauth.validateAuthResponse(as, this.#client, callbackUrl, secrets.state);
+    } catch (e) {
+      if (e instanceof oauth.AuthorizationResponseError) throw new OAuthLoginError(safeCode(e.error), "provider refused the authorization");
+      throw new OAuthLoginError("invalid_callback", "callback parameters rejected");
+    }
+    let res: Response;
+    try {
+      res = await oauth.authorizationCodeGrantRequest(as, this.#client, this.#auth, params, secrets.redirectUri, secrets.codeVerifier, this.#options());
+    } catch {
+      throw new OAuthLoginError("provider_unavailable", "token endpoint unreachable");
+    }
+    let result: oauth.TokenEndpointResponse;
+    try {
+      result = await oauth.processAuthorizationCodeResponse(as, this.#client, res, { expectedNonce: secrets.nonce, requireIdToken: this.#s.requireIdToken ?? true });
+    } catch (e) {
+      throw new OAuthLoginError(idTokenErrorCode(e), "token response rejected");
+    }
+    if (result.id_token === undefined) return { tokenResponse: { ...result } as Record<string, unknown>, claims: {}, sub: "" };
+    try {
+      await jwtVerify(result.id_token!, jwks, { issuer: as.issuer, audience: this.#s.clientId });
+    } catch {
+      throw new OAuthLoginError("invalid_id_token_signature", "ID token signature not valid");
+    }
+    const claims = oauth.getValidatedIdTokenClaims(result)! as unknown as Record<string, unknown>;
+    const sub = claims["sub"];
+    if (typeof sub !== "string" || sub === "") throw new OAuthLoginError("invalid_id_token", "ID token without sub");
+    return { tokenResponse: { ...result } as Record<string, unknown>, claims, sub };
+  }
+
+  async refresh(current: TokenDict): Promise<Record<string, unknown>> {
+    if (!current.refresh_token) throw new RefreshError("invalid_grant", "no_refresh_token");
+    let server: { as: oauth.AuthorizationServer };
+    try {
+      server = await this.#discover();
+    } catch {
+      throw new RefreshError("transient", "discovery");
+    }
+    let res: Response;
+    try {
+      res = await oauth.refreshTokenGrantRequest(server.as, this.#client, this.#auth, current.refresh_token, this.#options());
+    } catch {
+      throw new RefreshError("transient", "network");
+    }
+    if (res.status >= 500) throw new RefreshError("transient", `http_${res.status}`);
+    try {
+      return { ...(await oauth.processRefreshTokenResponse(server.as, this.#client, res)) } as Record<string, unknown>;
+    } catch (e) {
+      if (e instanceof oauth.ResponseBodyError && e.error === "invalid_grant") throw new RefreshError("invalid_grant", "invalid_grant");
+      throw new RefreshError("transient", e instanceof oauth.ResponseBodyError ? safeCode(e.error) : "invalid_response");
+    }
+  }
+
+  async verifyLogoutToken(token: string): Promise<{ sub: string | null; sid: string | null; jti: string | null }> {
+    const { as, jwks } = await this.#discover();
+    const { payload } = await jwtVerify(token, jwks, { issuer: as.issuer, audience: this.#s.clientId, maxTokenAge: "10m" });
+    const events = payload["events"];
+    if (typeof events !== "object" || events === null || typeof (events as Record<string, unknown>)[BACKCHANNEL_EVENT] !== "object") {
+      throw new Error("logout token without the back-channel logout event");
+    }
+    if (payload["nonce"] !== undefined) throw new Error("logout token with a nonce");
+    if (typeof payload.iat !== "number") throw new Error("logout token without iat");
+    const sub = typeof payload.sub === "string" ? payload.sub : null;
+    const sid = typeof payload["sid"] === "string" ? (payload["sid"] as string) : null;
+    if (sub === null && sid === null) throw new Error("logout token without sub or sid");
+    return { sub, sid, jti: typeof payload.jti === "string" ? payload.jti : null };
+  }
+}
+
+function idTokenErrorCode(e: unknown): string {
+  const msg = e instanceof Error ? e.message : "";
+  if (e instanceof oauth.ResponseBodyError) return safeCode(e.error);
+  if (/nonce/i.test(msg)) return "nonce_mismatch";
+  if (/"exp"|expired|timestamp/i.test(msg) || (e as { code?: string }).code === oauth.JWT_TIMESTAMP_CHECK) return "id_token_expired";
+  return "invalid_id_token";
+}
+
+/** Provider error codes go into a redirect URL: keep them to a safe alphabet. */
+function safeCode(code: string): string {
+  return /^[a-z0-9_]{1,64}$/i.test(code) ? code : "provider_error";
+}

@@ -1,0 +1,23 @@
+import type { Services } from "../services.ts";
+import type { AuthModule } from "../auth/auth-module.ts";
+import { WsHub } from "./hub.ts";
+import { OpenWebUIChannelAccess, type ChannelAccess } from "./channel-access.ts";
+
+/**
+ * Builds and starts the instance's socket hub on its services, and registers the drain hook
+ * that closes every socket with 1001 when shutdown begins.
+ */
+export async function createWsHub(s: Services, auth: AuthModule, channels?: ChannelAccess): Promise<WsHub> {
+  const hub = new WsHub({
+    config: s.config.ws,
+    store: s.store,
+    log: s.log,
+    registry: s.registry,
+    auth,
+    channels: channels ?? new OpenWebUIChannelAccess(s.pool),
+    trustedEmailHeader: s.config.auth.trustedEmailHeader,
+  });
+  await hub.start();
+  s.lifecycle.onDrain(() => hub.drain());
+  return hub;
+}
