@@ -36,7 +36,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 FROM oven/bun:1.4.5-slim AS runtime
 WORKDIR /app
 
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080
+# BUN_CONFIG_MAX_HTTP_REQUESTS: Bun's fetch() allows 256 requests in flight by default, which
+# would cap concurrent LLM streams through the gateway; it is read at process start.
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 BUN_CONFIG_MAX_HTTP_REQUESTS=65535
 
 # Dependencies and code stay owned by root: the service user can read them but not change them.
 COPY --from=deps /app/node_modules ./node_modules

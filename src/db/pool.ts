@@ -178,6 +178,9 @@ export class StrictPool {
   #timedOut(op: string, waitedMs: number): CheckoutTimeoutError {
     this.metrics.timeouts.inc();
     this.metrics.checkoutWait.observe({ op }, waitedMs / 1000);
+    // The request waited even though it got nothing: its Server-Timing must say so.
+    const scope = currentRequestScope();
+    if (scope) scope.waitSeconds += waitedMs / 1000;
     return new CheckoutTimeoutError(op, waitedMs);
   }
 

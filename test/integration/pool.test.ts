@@ -159,3 +159,20 @@ describe("strict pool against a real Postgres", () => {
     expect(pool.stats().active).toBe(0);
   });
 });
+
+test("a checkout that times out still counts its wait for the request (Server-Timing)", async () => {
+  const { newRequestScope, withRequestScope } = await import("../../src/db/request-scope.ts");
+  const registry = createRegistry({ defaultMetrics: false });
+  const pool = new StrictPool({ url, max: 1, timeoutMs: 200, maxWaiters: 10, leakThresholdMs: 60_000, prepare: true }, createDbMetrics(registry), captureLogger().log);
+  pools.push(pool);
+  let release!: () => void;
+  const held = pool.run("test.hold", () => new Promise<void>((r) => (release = r)));
+  await Bun.sleep(20);
+  const scope = newRequestScope();
+  const err = await withRequestScope(scope, () => pool.run("test.wait", async () => 1)).catch((e: unknown) => e);
+  release();
+  await held;
+  expect(err).toBeInstanceOf(CheckoutTimeoutError);
+  expect(scope.checkouts).toBe(0);
+  expect(scope.waitSeconds).toBeGreaterThanOrEqual(0.19);
+});

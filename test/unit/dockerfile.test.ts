@@ -139,7 +139,15 @@ describe("Dockerfile", () => {
   });
 
   test("ENTRYPOINT runs the same command as `npm start` (bun, header limit, src/main.ts)", () => {
-    expect(entrypointCommand()).toEqual(pkg.scripts["start"]!.trim().split(/\s+/));
+    const words = pkg.scripts["start"]!.trim().split(/\s+/);
+    // Leading VAR=value words of the start script are environment, which the image sets with ENV.
+    const env = words.filter((w, i) => words.slice(0, i + 1).every((x) => /^[A-Z_][A-Z0-9_]*=/.test(x)));
+    expect(entrypointCommand()).toEqual(words.slice(env.length));
+    const imageEnv = finalStageEnv();
+    for (const assignment of env) {
+      const [name, value] = assignment.split("=", 2) as [string, string];
+      expect(imageEnv[name]).toBe(value);
+    }
     expect(entrypointCommand()[0]).toBe("bun");
     expect(entrypointCommand().at(-1)).toBe("src/main.ts");
   });
