@@ -155,7 +155,7 @@ try {
     table(["sockets asked", "authenticated sockets held", "connect time", "server RSS held", "RSS per socket", "JS heap per socket"], [[
       target, held.authenticated, `${connectSeconds.toFixed(1)} s`, `${mb(before.rss)} → ${mb(held.rss)} MiB`, `${(perSocketRss / 1024).toFixed(1)} KiB`, `${(perSocketHeap / 1024).toFixed(2)} KiB`,
     ]]),
-    stopReason ? `\nStopped early: ${stopReason}.` : "",
+    ...(stopReason ? ["", `Stopped early: ${stopReason}.`] : []),
     "",
     table(["round", "reached", "p50 ms", "p99 ms", "max ms"], roundResults.map((r, i) => [i + 1, r.reached, r.p50.toFixed(1), r.p99.toFixed(1), r.max.toFixed(1)])),
     "",
