@@ -112,6 +112,7 @@ export function defaultCalibrationSamples(jwt?: JwtCalibrationKeys): Calibration
       key: keys.verificationKey,
       token: (await runCryptoOp("jwt.sign", { alg: keys.alg, key: keys.signingKey, claims })) as string,
     }),
+    "idtoken.verify": () => idTokenSample(),
   };
 }
 
@@ -170,4 +171,16 @@ async function measure(
     n++;
   }
   return { cpuMicros: (clock.now() - cpu0) / n, wallMicros: ((performance.now() - wall0) * 1000) / n, iterations: n };
+}
+
+/** A provider-style RS256 ID token and its JWKS (the most common provider algorithm). */
+async function idTokenSample(): Promise<CryptoOpArgs<"idtoken.verify">> {
+  const { generateKeyPair, exportJWK, SignJWT } = await import("jose");
+  const { privateKey, publicKey } = await generateKeyPair("RS256");
+  const jwk = { ...(await exportJWK(publicKey)), kid: "calibration", alg: "RS256", use: "sig" };
+  const token = await new SignJWT({ sub: "calibration", nonce: "n" })
+    .setProtectedHeader({ alg: "RS256", kid: "calibration" })
+    .setIssuer("https://issuer.calibration").setAudience("gatehouse").setIssuedAt().setExpirationTime("10m")
+    .sign(privateKey);
+  return { jwks: { keys: [jwk] }, token, issuer: "https://issuer.calibration", audience: "gatehouse" };
 }

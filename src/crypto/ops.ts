@@ -5,6 +5,7 @@
  * worker they arrive as `unknown`.
  */
 import { fernetDecrypt, fernetEncrypt } from "./fernet.ts";
+import { verifyIdToken, type IdTokenVerifyArgs } from "./id-token.ts";
 import type { VerificationMaterial } from "./key-ring.ts";
 import { hashPassword, verifyPassword } from "./password.ts";
 import type { SessionClaims, SessionClaimsInput } from "./session-claims.ts";
@@ -116,6 +117,16 @@ export const CRYPTO_OPS = Object.freeze({
       args.now === undefined ? undefined : num(args, "now"),
       args.iatLeewaySeconds === undefined ? undefined : num(args, "iatLeewaySeconds"),
     ),
+
+  "idtoken.verify": async (args: IdTokenVerifyArgs): Promise<Record<string, unknown>> =>
+    verifyIdToken({
+      jwks: field(args, "jwks") as IdTokenVerifyArgs["jwks"],
+      token: str(args, "token"),
+      issuer: str(args, "issuer"),
+      audience: str(args, "audience"),
+      ...(args.maxTokenAgeSeconds === undefined ? {} : { maxTokenAgeSeconds: num(args, "maxTokenAgeSeconds") }),
+      ...(args.now === undefined ? {} : { now: num(args, "now") }),
+    }),
 });
 
 /** The ops' names. */

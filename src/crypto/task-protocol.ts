@@ -8,6 +8,7 @@
 import { FernetError, type FernetErrorCode } from "./fernet.ts";
 import { SigningKeyError, type SigningKeyErrorCode } from "./signing-key-error.ts";
 import { TokenError } from "./token-error.ts";
+import { IdTokenError } from "./id-token.ts";
 import { CryptoTaskError } from "./crypto-errors.ts";
 
 /** Ops that exist only in the worker and only when the pool allows test ops. */
@@ -57,13 +58,14 @@ export function isTestOp(name: unknown): name is TestOpName {
  * Whether `err` is an op's *expected* failure (bad token, bad key…), which callers handle by
  * code and which must reach them with its class and code intact, inline or pooled.
  */
-export function isExpectedCryptoError(err: unknown): err is FernetError | TokenError | SigningKeyError {
-  return err instanceof FernetError || err instanceof TokenError || err instanceof SigningKeyError;
+export function isExpectedCryptoError(err: unknown): err is FernetError | TokenError | SigningKeyError | IdTokenError {
+  return err instanceof FernetError || err instanceof TokenError || err instanceof SigningKeyError || err instanceof IdTokenError;
 }
 
 /** Rebuilds an expected error from its code, or null for a code no known class has. */
-export function rebuildExpectedError(code: string): FernetError | TokenError | SigningKeyError | null {
+export function rebuildExpectedError(code: string): FernetError | TokenError | SigningKeyError | IdTokenError | null {
   if (TokenError.isCode(code)) return new TokenError(code);
+  if (IdTokenError.isCode(code)) return new IdTokenError(code);
   if (Object.hasOwn(FERNET_CODES, code)) return new FernetError(code as FernetErrorCode);
   if (Object.hasOwn(SIGNING_KEY_CODES, code)) return new SigningKeyError(code as SigningKeyErrorCode);
   return null;

@@ -28,8 +28,8 @@ export interface OAuthModule {
 /** Wires providers, the encrypted session store, token access and the background sweep. */
 export async function createOAuthModule(s: Services, auth: AuthModule, opts: TokenAccessOptions = {}): Promise<OAuthModule> {
   const cipher = await SessionCipher.create(s.crypto, s.config.oauth.sessionEncryptionKey ?? s.secretKey);
-  const providers = configuredProviders(s.config);
-  const mcp = mcpProviders(s.config);
+  const providers = configuredProviders(s.config, s.crypto);
+  const mcp = mcpProviders(s.config, s.crypto);
   const sessions = new OAuthSessions(new OAuthSessionsRepo(s.pool), cipher, auth.revoker, s.config.oauth.maxSessionsPerUser, s.log);
   const tokens = new OAuthTokenAccess(sessions, (name) => providers.get(name) ?? mcp.get(name), s.store, s.log, opts);
   const sweep = new OAuthSweep(sessions, tokens, s.log);

@@ -2,10 +2,12 @@
  * Generic OpenID Connect through oauth4webapi: discovery (cached per instance), authorization
  * URL with state, nonce and PKCE S256, code exchange with ID-token claim validation
  * (`iss`, `aud`, `exp`, `nonce` by oauth4webapi; the signature against the provider's JWKS by
- * jose, whose key set is cached and refetched only on an unknown `kid`), and refresh.
+ * the crypto service's `idtoken.verify` op, the key set cached and refetched only on an
+ * unknown `kid`), and refresh.
  */
 import * as oauth from "oauth4webapi";
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
+import type { CryptoService } from "../crypto/crypto-service.ts";
+import { IdTokenVerifier } from "./id-token-verifier.ts";
 import { OAuthLoginError } from "./oauth-errors.ts";
 import { RefreshError, type LoginSecrets, type OAuthProvider, type ProviderLogin } from "./provider.ts";
 import type { TokenDict } from "./token-dict.ts";
@@ -25,7 +27,12 @@ export interface OidcSettings {
   discovery?: "oidc" | "oauth2";
   /** False for plain OAuth 2 servers (MCP): an ID token is validated when present, not required. */
   requireIdToken?: boolean;
+  /** Where signature checks run (offload policy); inline when absent. */
+  crypto?: CryptoService | null;
 }
+
+/** Signature checks against a provider that publishes no key set always fail. */
+const NO_JWKS = { verify: () => Promise.reject(new Error("the provider publishes no jwks_uri")) };
 
 const WELL_KNOWN = /\/\.well-known\/(openid-configuration|oauth-authorization-server)$/;
 const BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout";
@@ -38,7 +45,7 @@ export class OidcProvider implements OAuthProvider {
   readonly #issuer: URL;
   readonly #client: oauth.Client;
   readonly #auth: oauth.ClientAuth;
-  #server: Promise<{ as: oauth.AuthorizationServer; jwks: JWTVerifyGetKey }> | null = null;
+  #server: Promise<{ as: oauth.AuthorizationServer; jwks: Pick<IdTokenVerifier, "verify"> }> | null = null;
 
   constructor(s: OidcSettings) {
     this.#s = s;
@@ -55,13 +62,11 @@ export class OidcProvider implements OAuthProvider {
   }
 
   /** The discovery document and key set, fetched once; a failed fetch is retried next time. */
-  #discover(): Promise<{ as: oauth.AuthorizationServer; jwks: JWTVerifyGetKey }> {
+  #discover(): Promise<{ as: oauth.AuthorizationServer; jwks: Pick<IdTokenVerifier, "verify"> }> {
     this.#server ??= (async () => {
       const res = await oauth.discoveryRequest(this.#issuer, { ...this.#options(), algorithm: this.#s.discovery ?? "oidc" });
       const as = await oauth.processDiscoveryResponse(this.#issuer, res);
-      const jwks: JWTVerifyGetKey = as.jwks_uri
-        ? createRemoteJWKSet(new URL(as.jwks_uri), { timeoutDuration: this.#s.timeoutMs ?? 10_000 })
-        : () => Promise.reject(new Error("the provider publishes no jwks_uri"));
+      const jwks = as.jwks_uri ? new IdTokenVerifier(new URL(as.jwks_uri), this.#s.timeoutMs ?? 10_000, this.#s.crypto ?? null) : NO_JWKS;
       return { as, jwks };
     })().catch((e: unknown) => {
       this.#server = null;
@@ -111,7 +116,7 @@ export class OidcProvider implements OAuthProvider {
     }
     if (result.id_token === undefined) return { tokenResponse: { ...result } as Record<string, unknown>, claims: {}, sub: "" };
     try {
-      await jwtVerify(result.id_token!, jwks, { issuer: as.issuer, audience: this.#s.clientId });
+      await jwks.verify(result.id_token!, { issuer: as.issuer, audience: this.#s.clientId });
     } catch {
       throw new OAuthLoginError("invalid_id_token_signature", "ID token signature not valid");
     }
@@ -146,7 +151,7 @@ export class OidcProvider implements OAuthProvider {
 
   async verifyLogoutToken(token: string): Promise<{ sub: string | null; sid: string | null; jti: string | null }> {
     const { as, jwks } = await this.#discover();
-    const { payload } = await jwtVerify(token, jwks, { issuer: as.issuer, audience: this.#s.clientId, maxTokenAge: "10m" });
+    const payload = await jwks.verify(token, { issuer: as.issuer, audience: this.#s.clientId, maxTokenAgeSeconds: 600 });
     const events = payload["events"];
     if (typeof events !== "object" || events === null || typeof (events as Record<string, unknown>)[BACKCHANNEL_EVENT] !== "object") {
       throw new Error("logout token without the back-channel logout event");

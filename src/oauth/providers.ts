@@ -1,10 +1,11 @@
 import type { Config } from "../config/config.ts";
+import type { CryptoService } from "../crypto/crypto-service.ts";
 import { OidcProvider } from "./oidc-provider.ts";
 import { arcticPresets } from "./arctic-providers.ts";
 import type { OAuthProvider } from "./provider.ts";
 
 /** The providers the configuration enables, by route name (`oidc`, `google`, `microsoft`, `github`). */
-export function configuredProviders(config: Config): Map<string, OAuthProvider> {
+export function configuredProviders(config: Config, crypto: CryptoService | null = null): Map<string, OAuthProvider> {
   const o = config.oauth;
   const out = new Map<string, OAuthProvider>();
   if (o.clientId && o.openidProviderUrl) {
@@ -15,6 +16,7 @@ export function configuredProviders(config: Config): Map<string, OAuthProvider> 
       clientSecret: o.clientSecret,
       scopes: o.scopes,
       redirectUri: o.redirectUri,
+      crypto,
     }));
   }
   for (const p of arcticPresets(config)) out.set(p.name, p);
@@ -22,7 +24,7 @@ export function configuredProviders(config: Config): Map<string, OAuthProvider> 
 }
 
 /** OAuth clients of MCP tool servers, by provider name `mcp:{id}`. */
-export function mcpProviders(config: Config): Map<string, OAuthProvider> {
+export function mcpProviders(config: Config, crypto: CryptoService | null = null): Map<string, OAuthProvider> {
   const out = new Map<string, OAuthProvider>();
   for (const c of config.oauth.mcpClients) {
     const name = `mcp:${c.id}`;
@@ -35,6 +37,7 @@ export function mcpProviders(config: Config): Map<string, OAuthProvider> {
       redirectUri: null,
       discovery: c.issuer.includes("/.well-known/oauth-authorization-server") ? "oauth2" : "oidc",
       requireIdToken: false,
+      crypto,
     }));
   }
   return out;

@@ -8,6 +8,7 @@ import {
   CryptoTaskTimeoutError,
   CryptoWorkerDiedError,
 } from "../../src/crypto/crypto-errors.ts";
+import { IdTokenError } from "../../src/crypto/id-token.ts";
 import { FernetError } from "../../src/crypto/fernet.ts";
 import {
   CRYPTO_OP_NAMES,
@@ -96,6 +97,30 @@ describe("inline and pooled runs give the same results", () => {
     expect(a).toBe(b);
     const verify = { alg: "EdDSA" as const, key: privateJwk, token: a, now: 1767225610 };
     expect(await both("jwt.verify", verify)).toEqual([claims, claims]);
+  });
+
+  test("idtoken.verify checks a provider token against its JWKS on both sides; refusals keep their code", async () => {
+    const { generateKeyPair, exportJWK, SignJWT } = await import("jose");
+    const { privateKey, publicKey } = await generateKeyPair("ES256");
+    const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" }] };
+    const now = 1767225600;
+    const token = await new SignJWT({ sub: "user-1", nonce: "n" }).setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setIssuer("https://idp.test").setAudience("gatehouse").setIssuedAt(now).setExpirationTime(now + 600).sign(privateKey);
+    const args = { jwks, token, issuer: "https://idp.test", audience: "gatehouse", now: now + 10 };
+    const [a, b] = await both("idtoken.verify", args);
+    expect(a).toEqual(b);
+    expect(a).toMatchObject({ sub: "user-1", iss: "https://idp.test", aud: "gatehouse" });
+    for (const [bad, code] of [
+      [{ ...args, audience: "someone-else" }, "ERR_IDTOKEN_CLAIMS"],
+      [{ ...args, now: now + 601 }, "ERR_IDTOKEN_CLAIMS"],
+      [{ ...args, jwks: { keys: [{ ...jwks.keys[0]!, kid: "other" }] } }, "ERR_IDTOKEN_KEY_UNKNOWN"],
+      [{ ...args, token: token.slice(0, -4) + "AAAA" }, "ERR_IDTOKEN_SIGNATURE"],
+    ] as const) {
+      for (const err of [await rejection(runCryptoOp("idtoken.verify", bad)), await rejection(pool.run("idtoken.verify", bad))]) {
+        expect(err).toBeInstanceOf(IdTokenError);
+        expect((err as IdTokenError).code).toBe(code);
+      }
+    }
   });
 
   test("every op in the table was compared above", () => {
@@ -230,7 +255,7 @@ test("a real calibration run has the documented shape", async () => {
     expect(c.pool.overheadCpuMicros).toBeGreaterThan(0);
     expect(c.pool.roundTripMicros).toBeGreaterThan(0);
     expect(c.pool.iterations).toBeGreaterThanOrEqual(5);
-    expect(Object.keys(c.inline).sort()).toEqual(["fernet.decrypt", "fernet.encrypt", "jwt.sign", "jwt.verify", "noop", "spin"]);
+    expect(Object.keys(c.inline).sort()).toEqual(["fernet.decrypt", "fernet.encrypt", "idtoken.verify", "jwt.sign", "jwt.verify", "noop", "spin"]);
     for (const m of Object.values(c.inline)) {
       expect(m.cpuMicros).toBeGreaterThanOrEqual(0);
       expect(m.wallMicros).toBeGreaterThan(0);
