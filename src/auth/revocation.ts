@@ -1,4 +1,4 @@
-import { LRUCache } from "lru-cache";
+import { BoundedMap } from "../cache/bounded-map.ts";
 import type { KeyValueStore, Unsubscribe } from "../kv/store.ts";
 import type { KeyWatcher } from "../kv/key-watch.ts";
 import type { RedisFailureMode } from "../config/config.ts";
@@ -41,8 +41,8 @@ type UserState = number | "clear";
  * keys written straight into Redis by Open WebUI are honoured too.
  */
 export class RevocationService {
-  readonly #tokens = new LRUCache<string, TokenState>({ max: 200_000 });
-  readonly #users = new LRUCache<string, UserState>({ max: 100_000 });
+  readonly #tokens = new BoundedMap<string, TokenState>(200_000);
+  readonly #users = new BoundedMap<string, UserState>(100_000);
   #warm = false;
   /** Bumped on every change learned; a store read that raced a change is not cached. */
   #epoch = 0;

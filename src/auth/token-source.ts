@@ -16,9 +16,9 @@ export interface PresentedCredential {
  */
 export function presentedCredential(request: Request): PresentedCredential | null {
   const auth = request.headers.get("authorization");
-  if (auth) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    if (m) return make(m[1]!, "bearer");
+  if (auth !== null && auth.length > 7 && (auth.startsWith("Bearer ") || auth.slice(0, 7).toLowerCase() === "bearer ")) {
+    const value = auth.indexOf(" ", 7) === -1 ? auth.slice(7) : auth.slice(7).trim();
+    if (value !== "" && value.indexOf(" ") === -1) return make(value, "bearer");
   }
   const cookie = readCookie(request.headers.get("cookie"), COOKIE_TOKEN);
   if (cookie) return make(cookie, "cookie");

@@ -1,4 +1,4 @@
-import { LRUCache } from "lru-cache";
+import { BoundedMap } from "../cache/bounded-map.ts";
 import type { KeyValueStore, Unsubscribe } from "../kv/store.ts";
 import type { UserRecord, UsersRepo } from "../db/repos/users.ts";
 
@@ -11,7 +11,7 @@ export const USER_CHANGED_CHANNEL = "auth:user-changed";
  * no database checkout at all.
  */
 export class UserCache {
-  readonly #cache: LRUCache<string, UserRecord | "missing">;
+  readonly #cache: BoundedMap<string, UserRecord | "missing">;
   #unsubscribe: Unsubscribe | null = null;
   /** Bumped on every invalidation; a read that raced one is not cached. */
   #epoch = 0;
@@ -23,7 +23,7 @@ export class UserCache {
     private readonly store: KeyValueStore,
     opts: { max?: number; ttlMs?: number } = {},
   ) {
-    this.#cache = new LRUCache({ max: opts.max ?? 50_000, ttl: opts.ttlMs ?? 60_000 });
+    this.#cache = new BoundedMap(opts.max ?? 50_000, opts.ttlMs ?? 60_000);
   }
 
   async start(): Promise<void> {

@@ -3,7 +3,7 @@
  * request skips signature verification. Revocation is not cached here and must still be checked
  * on every request.
  */
-import { LRUCache } from "lru-cache";
+import { BoundedMap } from "../cache/bounded-map.ts";
 import { isExpired, type SessionClaims } from "./session-claims.ts";
 
 /** Default number of cached tokens; session tokens are ~250 B, so ~2.5 MB of strings at most. */
@@ -18,16 +18,16 @@ interface Entry {
 }
 
 /**
- * Bounded LRU of verified tokens. An entry is never returned at or after its token's `exp`, after
+ * Bounded cache of verified tokens (oldest evicted first). An entry is never returned at or after its token's `exp`, after
  * its key's `notAfter`, or under a different key-set version; such entries are dropped on sight.
  * Only tokens that passed full verification are stored, so an attacker cannot fill it.
  */
 export class VerifiedTokenCache {
-  readonly #lru: LRUCache<string, Entry>;
+  readonly #lru: BoundedMap<string, Entry>;
 
   constructor(max: number = DEFAULT_TOKEN_CACHE_SIZE) {
     if (!Number.isSafeInteger(max) || max < 1) throw new RangeError("token cache size must be a positive integer");
-    this.#lru = new LRUCache<string, Entry>({ max });
+    this.#lru = new BoundedMap<string, Entry>(max);
   }
 
   /** The cached claims for `token`, if still valid at `nowSeconds` under `keyVersion`. */

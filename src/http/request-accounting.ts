@@ -25,18 +25,29 @@ export function routeLabel() {
  * answers `Server-Timing: db;dur=<ms>` — the wait, not the query time.
  */
 export function withDbAccounting(fetch: FetchHandler, metrics: DbMetrics): FetchHandler {
+  // Labelled children per route: prom-client hashes the label object on every labelled observe.
+  const children = new Map<string, { checkouts: { observe(v: number): void }; wait: { observe(v: number): void } }>();
+  const forRoute = (route: string) => {
+    let c = children.get(route);
+    if (c === undefined) {
+      c = { checkouts: metrics.requestCheckouts.labels(route), wait: metrics.requestWait.labels(route) };
+      children.set(route, c);
+    }
+    return c;
+  };
   return async (request) => {
     const scope = newRequestScope();
     const response = await withRequestScope(scope, () => fetch(request));
-    const route = scope.route ?? UNMATCHED_ROUTE;
-    metrics.requestCheckouts.observe({ route }, scope.checkouts);
-    metrics.requestWait.observe({ route }, scope.waitSeconds);
+    const c = forRoute(scope.route ?? UNMATCHED_ROUTE);
+    c.checkouts.observe(scope.checkouts);
+    c.wait.observe(scope.waitSeconds);
+    const timing = scope.waitSeconds === 0 ? "db;dur=0.00" : `db;dur=${(scope.waitSeconds * 1000).toFixed(2)}`;
     try {
-      response.headers.append("server-timing", `db;dur=${(scope.waitSeconds * 1000).toFixed(2)}`);
+      response.headers.append("server-timing", timing);
     } catch {
       // Immutable headers (a Response.redirect or a passed-through fetch response): clone them.
       const copy = new Response(response.body, response);
-      copy.headers.append("server-timing", `db;dur=${(scope.waitSeconds * 1000).toFixed(2)}`);
+      copy.headers.append("server-timing", timing);
       return copy;
     }
     return response;

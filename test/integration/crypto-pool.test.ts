@@ -8,7 +8,7 @@ import {
   CryptoTaskTimeoutError,
   CryptoWorkerDiedError,
 } from "../../src/crypto/crypto-errors.ts";
-import { IdTokenError } from "../../src/crypto/id-token.ts";
+import { IdTokenError, type IdTokenErrorCode } from "../../src/crypto/id-token.ts";
 import { FernetError } from "../../src/crypto/fernet.ts";
 import {
   CRYPTO_OP_NAMES,
@@ -110,12 +110,13 @@ describe("inline and pooled runs give the same results", () => {
     const [a, b] = await both("idtoken.verify", args);
     expect(a).toEqual(b);
     expect(a).toMatchObject({ sub: "user-1", iss: "https://idp.test", aud: "gatehouse" });
-    for (const [bad, code] of [
+    const refusals: Array<[CryptoOpArgs<"idtoken.verify">, IdTokenErrorCode]> = [
       [{ ...args, audience: "someone-else" }, "ERR_IDTOKEN_CLAIMS"],
       [{ ...args, now: now + 601 }, "ERR_IDTOKEN_CLAIMS"],
       [{ ...args, jwks: { keys: [{ ...jwks.keys[0]!, kid: "other" }] } }, "ERR_IDTOKEN_KEY_UNKNOWN"],
       [{ ...args, token: token.slice(0, -4) + "AAAA" }, "ERR_IDTOKEN_SIGNATURE"],
-    ] as const) {
+    ];
+    for (const [bad, code] of refusals) {
       for (const err of [await rejection(runCryptoOp("idtoken.verify", bad)), await rejection(pool.run("idtoken.verify", bad))]) {
         expect(err).toBeInstanceOf(IdTokenError);
         expect((err as IdTokenError).code).toBe(code);
