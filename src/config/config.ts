@@ -1,9 +1,10 @@
 import { ConfigError } from "./errors.ts";
 import { parseCryptoPolicy, type CryptoPolicy } from "../crypto/policy.ts";
 import { cryptoPoolSettingsFromEnv } from "../crypto/pool.ts";
-import {
-  bool, duration, fernetKeySource, int, list, num, oneOf, optionalStr, str, url, type Env,
-} from "./readers.ts";
+import { bool, duration, int, list, num, oneOf, optionalStr, str, url, type Env } from "./readers.ts";
+import { readOAuthConfig, type OAuthConfig } from "./oauth-config.ts";
+
+export type { ArcticProviderConfig, McpClientConfig, OAuthConfig } from "./oauth-config.ts";
 
 /** Cookie SameSite values accepted by Open WebUI's settings. */
 export type SameSite = "lax" | "strict" | "none";
@@ -22,6 +23,8 @@ export interface Config {
     /** How long readiness reports 503 while still serving, so load balancers stop sending first. */
     readonly shutdownDrainDelayMs: number;
     readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+    /** `GATEHOUSE_ACCESS_LOG`: one JSON line per request (probe and scrape requests at debug). */
+    readonly accessLog: boolean;
     readonly trustedProxies: readonly string[];
     readonly maxBodyBytes: number;
     readonly maxHeaderBytes: number;
@@ -73,37 +76,7 @@ export interface Config {
     readonly activeStatusUpdateIntervalSeconds: number;
     readonly signInRateLimit: { readonly perEmail: number; readonly perIp: number; readonly windowSeconds: number };
   };
-  readonly oauth: {
-    readonly clientId: string | null;
-    readonly clientSecret: string | null;
-    readonly openidProviderUrl: string | null;
-    readonly scopes: string;
-    readonly providerName: string;
-    readonly redirectUri: string | null;
-    readonly codeChallengeMethod: "S256" | null;
-    readonly maxSessionsPerUser: number;
-    /** `OAUTH_SESSION_TOKEN_ENCRYPTION_KEY`; null → derived from the secret key. */
-    readonly sessionEncryptionKey: string | null;
-    readonly enableSignup: boolean;
-    readonly mergeAccountsByEmail: boolean;
-    readonly allowedDomains: readonly string[];
-    /** `ENABLE_OAUTH_ROLE_MANAGEMENT`: roles come from `OAUTH_ROLES_CLAIM` on every login. */
-    readonly roleManagement: boolean;
-    /** Dotted path into the ID-token claims, e.g. `realm_access.roles`. */
-    readonly rolesClaim: string;
-    readonly allowedRoles: readonly string[];
-    readonly adminRoles: readonly string[];
-    readonly emailClaim: string;
-    readonly usernameClaim: string;
-    readonly pictureClaim: string;
-    /** `ENABLE_OAUTH_BACKCHANNEL_LOGOUT`: accept logout tokens at `POST /oauth/backchannel-logout`. */
-    readonly backchannelLogout: boolean;
-    readonly google: ArcticProviderConfig;
-    readonly microsoft: ArcticProviderConfig & { readonly tenantId: string };
-    readonly github: ArcticProviderConfig;
-    /** `GATEHOUSE_OAUTH_MCP_CLIENTS`: OAuth clients for MCP tool servers (provider `mcp:{id}`). */
-    readonly mcpClients: readonly McpClientConfig[];
-  };
+  readonly oauth: OAuthConfig;
   /** The WebSocket hub (`/ws`). */
   readonly ws: WsConfig;
   readonly openai: {
@@ -134,26 +107,6 @@ export interface WsConfig {
   readonly reaperIntervalMs: number;
 }
 
-/** One arctic-backed provider (Google, Microsoft, GitHub); enabled when both id and secret are set. */
-export interface ArcticProviderConfig {
-  readonly clientId: string | null;
-  readonly clientSecret: string | null;
-  /** null → `{origin}/oauth/{provider}/login/callback` of the request. */
-  readonly redirectUri: string | null;
-  readonly scopes: string;
-}
-
-/** One MCP tool server's OAuth client. */
-export interface McpClientConfig {
-  /** The server id: sessions are stored with provider `mcp:{id}`. */
-  readonly id: string;
-  /** Authorization server issuer (OpenID or RFC 8414 discovery). */
-  readonly issuer: string;
-  readonly clientId: string;
-  readonly clientSecret: string | null;
-  readonly scopes: string;
-}
-
 /**
  * Reads and validates every variable once. Throws {@link ConfigError} naming the first
  * variable whose value cannot be used.
@@ -175,6 +128,7 @@ export function loadConfig(env: Env): Config {
       shutdownTimeoutMs: int(env, "GATEHOUSE_SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
       shutdownDrainDelayMs: int(env, "GATEHOUSE_SHUTDOWN_DRAIN_DELAY_MS", 0, 0, 600_000),
       logLevel: oneOf(env, "GATEHOUSE_LOG_LEVEL", "info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+      accessLog: bool(env, "GATEHOUSE_ACCESS_LOG", true),
       trustedProxies: list(env, "GATEHOUSE_TRUSTED_PROXIES"),
       maxBodyBytes: int(env, "GATEHOUSE_MAX_BODY_BYTES", 1_048_576, 1024, 104_857_600),
       maxHeaderBytes: int(env, "GATEHOUSE_MAX_HEADER_BYTES", 32_768, 1024, 262_144),
@@ -227,48 +181,7 @@ export function loadConfig(env: Env): Config {
         windowSeconds: int(env, "GATEHOUSE_SIGNIN_RATE_LIMIT_WINDOW_SECONDS", 180, 1, 86_400),
       },
     },
-    oauth: {
-      clientId: optionalStr(env, "OAUTH_CLIENT_ID"),
-      clientSecret: optionalStr(env, "OAUTH_CLIENT_SECRET"),
-      openidProviderUrl: url(env, "OPENID_PROVIDER_URL", ["http:", "https:"]),
-      scopes: str(env, "OAUTH_SCOPES", "openid email profile"),
-      providerName: str(env, "OAUTH_PROVIDER_NAME", "SSO"),
-      redirectUri: url(env, "OPENID_REDIRECT_URI", ["http:", "https:"]),
-      codeChallengeMethod: oneOf(env, "OAUTH_CODE_CHALLENGE_METHOD", "s256", ["s256"]) === "s256" ? "S256" : null,
-      maxSessionsPerUser: int(env, "OAUTH_MAX_SESSIONS_PER_USER", 10, 1, 1000),
-      sessionEncryptionKey: fernetKeySource(env, "OAUTH_SESSION_TOKEN_ENCRYPTION_KEY"),
-      enableSignup: bool(env, "ENABLE_OAUTH_SIGNUP", false),
-      mergeAccountsByEmail: bool(env, "OAUTH_MERGE_ACCOUNTS_BY_EMAIL", false),
-      allowedDomains: list(env, "OAUTH_ALLOWED_DOMAINS").filter((d) => d !== "*"),
-      roleManagement: bool(env, "ENABLE_OAUTH_ROLE_MANAGEMENT", false),
-      rolesClaim: str(env, "OAUTH_ROLES_CLAIM", "roles"),
-      allowedRoles: list(env, "OAUTH_ALLOWED_ROLES").length > 0 ? list(env, "OAUTH_ALLOWED_ROLES") : ["user", "admin"],
-      adminRoles: list(env, "OAUTH_ADMIN_ROLES").length > 0 ? list(env, "OAUTH_ADMIN_ROLES") : ["admin"],
-      emailClaim: str(env, "OAUTH_EMAIL_CLAIM", "email"),
-      usernameClaim: str(env, "OAUTH_USERNAME_CLAIM", "name"),
-      pictureClaim: str(env, "OAUTH_PICTURE_CLAIM", "picture"),
-      backchannelLogout: bool(env, "ENABLE_OAUTH_BACKCHANNEL_LOGOUT", false),
-      google: {
-        clientId: optionalStr(env, "GOOGLE_CLIENT_ID"),
-        clientSecret: optionalStr(env, "GOOGLE_CLIENT_SECRET"),
-        redirectUri: url(env, "GOOGLE_REDIRECT_URI", ["http:", "https:"]),
-        scopes: str(env, "GOOGLE_OAUTH_SCOPE", "openid email profile"),
-      },
-      microsoft: {
-        clientId: optionalStr(env, "MICROSOFT_CLIENT_ID"),
-        clientSecret: optionalStr(env, "MICROSOFT_CLIENT_SECRET"),
-        tenantId: str(env, "MICROSOFT_CLIENT_TENANT_ID", "common"),
-        redirectUri: url(env, "MICROSOFT_REDIRECT_URI", ["http:", "https:"]),
-        scopes: str(env, "MICROSOFT_OAUTH_SCOPE", "openid email profile"),
-      },
-      github: {
-        clientId: optionalStr(env, "GITHUB_CLIENT_ID"),
-        clientSecret: optionalStr(env, "GITHUB_CLIENT_SECRET"),
-        redirectUri: url(env, "GITHUB_CLIENT_REDIRECT_URI", ["http:", "https:"]),
-        scopes: str(env, "GITHUB_CLIENT_SCOPE", "user:email"),
-      },
-      mcpClients: mcpClients(env),
-    },
+    oauth: readOAuthConfig(env),
     ws: {
       authTimeoutMs: int(env, "GATEHOUSE_WS_AUTH_TIMEOUT_MS", 10_000, 100, 600_000),
       maxPayloadBytes: int(env, "GATEHOUSE_WS_MAX_PAYLOAD", 1_048_576, 1024, 67_108_864),
@@ -316,28 +229,6 @@ function openaiUrls(env: Env): string[] {
     if (!ok) throw new ConfigError(name, "http:// or https:// URLs separated by ;");
   }
   return urls;
-}
-
-const MCP_CLIENTS_SHAPE = 'a JSON array of {"id", "issuer" (http/https URL), "client_id", optional "client_secret" and "scopes"}';
-
-function mcpClients(env: Env): McpClientConfig[] {
-  const text = env["GATEHOUSE_OAUTH_MCP_CLIENTS"]?.trim();
-  if (!text) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ConfigError("GATEHOUSE_OAUTH_MCP_CLIENTS", MCP_CLIENTS_SHAPE);
-  }
-  if (!Array.isArray(parsed)) throw new ConfigError("GATEHOUSE_OAUTH_MCP_CLIENTS", MCP_CLIENTS_SHAPE);
-  return parsed.map((c: unknown) => {
-    const o = (typeof c === "object" && c !== null ? c : {}) as Record<string, unknown>;
-    const ok = typeof o["id"] === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(o["id"]) && typeof o["issuer"] === "string" && /^https?:\/\//.test(o["issuer"])
-      && typeof o["client_id"] === "string" && o["client_id"] !== "" && (o["client_secret"] === undefined || typeof o["client_secret"] === "string")
-      && (o["scopes"] === undefined || typeof o["scopes"] === "string");
-    if (!ok) throw new ConfigError("GATEHOUSE_OAUTH_MCP_CLIENTS", MCP_CLIENTS_SHAPE);
-    return { id: o["id"] as string, issuer: o["issuer"] as string, clientId: o["client_id"] as string, clientSecret: (o["client_secret"] as string | undefined) ?? null, scopes: (o["scopes"] as string | undefined) ?? "" };
-  });
 }
 
 function deepFreeze<T>(o: T): T {
