@@ -15,7 +15,7 @@ import { exitOnSignals } from "../src/runtime/signals.ts";
 import { withDbAccounting, type FetchHandler } from "../src/http/request-accounting.ts";
 import { withRequestLimits } from "../src/http/request-limits.ts";
 import { detail } from "../src/http/error-handler.ts";
-import { currentRequestScope } from "../src/db/request-scope.ts";
+import { currentRequestScope } from "../src/observability/request-scope.ts";
 import { ServiceError } from "../src/errors.ts";
 import { CheckoutTimeoutError } from "../src/db/errors.ts";
 import type { StrictPool } from "../src/db/pool.ts";

@@ -13,6 +13,7 @@ import { jwksRoute } from "./http/jwks-route.ts";
 import { userAdminRoutes } from "./http/user-admin-routes.ts";
 import { routeLabel, withDbAccounting, type FetchHandler } from "./http/request-accounting.ts";
 import { withRequestLimits } from "./http/request-limits.ts";
+import { withRequestObserver } from "./http/request-observer.ts";
 import type { Gateway } from "./gateway/gateway.ts";
 import { gatewayRoutes } from "./gateway/routes.ts";
 
@@ -40,5 +41,6 @@ export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway,
     .use(gatewayRoutes(auth, gateway));
   for (const plugin of extra) app.use(plugin);
   const limits = { maxBodyBytes: s.config.server.maxBodyBytes, maxHeaderBytes: s.config.server.maxHeaderBytes };
-  return { app, fetch: withRequestLimits(withDbAccounting((req) => app.handle(req), s.dbMetrics), limits) };
+  const accounted = withRequestLimits(withDbAccounting((req) => app.handle(req), s.dbMetrics), limits);
+  return { app, fetch: withRequestObserver(accounted, { metrics: s.httpMetrics, log: s.log, accessLog: s.config.server.accessLog }) };
 }

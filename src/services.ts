@@ -3,6 +3,9 @@ import type { Config } from "./config/config.ts";
 import type { Logger } from "./observability/logger.ts";
 import { createRegistry } from "./observability/registry.ts";
 import { createDbMetrics, type DbMetrics } from "./observability/db-metrics.ts";
+import { createHttpMetrics, type HttpMetrics } from "./observability/http-metrics.ts";
+import { createStoreMetrics } from "./observability/store-metrics.ts";
+import { AuditTrail } from "./observability/audit-trail.ts";
 import { StrictPool } from "./db/pool.ts";
 import { migrate } from "./db/migrate.ts";
 import type { KeyValueStore } from "./kv/store.ts";
@@ -20,6 +23,9 @@ export interface Services {
   readonly log: Logger;
   readonly registry: Registry;
   readonly dbMetrics: DbMetrics;
+  readonly httpMetrics: HttpMetrics;
+  /** Auth events: audit log lines plus `gatehouse_auth_events_total`. */
+  readonly audit: AuditTrail;
   readonly pool: StrictPool;
   readonly store: KeyValueStore;
   /** Server-assisted invalidation of store keys; null where the store cannot provide it. */
@@ -76,7 +82,8 @@ export async function createServices(config: Config, log: Logger, opts: ServiceO
     dbMetrics,
     log,
   );
-  const { store, watcher } = createStore(config.redis);
+  const storeMetrics = createStoreMetrics(registry, () => store.ping());
+  const { store, watcher } = createStore(config.redis, { onUnavailable: storeMetrics.unavailable });
   const crypto = await CryptoService.create({
     registry,
     policy: config.crypto.policy,
@@ -97,6 +104,8 @@ export async function createServices(config: Config, log: Logger, opts: ServiceO
 
   return {
     config, log, registry, dbMetrics, pool, store, watcher, crypto,
+    httpMetrics: createHttpMetrics(registry),
+    audit: new AuditTrail(log, registry),
     lifecycle: new Lifecycle(),
     secretKey,
     describe: {

@@ -4,6 +4,7 @@ import { DeviceSessionsRepo } from "../db/repos/device-sessions.ts";
 import { ApiKeysRepo } from "../db/repos/api-keys.ts";
 import { UserCache } from "./user-cache.ts";
 import { RevocationService } from "./revocation.ts";
+import { createRevocationMetrics } from "../observability/revocation-metrics.ts";
 import { ActivityRecorder } from "./activity.ts";
 import { SessionIssuer } from "./session-issuer.ts";
 import { SessionRevoker } from "./session-revoker.ts";
@@ -42,10 +43,10 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
   const sessions = new DeviceSessionsRepo(s.pool);
   const apiKeys = new ApiKeysRepo(s.pool, cfg.auth.apiKeyStorage);
   const userCache = new UserCache(users, s.store);
-  const revocation = new RevocationService(s.store, s.watcher, cfg.redis.failureMode, s.log, cfg.redis.revocationReplica);
+  const revocation = new RevocationService(s.store, s.watcher, cfg.redis.failureMode, s.log, cfg.redis.revocationReplica, createRevocationMetrics(s.registry));
   const activity = new ActivityRecorder(users, sessions, cfg.auth.activeStatusUpdateIntervalSeconds, s.log);
-  const issuer = new SessionIssuer(crypto.tokens, sessions, cfg.jwt.expiresInSeconds, cookies, (id) => revocation.userRevokedAt(id));
-  const revoker = new SessionRevoker(sessions, revocation);
+  const issuer = new SessionIssuer(crypto.tokens, sessions, cfg.jwt.expiresInSeconds, cookies, (id) => revocation.userRevokedAt(id), s.audit);
+  const revoker = new SessionRevoker(sessions, revocation, s.audit);
   const current = new CurrentUserResolver({
     tokens: crypto.tokens,
     revocation,
@@ -55,6 +56,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
     enableApiKeys: () => cfg.auth.enableApiKeys,
     trustedEmailHeader: cfg.auth.trustedEmailHeader,
     cookies,
+    audit: s.audit,
   });
   const rateLimit = new SignInRateLimiter(s.store, cfg.auth.signInRateLimit);
   return {

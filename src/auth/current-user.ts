@@ -1,4 +1,5 @@
 import { BoundedMap } from "../cache/bounded-map.ts";
+import type { AuditTrail } from "../observability/audit-trail.ts";
 import type { UserRecord } from "../db/repos/users.ts";
 import type { ApiKeysRepo } from "../db/repos/api-keys.ts";
 import { digestApiKey } from "../db/repos/api-keys.ts";
@@ -35,6 +36,8 @@ export interface CurrentUserDeps {
   enableApiKeys: () => boolean;
   trustedEmailHeader: string | null;
   cookies: CookiePolicy;
+  /** Refused tokens and API keys are audited here. */
+  audit?: AuditTrail;
 }
 
 /**
@@ -69,7 +72,15 @@ export class CurrentUserResolver {
         return Promise.reject(e);
       }
     }
-    return (credential.isApiKey ? this.#byApiKey(credential) : this.#byToken(credential)).then((p) => this.#finish(request, p, opts));
+    return (credential.isApiKey ? this.#byApiKey(credential) : this.#byToken(credential)).then(
+      (p) => this.#finish(request, p, opts),
+      (e: unknown) => {
+        // Refused credentials are audited; an outage (5xx) is not a refusal.
+        const err = e as { status?: number; code?: string };
+        if (err.status === 401) this.d.audit?.record("token", "refused", { reason: err.code, via: credential.isApiKey ? "api_key" : "jwt" });
+        throw e;
+      },
+    );
   }
 
   /** Like {@link resolve}, then refuses roles other than `user`/`admin` (401, as Open WebUI). */

@@ -1,4 +1,5 @@
 import { BoundedMap } from "../cache/bounded-map.ts";
+import type { PropagationObserver } from "../observability/revocation-metrics.ts";
 import type { KeyValueStore, Unsubscribe } from "../kv/store.ts";
 import type { KeyWatcher } from "../kv/key-watch.ts";
 import type { RedisFailureMode } from "../config/config.ts";
@@ -47,6 +48,8 @@ export class RevocationService {
   /** Bumped on every change learned; a store read that raced a change is not cached. */
   #epoch = 0;
   readonly #subscriptions: Unsubscribe[] = [];
+  /** Tells this instance's own announcements apart from peers' (only peers' are timed). */
+  readonly #origin = crypto.randomUUID();
   /** Called with the user id / jti whenever a revocation is learned (to close sockets, drop caches). */
   readonly listeners = new Set<(e: { userId?: string; jti?: string }) => void>();
 
@@ -57,6 +60,8 @@ export class RevocationService {
     private readonly log: Logger,
     /** false: never trust local answers (every check asks the store); for diagnosis and benchmarks. */
     private readonly useReplica = true,
+    /** Observes publish-to-applied time of each peer announcement. */
+    private readonly onPropagated: PropagationObserver = () => {},
   ) {}
 
   /** True while local answers are trusted (watch established). */
@@ -180,11 +185,11 @@ export class RevocationService {
 
   async #announce(e: { userId?: string; jti?: string }): Promise<void> {
     this.#emit(e);
-    await this.store.publish(REVOCATION_CHANNEL, JSON.stringify(e)).catch(() => {});
+    await this.store.publish(REVOCATION_CHANNEL, JSON.stringify({ ...e, at: Date.now(), from: this.#origin })).catch(() => {});
   }
 
   #onPeerMessage(message: string): void {
-    let e: { userId?: unknown; jti?: unknown };
+    let e: { userId?: unknown; jti?: unknown; at?: unknown; from?: unknown };
     try {
       e = JSON.parse(message) as typeof e;
     } catch {
@@ -194,6 +199,7 @@ export class RevocationService {
       this.#tokens.set(e.jti, "revoked");
       this.#emit({ jti: e.jti });
     }
+    if (typeof e.at === "number" && e.from !== this.#origin) this.onPropagated((Date.now() - e.at) / 1000);
     if (typeof e.userId === "string") {
       // The exact value is re-read on next use; the peer's clock decided it.
       this.#users.delete(e.userId);

@@ -2,6 +2,7 @@ import type { UserRecord } from "../db/repos/users.ts";
 import type { AuthMethod, DeviceSessionsRepo } from "../db/repos/device-sessions.ts";
 import type { SessionTokenCodec } from "./session-tokens.ts";
 import { setCookie, COOKIE_TOKEN, type CookiePolicy } from "./cookies.ts";
+import type { AuditTrail } from "../observability/audit-trail.ts";
 
 /** A freshly issued session. */
 export interface IssuedSession {
@@ -34,6 +35,8 @@ export class SessionIssuer {
     private readonly cookies: CookiePolicy,
     /** The user's per-user revocation time, if any. */
     private readonly revokedAt: (userId: string) => Promise<number | null> = async () => null,
+    /** Every issued session is audited as a sign-in (or sign-up) with its method. */
+    private readonly audit?: AuditTrail,
   ) {}
 
   /**
@@ -61,6 +64,7 @@ export class SessionIssuer {
       auth_method: ctx.method,
       oauth_session_id: ctx.oauthSessionId ?? null,
     });
+    this.audit?.record(ctx.method === "signup" ? "signup" : "signin", "success", { userId: user.id, method: ctx.method, session: jti, ip: ctx.ip });
     return { token, jti, expiresAt: exp ?? null, cookie: setCookie(COOKIE_TOKEN, token, this.cookies, { httpOnly: true, expiresAt: exp ?? null }, nowMs / 1000) };
   }
 

@@ -2,7 +2,7 @@ import postgres from "postgres";
 import type { Logger } from "../observability/logger.ts";
 import type { DbMetrics } from "../observability/db-metrics.ts";
 import { Permits, type PermitRefusal } from "./permits.ts";
-import { currentRequestScope } from "./request-scope.ts";
+import { currentRequestScope } from "../observability/request-scope.ts";
 import { CheckoutTimeoutError, DatabaseUnavailableError, PoolSaturatedError } from "./errors.ts";
 import { isConnectionError } from "./connection-errors.ts";
 

@@ -12,6 +12,7 @@ import type { SignInContext } from "../auth/session-issuer.ts";
 import type { UserRecord } from "../db/repos/users.ts";
 import { clientAddress } from "./client-address.ts";
 import { json } from "./respond.ts";
+import type { AuditTrail } from "../observability/audit-trail.ts";
 
 const SignUpBody = t.Object({
   name: t.String({ maxLength: 255 }),
@@ -62,7 +63,10 @@ export function authRoutes(s: Services, auth: AuthModule) {
       }
       const email = body.email.trim().toLowerCase();
       const ip = clientAddress(request, s.config.server.trustedProxies);
-      await auth.rateLimit.check(email, ip);
+      await auth.rateLimit.check(email, ip).catch((e: unknown) => {
+        s.audit.record("signin", "rate_limited", { email, ip });
+        throw e;
+      });
       checkPasswordLength(body.password);
       const creds = await auth.users.credentialsByEmail(email);
       let ok = false;
@@ -74,6 +78,7 @@ export function authRoutes(s: Services, auth: AuthModule) {
       }
       if (!ok || !creds) {
         await auth.rateLimit.fail(email, ip);
+        s.audit.record("signin", "failure", { email, ip, reason: creds ? "password" : "unknown_email" });
         throw new BadRequestError(MESSAGES.INVALID_CRED, "ERR_INVALID_CREDENTIALS");
       }
       if (auth.passwords.needsRehash(creds.password!)) {
@@ -82,8 +87,8 @@ export function authRoutes(s: Services, auth: AuthModule) {
       return signedIn(request, creds.user, "password");
     }, { body: SignInBody })
 
-    .get("/signout", ({ request }) => signOut(request, auth, oauthSessions))
-    .post("/signout", ({ request }) => signOut(request, auth, oauthSessions))
+    .get("/signout", ({ request }) => signOut(request, auth, oauthSessions, s.audit))
+    .post("/signout", ({ request }) => signOut(request, auth, oauthSessions, s.audit))
 
     .post("/signout/everywhere", async ({ request }) => {
       const p = await auth.current.resolve(request);
@@ -106,13 +111,14 @@ export function authRoutes(s: Services, auth: AuthModule) {
  * Revokes the presented token (if it is a valid one), deletes this device's OAuth session row
  * (only that one: other devices keep theirs) and clears every auth cookie.
  */
-async function signOut(request: Request, auth: AuthModule, oauthSessions: OAuthSessionsRepo): Promise<Response> {
+async function signOut(request: Request, auth: AuthModule, oauthSessions: OAuthSessionsRepo, audit: AuditTrail): Promise<Response> {
   const cookies = deleteAuthCookies(auth.cookies);
   try {
     const p = await auth.current.resolve(request);
     if (p.claims?.jti) await auth.revoker.revokeOne(p.claims.jti, p.claims.exp);
     const oauthSessionId = readCookie(request.headers.get("cookie"), COOKIE_OAUTH_SESSION);
     if (oauthSessionId) await oauthSessions.deleteForUser(oauthSessionId, p.user.id);
+    audit.record("signout", "success", { userId: p.user.id, session: p.claims?.jti });
   } catch (e) {
     // A dead or missing token still signs out (cookies cleared); an outage must not pretend the token was revoked.
     if ((e as { status?: number }).status !== undefined && (e as { status: number }).status >= 500) throw e;

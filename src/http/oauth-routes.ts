@@ -27,7 +27,7 @@ export function oauthRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
     return new Response(null, { status: 302, headers });
   };
   const refused = (e: OAuthLoginError, provider: string) => {
-    s.log.info({ provider, reason: e.code }, "oauth login refused");
+    s.audit.record("oauth_login", "refused", { provider, reason: e.code });
     return redirect(`/auth?error=${encodeURIComponent(e.code)}`, [oauth.transactions.clearCookie()]);
   };
   const providerOf = (name: string) => {
@@ -66,6 +66,7 @@ export function oauthRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
         const c = setCookie(COOKIE_OAUTH_ID_TOKEN, dict.id_token, auth.cookies, { httpOnly: true, expiresAt: issued.expiresAt });
         if (c.length <= MAX_COOKIE_BYTES) cookies.push(c);
       }
+      s.audit.record("oauth_login", "success", { provider: name, userId: user.id, session: issued.jti });
       return redirect(pending.next, cookies);
     } catch (e) {
       if (e instanceof OAuthLoginError) return refused(e, name);

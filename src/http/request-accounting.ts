@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { DbMetrics } from "../observability/db-metrics.ts";
-import { currentRequestScope, newRequestScope, withRequestScope } from "../db/request-scope.ts";
+import { appendHeader } from "./respond.ts";
+import { currentRequestScope, newRequestScope, withRequestScope } from "../observability/request-scope.ts";
 
 /** A fetch-style handler. */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
@@ -36,20 +37,13 @@ export function withDbAccounting(fetch: FetchHandler, metrics: DbMetrics): Fetch
     return c;
   };
   return async (request) => {
-    const scope = newRequestScope();
-    const response = await withRequestScope(scope, () => fetch(request));
+    // The request observer normally opened the scope already; standalone use opens its own.
+    const outer = currentRequestScope();
+    const scope = outer ?? newRequestScope();
+    const response = outer ? await fetch(request) : await withRequestScope(scope, () => fetch(request));
     const c = forRoute(scope.route ?? UNMATCHED_ROUTE);
     c.checkouts.observe(scope.checkouts);
     c.wait.observe(scope.waitSeconds);
-    const timing = scope.waitSeconds === 0 ? "db;dur=0.00" : `db;dur=${(scope.waitSeconds * 1000).toFixed(2)}`;
-    try {
-      response.headers.append("server-timing", timing);
-    } catch {
-      // Immutable headers (a Response.redirect or a passed-through fetch response): clone them.
-      const copy = new Response(response.body, response);
-      copy.headers.append("server-timing", timing);
-      return copy;
-    }
-    return response;
+    return appendHeader(response, "server-timing", scope.waitSeconds === 0 ? "db;dur=0.00" : `db;dur=${(scope.waitSeconds * 1000).toFixed(2)}`);
   };
 }

@@ -23,7 +23,7 @@ export interface StoreWithWatcher {
  * Redis when `REDIS_URL` or Sentinel hosts are set, else the in-memory store (single instance).
  * Returns the watcher too because server-assisted invalidation is tied to the store's connections.
  */
-export function createStore(s: StoreSettings): StoreWithWatcher {
+export function createStore(s: StoreSettings, hooks: { onUnavailable?: () => void } = {}): StoreWithWatcher {
   if (s.url === null && s.sentinelHosts.length === 0) {
     const store = new MemoryStore({ prefix: s.keyPrefix });
     return { store, watcher: store };
@@ -35,6 +35,7 @@ export function createStore(s: StoreSettings): StoreWithWatcher {
     sentinelMaxRetryCount: s.sentinelMaxRetryCount,
     cluster: s.cluster,
     prefix: s.keyPrefix,
+    onUnavailable: hooks.onUnavailable,
   });
   return { store, watcher: store.watcher };
 }

@@ -20,6 +20,8 @@ export interface RedisStoreOptions {
   connectTimeoutMs?: number;
   /** How long a sent command waits for its reply (default 1500). */
   commandTimeoutMs?: number;
+  /** Called each time a command fails because Redis is unreachable (for `gatehouse_store_errors_total`). */
+  onUnavailable?: () => void;
 }
 
 // How long a command waits for a (re)connection under way: without an offline queue it would fail at once.
@@ -48,6 +50,7 @@ export class RedisStore implements KeyValueStore {
   readonly #makeSubscriber: () => Redis | Cluster;
   readonly #secrets: string[];
   readonly #retries: number;
+  readonly #onUnavailable: () => void;
   readonly #channels = new Map<string, { handlers: Set<(m: string) => void>; subscribed: Promise<void> }>();
   #subscriber: Redis | Cluster | null = null;
   #readyWait: Promise<void> | null = null;
@@ -55,6 +58,7 @@ export class RedisStore implements KeyValueStore {
 
   constructor(opts: RedisStoreOptions) {
     this.prefix = opts.prefix;
+    this.#onUnavailable = opts.onUnavailable ?? (() => {});
     const u = parseUrl(opts.url);
     const base = baseOptions(opts, u);
     this.#secrets = [u?.password, u?.password ? decodeURIComponent(u.password) : ""].filter((s): s is string => !!s);
@@ -233,7 +237,10 @@ export class RedisStore implements KeyValueStore {
       } catch (e) {
         // A reply error such as WRONGTYPE is the caller's problem, not an outage.
         if (e instanceof ReplyError && !TRANSIENT_REPLY.test((e as Error).message)) throw e;
-        if (attempt >= retries) throw new StoreUnavailableError(this.#redact(e));
+        if (attempt >= retries) {
+          this.#onUnavailable();
+          throw new StoreUnavailableError(this.#redact(e));
+        }
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1000)));
       }
     }

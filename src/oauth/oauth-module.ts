@@ -31,7 +31,7 @@ export async function createOAuthModule(s: Services, auth: AuthModule, opts: Tok
   const providers = configuredProviders(s.config, s.crypto);
   const mcp = mcpProviders(s.config, s.crypto);
   const sessions = new OAuthSessions(new OAuthSessionsRepo(s.pool), cipher, auth.revoker, s.config.oauth.maxSessionsPerUser, s.log);
-  const tokens = new OAuthTokenAccess(sessions, (name) => providers.get(name) ?? mcp.get(name), s.store, s.log, opts);
+  const tokens = new OAuthTokenAccess(sessions, (name) => providers.get(name) ?? mcp.get(name), s.store, s.log, { audit: s.audit, ...opts });
   const sweep = new OAuthSweep(sessions, tokens, s.log);
   return {
     providers, mcp, sessions, tokens, sweep,

@@ -8,6 +8,7 @@
  */
 import type { KeyValueStore } from "../kv/store.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { AuditTrail } from "../observability/audit-trail.ts";
 import { OAuthProviderUnavailableError, OAuthSessionEndedError, OAuthSessionNotFoundError } from "./oauth-errors.ts";
 import type { OAuthSessions, OpenSession } from "./oauth-sessions.ts";
 import { RefreshError, type OAuthProvider } from "./provider.ts";
@@ -28,6 +29,8 @@ export interface TokenAccessOptions {
   lockTtlMs?: number;
   /** How long a caller waits for another instance's refresh (default 20 s). */
   waitMs?: number;
+  /** Where refresh outcomes are audited. */
+  audit?: AuditTrail;
 }
 
 type Outcome = "ok" | "transient" | "invalid_grant";
@@ -38,6 +41,7 @@ export class OAuthTokenAccess {
   readonly #skew: number;
   readonly #lockTtlMs: number;
   readonly #waitMs: number;
+  readonly #audit: AuditTrail | undefined;
 
   constructor(
     private readonly sessions: OAuthSessions,
@@ -49,6 +53,7 @@ export class OAuthTokenAccess {
     this.#skew = opts.skewSeconds ?? 300;
     this.#lockTtlMs = opts.lockTtlMs ?? 30_000;
     this.#waitMs = opts.waitMs ?? 20_000;
+    this.#audit = opts.audit;
   }
 
   /** A valid access token of session `sessionId` of `userId`, refreshing if needed. */
@@ -107,15 +112,16 @@ export class OAuthTokenAccess {
       if (e instanceof RefreshError && e.failure === "invalid_grant") {
         await this.sessions.repo.deleteIds([id]);
         await this.#publish(id, "invalid_grant");
-        this.log.info({ oauthSessionId: id, provider: provider.name }, "oauth refresh refused (invalid_grant); session ended");
+        this.#audit?.record("oauth_refresh", "ended", { oauthSessionId: id, userId, provider: provider.name, reason: "invalid_grant" });
         throw new OAuthSessionEndedError();
       }
       await this.#publish(id, "transient");
-      this.log.warn({ oauthSessionId: id, provider: provider.name, reason: e instanceof RefreshError ? e.code : "invalid_response" }, "oauth refresh failed; session kept");
+      this.#audit?.record("oauth_refresh", "failure", { oauthSessionId: id, userId, provider: provider.name, reason: e instanceof RefreshError ? e.code : "invalid_response" });
       throw new OAuthProviderUnavailableError(provider.name);
     }
     await this.sessions.update(id, dict);
     await this.#publish(id, "ok");
+    this.#audit?.record("oauth_refresh", "success", { oauthSessionId: id, userId, provider: provider.name });
     return { row: { ...current.row, expires_at: dict.expires_at }, dict };
   }
 

@@ -1,26 +1,31 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 
-/** Database accounting for one HTTP request, filled in by the pool as it serves checkouts. */
-export interface RequestDbScope {
+/**
+ * What Gatehouse knows about the HTTP request being served: its id (for log lines), the
+ * matched route (for bounded metric labels) and the database checkouts made on its behalf.
+ */
+export interface RequestScope {
+  /** `X-Request-Id` as received when well-formed, else generated; echoed on the response. */
+  requestId?: string;
   checkouts: number;
   waitSeconds: number;
   /** The matched route template, set by the HTTP layer once routing is done. */
   route?: string;
 }
 
-const storage = new AsyncLocalStorage<RequestDbScope>();
+const storage = new AsyncLocalStorage<RequestScope>();
 
-/** Runs `fn` with a fresh scope; every checkout made inside is added to it. */
-export function withRequestScope<T>(scope: RequestDbScope, fn: () => T): T {
+/** Runs `fn` with `scope` as the current request scope; every checkout made inside is added to it. */
+export function withRequestScope<T>(scope: RequestScope, fn: () => T): T {
   return storage.run(scope, fn);
 }
 
 /** The scope of the request being served, if any (background jobs have none). */
-export function currentRequestScope(): RequestDbScope | undefined {
+export function currentRequestScope(): RequestScope | undefined {
   return storage.getStore();
 }
 
 /** A scope with nothing counted yet. */
-export function newRequestScope(): RequestDbScope {
-  return { checkouts: 0, waitSeconds: 0 };
+export function newRequestScope(requestId?: string): RequestScope {
+  return requestId === undefined ? { checkouts: 0, waitSeconds: 0 } : { requestId, checkouts: 0, waitSeconds: 0 };
 }

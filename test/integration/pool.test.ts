@@ -161,7 +161,7 @@ describe("strict pool against a real Postgres", () => {
 });
 
 test("a checkout that times out still counts its wait for the request (Server-Timing)", async () => {
-  const { newRequestScope, withRequestScope } = await import("../../src/db/request-scope.ts");
+  const { newRequestScope, withRequestScope } = await import("../../src/observability/request-scope.ts");
   const registry = createRegistry({ defaultMetrics: false });
   const pool = new StrictPool({ url, max: 1, timeoutMs: 200, maxWaiters: 10, leakThresholdMs: 60_000, prepare: true }, createDbMetrics(registry), captureLogger().log);
   pools.push(pool);

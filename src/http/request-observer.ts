@@ -1,0 +1,54 @@
+import type { Logger } from "../observability/logger.ts";
+import type { HttpMetrics } from "../observability/http-metrics.ts";
+import { newRequestScope, withRequestScope } from "../observability/request-scope.ts";
+import { UNMATCHED_ROUTE, type FetchHandler } from "./request-accounting.ts";
+import { detail } from "./error-handler.ts";
+import { appendHeader } from "./respond.ts";
+
+/** An incoming `X-Request-Id` is kept only when it is this tame: it ends up in log lines. */
+const ACCEPTED_REQUEST_ID = /^[A-Za-z0-9._:@+=\/-]{1,128}$/;
+
+/** Probe and scrape routes: logged at debug so a 5-second probe does not flood the log. */
+const QUIET_ROUTES = new Set(["/health", "/healthz", "/livez", "/readyz", "/metrics", "/health/db"]);
+
+/** What {@link withRequestObserver} reports to. */
+export interface RequestObserverOptions {
+  metrics: HttpMetrics;
+  log: Logger;
+  /** One access line per request (`GATEHOUSE_ACCESS_LOG`). */
+  accessLog: boolean;
+}
+
+/**
+ * The outermost wrapper: gives every request a scope with a request id (so every log line
+ * written while serving it carries `reqId`), echoes `X-Request-Id`, counts the request by
+ * route template and status, and writes the access line. The line names the route
+ * template, never the raw path or query, which may carry a token (`/ws?token=`).
+ */
+export function withRequestObserver(fetch: FetchHandler, opts: RequestObserverOptions): FetchHandler {
+  return async (request) => {
+    const started = performance.now();
+    const incoming = request.headers.get("x-request-id");
+    const requestId = incoming !== null && ACCEPTED_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const scope = newRequestScope(requestId);
+    let response: Response;
+    try {
+      response = await withRequestScope(scope, () => fetch(request));
+    } catch (e) {
+      opts.log.error({ reqId: requestId, err: (e as Error)?.message }, "request failed outside the app's error handler");
+      response = detail(500, "Internal Server Error");
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const route = scope.route ?? UNMATCHED_ROUTE;
+    opts.metrics.observe(request.method, route, response.status, seconds);
+    if (opts.accessLog) {
+      const line = {
+        reqId: requestId, method: request.method, route, status: response.status,
+        ms: Math.round(seconds * 10_000) / 10, dbWaitMs: Math.round(scope.waitSeconds * 10_000) / 10, dbCheckouts: scope.checkouts,
+      };
+      if (QUIET_ROUTES.has(route)) opts.log.debug(line, "request");
+      else opts.log.info(line, "request");
+    }
+    return appendHeader(response, "x-request-id", requestId);
+  };
+}
