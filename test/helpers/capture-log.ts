@@ -1,5 +1,6 @@
 import { Writable } from "node:stream";
 import { createLogger, type Logger } from "../../src/observability/logger.ts";
+import { scanForLeaks } from "./log-leaks.ts";
 
 /** A real pino logger whose JSON lines are kept in memory for assertions. */
 export function captureLogger(level = "info"): { log: Logger; lines: () => Array<Record<string, unknown>>; text: () => string } {
@@ -7,6 +8,7 @@ export function captureLogger(level = "info"): { log: Logger; lines: () => Array
   const stream = new Writable({
     write(chunk, _enc, cb) {
       chunks.push(String(chunk));
+      scanForLeaks("in-process log", String(chunk));
       cb();
     },
   });

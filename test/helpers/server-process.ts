@@ -1,4 +1,5 @@
 import { freePort } from "../harness/services.ts";
+import { scanForLeaks } from "./log-leaks.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -30,7 +31,15 @@ export async function startServerProcess(env: Record<string, string>, argv?: str
   let out = "";
   const pump = async (s: ReadableStream<Uint8Array>) => {
     const d = new TextDecoder();
-    for await (const c of s) out += d.decode(c, { stream: true });
+    let partial = "";
+    for await (const c of s) {
+      const text = d.decode(c, { stream: true });
+      out += text;
+      // Whole lines only, so a line split across chunks is still seen whole.
+      const lines = (partial + text).split("\n");
+      partial = lines.pop() ?? "";
+      scanForLeaks(`process ${cmd.join(" ").slice(-40)}`, lines.join("\n"));
+    }
   };
   void pump(proc.stdout as ReadableStream<Uint8Array>);
   void pump(proc.stderr as ReadableStream<Uint8Array>);
