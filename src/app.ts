@@ -16,6 +16,9 @@ import { withRequestLimits } from "./http/request-limits.ts";
 import { withRequestObserver } from "./http/request-observer.ts";
 import type { Gateway } from "./gateway/gateway.ts";
 import { gatewayRoutes } from "./gateway/routes.ts";
+import { openapiRoutes } from "./http/openapi/openapi-routes.ts";
+import { applyRouteDocs } from "./http/openapi/route-docs.ts";
+import pkg from "../package.json" with { type: "json" };
 
 /** The composed Elysia app and the fetch handler to serve it with. */
 export interface Gatehouse {
@@ -40,6 +43,11 @@ export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway,
     .use(userAdminRoutes(auth))
     .use(gatewayRoutes(auth, gateway));
   for (const plugin of extra) app.use(plugin);
+  if (s.config.server.openapi) {
+    app.use(openapiRoutes(pkg.version));
+    const undocumented = applyRouteDocs(app);
+    if (undocumented.length > 0) s.log.debug({ undocumented }, "routes without OpenAPI documentation");
+  }
   const limits = { maxBodyBytes: s.config.server.maxBodyBytes, maxHeaderBytes: s.config.server.maxHeaderBytes };
   const accounted = withRequestLimits(withDbAccounting((req) => app.handle(req), s.dbMetrics), limits);
   return { app, fetch: withRequestObserver(accounted, { metrics: s.httpMetrics, log: s.log, accessLog: s.config.server.accessLog }) };

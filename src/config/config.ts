@@ -25,6 +25,8 @@ export interface Config {
     readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
     /** `GATEHOUSE_ACCESS_LOG`: one JSON line per request (probe and scrape requests at debug). */
     readonly accessLog: boolean;
+    /** `GATEHOUSE_OPENAPI`: serve `/openapi` (docs UI) and `/openapi/json`. */
+    readonly openapi: boolean;
     readonly trustedProxies: readonly string[];
     readonly maxBodyBytes: number;
     readonly maxHeaderBytes: number;
@@ -129,6 +131,7 @@ export function loadConfig(env: Env): Config {
       shutdownDrainDelayMs: int(env, "GATEHOUSE_SHUTDOWN_DRAIN_DELAY_MS", 0, 0, 600_000),
       logLevel: oneOf(env, "GATEHOUSE_LOG_LEVEL", "info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
       accessLog: bool(env, "GATEHOUSE_ACCESS_LOG", true),
+      openapi: bool(env, "GATEHOUSE_OPENAPI", true),
       trustedProxies: list(env, "GATEHOUSE_TRUSTED_PROXIES"),
       maxBodyBytes: int(env, "GATEHOUSE_MAX_BODY_BYTES", 1_048_576, 1024, 104_857_600),
       maxHeaderBytes: int(env, "GATEHOUSE_MAX_HEADER_BYTES", 32_768, 1024, 262_144),

@@ -1,0 +1,64 @@
+/**
+ * JSON Schemas of Gatehouse's response bodies, published under `components.schemas` of
+ * the OpenAPI document. Request bodies come from the routes' own validators.
+ */
+
+type Schema = Record<string, unknown>;
+
+const str = { type: "string" } as const;
+const int = { type: "integer" } as const;
+const nullableInt = { type: ["integer", "null"] } as const;
+const bool = { type: "boolean" } as const;
+const obj = (properties: Record<string, Schema>, required = Object.keys(properties), extra: Schema = {}): Schema => ({
+  type: "object", properties, required, ...extra,
+});
+
+/** Every component schema, by name. */
+export const SCHEMAS: Record<string, Schema> = {
+  Detail: obj({ detail: { type: "string", description: "What went wrong, in words a person can act on; never a secret" } }),
+  Status: obj({ status: bool }),
+  User: obj({ id: str, email: str, name: str, role: { enum: ["admin", "user", "pending"] }, profile_image_url: str }),
+  SessionUser: obj({
+    token: { type: "string", description: "The session JWT (also set as the HttpOnly `token` cookie)" },
+    token_type: { const: "Bearer" },
+    expires_at: { ...nullableInt, description: "Unix seconds; null when tokens never expire (JWT_EXPIRES_IN=-1)" },
+    id: str, email: str, name: str, role: { enum: ["admin", "user", "pending"] }, profile_image_url: str,
+    permissions: { type: "object" },
+  }),
+  DeviceSession: obj({
+    id: { type: "string", description: "The session's token id (`jti`)" },
+    created_at: int, last_seen_at: int, expires_at: nullableInt,
+    user_agent: { type: ["string", "null"] }, ip: { type: ["string", "null"] },
+    auth_method: { enum: ["password", "signup", "oauth", "trusted_header", "api_key"] },
+    current: bool,
+  }),
+  RevokedCount: obj({ status: bool, revoked: int }),
+  ApiKey: obj({ api_key: { type: ["string", "null"], description: "`sk-` + 32 hex; null when stored as a digest (shown once, at creation)" }, stored_as: { enum: ["sha256", "plaintext"] } }, ["api_key"]),
+  Health: obj({ status: bool }),
+  Readiness: obj({ status: bool, checks: { type: "object", additionalProperties: str } }),
+  Jwks: obj({ keys: { type: "array", items: { type: "object", required: ["kty"], properties: { kty: str, kid: str, alg: str, use: str } } } }),
+  ModelList: obj({ object: { const: "list" }, data: { type: "array", items: { type: "object", required: ["id"], properties: { id: str, object: str, owned_by: str } } } }, ["data"]),
+  ChatCompletion: { type: "object", description: "The upstream's OpenAI chat completion, passed through unchanged", properties: { id: str, object: str, choices: { type: "array" }, usage: { type: "object" } } },
+  ChatCompletionStream: { type: "string", description: "Server-sent events (`data: {chunk}` … `data: [DONE]`), relayed chunk by chunk" },
+  ChatCompletionRequest: {
+    type: "object", required: ["model", "messages"],
+    properties: { model: str, messages: { type: "array", items: { type: "object" } }, stream: bool },
+    description: "An OpenAI chat completion request; forwarded to the upstream byte for byte",
+  },
+  ModelGrant: obj({ user_id: { type: "string", description: "A user id or `*`" }, model_id: { type: "string", description: "A model id or `*`" }, granted_at: int, granted_by: { type: ["string", "null"] } }),
+  Granted: obj({ granted: bool }),
+  Revoked: obj({ revoked: bool }),
+  UsageRow: obj({
+    id: str, user_id: str, model: str, upstream: int, stream: bool,
+    prompt_tokens: nullableInt, completion_tokens: nullableInt, started_at: int, duration_ms: int,
+    first_byte_ms: nullableInt, upstream_status: nullableInt,
+    outcome: { type: "string", description: "ok, client_closed, upstream_error, timeout, …" },
+  }),
+  ProviderToken: obj({ provider: str, access_token: str, expires_at: int }),
+  OAuthSessionsDeleted: obj({ status: bool, deleted: int }),
+};
+
+/** A `$ref` to a component schema. */
+export function ref(name: keyof typeof SCHEMAS & string): Schema {
+  return { $ref: `#/components/schemas/${name}` };
+}
