@@ -4,10 +4,11 @@ import type { UsageOutcome } from "../db/repos/usage.ts";
 import type { GatewayMetrics } from "./gateway-metrics.ts";
 import type { UsageRecorder } from "./usage-recorder.ts";
 import { upstreamHeaders, type Upstream } from "./upstreams.ts";
-import { errorMessageOf, SseScanner, usageOf, type TokenUsage } from "./sse.ts";
+import { SseScanner, usageOf, type TokenUsage } from "./sse.ts";
 import {
-  UpstreamMalformedError, UpstreamStatusError, UpstreamTimeoutError, UpstreamUnreachableError,
+  ClientClosedError, UpstreamErrorEventError, UpstreamMalformedError, UpstreamStatusError, UpstreamTimeoutError, UpstreamUnreachableError,
 } from "./gateway-errors.ts";
+import { errorEvent, networkReason, passedHeaders, readBody, summarize } from "./upstream-response.ts";
 
 /** One chat completion to forward. The body is sent upstream exactly as the client sent it. */
 export interface ChatCall {
@@ -32,24 +33,7 @@ export interface ChatProxyOptions {
   log: Logger;
 }
 
-/** The client went away before the response started (nobody reads this answer). */
-export class ClientClosedError extends ServiceError {
-  constructor() {
-    super("ERR_CLIENT_CLOSED", 499, "Client closed the request");
-  }
-}
-
-/** The upstream answered 200 but its first event was an error. */
-export class UpstreamErrorEventError extends ServiceError {
-  constructor(message: string) {
-    super("ERR_UPSTREAM_ERROR_EVENT", 502, `LLM upstream reported an error: ${message.slice(0, 200)}`);
-  }
-}
-
-/** Upstream response headers worth passing on (besides content-type). */
-const PASSED_HEADERS = /^(x-request-id|openai-[a-z-]+|x-ratelimit-[a-z-]+)$/;
 const ERROR_BODY_LIMIT = 64 * 1024;
-const encoder = new TextEncoder();
 
 /**
  * Forwards chat completions. Holds no database connection at any point: the caller did its
@@ -243,30 +227,9 @@ class UpstreamCall {
     }
   }
 
-  /** Reads a body up to `limit` bytes (`truncate`: keep the first `limit` and stop; else fail). */
-  async #readAll(res: Response, limit: number, truncate: boolean): Promise<Uint8Array<ArrayBuffer>> {
-    if (!res.body) return new Uint8Array(0);
-    const reader = res.body.getReader();
-    const parts: Uint8Array<ArrayBuffer>[] = [];
-    let size = 0;
-    for (;;) {
-      const r = await this.#progress(reader.read());
-      if (r.done) break;
-      parts.push(r.value);
-      size += r.value.byteLength;
-      if (size >= limit) {
-        reader.cancel().catch(() => {});
-        if (truncate) break;
-        throw new UpstreamMalformedError(`the response body is larger than ${limit} bytes`);
-      }
-    }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.byteLength;
-    }
-    return truncate ? out.subarray(0, Math.min(size, limit)) : out;
+  /** Reads a body up to `limit` bytes, each read under the progress timer. */
+  #readAll(res: Response, limit: number, truncate: boolean): Promise<Uint8Array<ArrayBuffer>> {
+    return readBody(res, limit, truncate, (p) => this.#progress(p));
   }
 
   /** Stops the call: aborts the upstream request (the first reason wins). */
@@ -328,40 +291,4 @@ class UpstreamCall {
       outcome,
     });
   }
-}
-
-/** content-type (or `fallback`) plus the upstream headers worth keeping. */
-function passedHeaders(res: Response, fallback: string): Headers {
-  const h = new Headers({ "content-type": res.headers.get("content-type") ?? fallback });
-  res.headers.forEach((value, name) => {
-    if (PASSED_HEADERS.test(name)) h.set(name, value);
-  });
-  return h;
-}
-
-/** A final SSE event carrying an error, in OpenAI's error shape. */
-function errorEvent(err: ServiceError): Uint8Array {
-  return encoder.encode(`data: ${JSON.stringify({ error: { message: err.message, type: "gateway_error", code: err.code } })}\n\n`);
-}
-
-/** The upstream's error message from its error body (JSON or text). */
-function summarize(bytes: Uint8Array): string | null {
-  const text = new TextDecoder().decode(bytes).trim();
-  if (text === "") return null;
-  try {
-    return errorMessageOf(JSON.parse(text)) ?? text;
-  } catch {
-    return /^<(!doctype|html)/i.test(text) ? null : text;
-  }
-}
-
-/** A short, credential-free description of a network failure (Bun and Deno word them differently). */
-function networkReason(e: unknown): string {
-  const code = String((e as { code?: unknown })?.code ?? "");
-  const text = `${code} ${(e as Error)?.message ?? ""}`;
-  if (/refused/i.test(text)) return "connection refused";
-  if (/ENOTFOUND|EAI_AGAIN|dns|resolve|lookup/i.test(text)) return "host not found";
-  if (/reset|closed|EPIPE|socket|terminated|eof/i.test(text)) return "connection closed";
-  if (/tls|certificate|ssl/i.test(text)) return "TLS handshake failed";
-  return "network error";
 }

@@ -80,3 +80,17 @@ export class UpstreamMalformedError extends ServiceError {
     super("ERR_UPSTREAM_MALFORMED", 502, `LLM upstream sent a malformed response: ${reason}`);
   }
 }
+
+/** The client went away before the response started (nobody reads this answer). */
+export class ClientClosedError extends ServiceError {
+  constructor() {
+    super("ERR_CLIENT_CLOSED", 499, "Client closed the request");
+  }
+}
+
+/** The upstream answered 200 but its first event was an error. */
+export class UpstreamErrorEventError extends ServiceError {
+  constructor(message: string) {
+    super("ERR_UPSTREAM_ERROR_EVENT", 502, `LLM upstream reported an error: ${message.slice(0, 200)}`);
+  }
+}
