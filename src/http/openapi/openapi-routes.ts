@@ -18,6 +18,7 @@ const TAGS = [
   { name: "users", description: "Admin user changes that affect sessions" },
   { name: "gateway", description: "OpenAI-compatible chat gateway" },
   { name: "oauth", description: "OAuth / OIDC sign-in, provider tokens and MCP authorisation" },
+  { name: "pages", description: "Server-rendered sign-in and devices pages and their form posts" },
   { name: "health", description: "Probes and metrics" },
 ];
 

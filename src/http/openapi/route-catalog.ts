@@ -68,6 +68,14 @@ export const ROUTE_CATALOG: Record<string, RouteDoc> = {
   "GET /oauth/clients/:client_id/authorize": { summary: "Start authorising an MCP tool server for the user", tag: "oauth", access: "session", ok: { status: 302, description: "To the MCP server's authorisation endpoint" }, errors: [401, 403, 404] },
   "GET /oauth/clients/:client_id/callback": { summary: "MCP authorisation callback", tag: "oauth", access: "session", ok: { status: 302, description: "Back to the app, or to `/auth?error=…`" }, errors: [401, 403, 404] },
   "POST /oauth/backchannel-logout": { summary: "OIDC back-channel logout (ENABLE_OAUTH_BACKCHANNEL_LOGOUT)", tag: "oauth", access: "public", ok: { status: 200, description: "Sessions of the `sub` ended" }, errors: [400, 404], description: "Form body `logout_token=<JWT>`, verified against the provider's keys." },
+
+  "GET /auth": { summary: "Sign-in page (email and password, provider buttons, sign-up when open)", tag: "pages", access: "public", ok: { status: 200, description: "HTML; shows `?error=<code>` from OAuth callbacks", contentType: "text/html" }, errors: [] },
+  "POST /auth/signin": { summary: "Sign-in form post", tag: "pages", access: "public", ok: { status: 303, description: "To /account/sessions with the `token` cookie; a refused sign-in re-renders the page with 400/429" }, errors: [403], description: "Form-encoded `email`, `password`. Refused (403) unless sent from a Gatehouse page (`Sec-Fetch-Site: same-origin` or a same-host `Origin`)." },
+  "POST /auth/signup": { summary: "Sign-up form post", tag: "pages", access: "public", ok: { status: 303, description: "To /account/sessions, signed in" }, errors: [403], description: "Form-encoded `name`, `email`, `password`; same-origin only." },
+  "POST /auth/signout": { summary: "Sign-out form post", tag: "pages", access: "public", ok: { status: 303, description: "To /auth, cookies cleared" }, errors: [403] },
+  "GET /account/sessions": { summary: "Devices page: the user's sessions, the current one marked", tag: "pages", access: "session", ok: { status: 200, description: "HTML; without a live session, 303 to /auth", contentType: "text/html" }, errors: [] },
+  "POST /account/sessions/:id/revoke": { summary: "Revoke one of the user's sessions (form post)", tag: "pages", access: "session", ok: { status: 303, description: "Back to /account/sessions" }, errors: [403] },
+  "POST /account/sessions/revoke-others": { summary: "Sign out everywhere else (form post)", tag: "pages", access: "session", ok: { status: 303, description: "Back to /account/sessions" }, errors: [403] },
 };
 
 /** Statuses any route may answer: body/header limits, validation, a saturated database or store. */
@@ -81,7 +89,7 @@ export const COMMON_ERRORS: Record<number, string> = {
 export const ERROR_MEANINGS: Record<number, string> = {
   400: "Invalid input; `detail` says which (Open WebUI's wording)",
   401: "Missing, invalid, expired or revoked credentials, or a pending user",
-  403: "Not allowed (sign-up closed, API keys disabled, not authenticated)",
+  403: "Not allowed (sign-up closed, API keys disabled, not authenticated, cross-site form post)",
   404: "No such resource (also someone else's session: ids are not to be probed)",
   422: "A field failed validation; `detail` names it",
   429: "Too many failed sign-ins; `Retry-After` says when to retry",
