@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { ensureBinaries, startPostgres, startRedis, stopAll } from "./harness/services.ts";
+import { ensureChromium } from "./harness/apt.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const bin = (name: string) => `${root}node_modules/.bin/${name}`;
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
 
   const env: Record<string, string> = {};
   if (!process.env["TEST_DATABASE_URL"] || !process.env["TEST_REDIS_URL"]) await ensureBinaries();
+  // The page tests drive Debian's Chromium; installed here so the download is not inside a test's timeout.
+  await ensureChromium();
   env["TEST_DATABASE_URL"] = process.env["TEST_DATABASE_URL"] ?? (await startPostgres({ maxConnections: 400 })).url;
   env["TEST_REDIS_URL"] = process.env["TEST_REDIS_URL"] ?? (await startRedis()).url;
   console.log(`test services: postgres ${redact(env["TEST_DATABASE_URL"])}, redis ${redact(env["TEST_REDIS_URL"])}`);

@@ -65,7 +65,7 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
   return new Elysia({ name: "gatehouse.pages" })
     .get("/auth", async ({ request }) => {
       const p = await principal(request);
-      if (p) return page({ title: "Signed in", body: authPageBody({ signedInAs: p.user, providers, signUpOpen: false }) });
+      if (p) return page({ title: "Signed in", flash: flashFrom(new URL(request.url).searchParams), body: authPageBody({ signedInAs: p.user, providers, signUpOpen: false }) });
       return authPage(flashFrom(new URL(request.url).searchParams));
     })
     .post("/auth/signin", async ({ request }) => {

@@ -102,3 +102,25 @@ export function ensureBinaries(): Promise<void> {
   });
   return pending;
 }
+
+/** Where Debian's `chromium` package puts the browser the page tests drive. */
+export const CHROMIUM = "/usr/bin/chromium";
+
+let chromium: Promise<void> | undefined;
+
+/**
+ * Ensures Debian's Chromium exists for the browser tests, installing it with apt-get as
+ * root; otherwise throws naming the package. Shared by concurrent callers; retried after a failure.
+ */
+export function ensureChromium(): Promise<void> {
+  chromium ??= (async () => {
+    if (existsSync(CHROMIUM)) return;
+    if (!isRoot()) throw new Error(`${CHROMIUM} not found: install it with \`sudo apt-get install -y chromium\``);
+    await aptInstall(["chromium"]);
+    if (!existsSync(CHROMIUM)) throw new Error(`installed chromium but ${CHROMIUM} is still missing`);
+  })().catch((e: unknown) => {
+    chromium = undefined;
+    throw e;
+  });
+  return chromium;
+}
