@@ -1,5 +1,5 @@
 import { ConfigError } from "./errors.ts";
-import { bool, fernetKeySource, int, list, oneOf, optionalStr, str, url, type Env } from "./readers.ts";
+import { bool, fernetKeyList, fernetKeySource, int, list, oneOf, optionalStr, str, url, type Env } from "./readers.ts";
 
 /** OAuth / OIDC sign-in and provider-session settings (Open WebUI's variable names). */
 export interface OAuthConfig {
@@ -13,6 +13,8 @@ export interface OAuthConfig {
   readonly maxSessionsPerUser: number;
   /** `OAUTH_SESSION_TOKEN_ENCRYPTION_KEY`; null → derived from the secret key. */
   readonly sessionEncryptionKey: string | null;
+  /** `GATEHOUSE_OAUTH_PREVIOUS_ENCRYPTION_KEYS`: older keys rows are still read with during a key rotation. */
+  readonly previousSessionEncryptionKeys: readonly string[];
   readonly enableSignup: boolean;
   readonly mergeAccountsByEmail: boolean;
   readonly allowedDomains: readonly string[];
@@ -66,6 +68,7 @@ export function readOAuthConfig(env: Env): OAuthConfig {
     codeChallengeMethod: oneOf(env, "OAUTH_CODE_CHALLENGE_METHOD", "s256", ["s256"]) === "s256" ? "S256" : null,
     maxSessionsPerUser: int(env, "OAUTH_MAX_SESSIONS_PER_USER", 10, 1, 1000),
     sessionEncryptionKey: fernetKeySource(env, "OAUTH_SESSION_TOKEN_ENCRYPTION_KEY"),
+    previousSessionEncryptionKeys: fernetKeyList(env, "GATEHOUSE_OAUTH_PREVIOUS_ENCRYPTION_KEYS"),
     enableSignup: bool(env, "ENABLE_OAUTH_SIGNUP", false),
     mergeAccountsByEmail: bool(env, "OAUTH_MERGE_ACCOUNTS_BY_EMAIL", false),
     allowedDomains: list(env, "OAUTH_ALLOWED_DOMAINS").filter((d) => d !== "*"),

@@ -115,7 +115,19 @@ export function fernetKeySource(env: Env, name: string): string | null {
   return v;
 }
 
-function isFernetKey(v: string): boolean {
+/** A comma-separated list of Fernet key sources, each checked as {@link fernetKeySource} checks one. */
+export function fernetKeyList(env: Env, name: string): string[] {
+  const values = list(env, name);
+  for (const v of values) {
+    if (v.length === 44 && !isFernetKey(v)) {
+      throw new ConfigError(name, "comma-separated Fernet keys (44 characters of URL-safe base64 encoding 32 bytes) or passphrases of another length");
+    }
+  }
+  return values;
+}
+
+/** True for a real Fernet key: URL-safe base64 of 32 bytes. */
+export function isFernetKey(v: string): boolean {
   if (!/^[A-Za-z0-9_-]{43}=$/.test(v)) return false;
   const bin = atob(v.replace(/-/g, "+").replace(/_/g, "/"));
   return bin.length === 32;

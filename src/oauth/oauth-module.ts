@@ -27,7 +27,7 @@ export interface OAuthModule {
 
 /** Wires providers, the encrypted session store, token access and the background sweep. */
 export async function createOAuthModule(s: Services, auth: AuthModule, opts: TokenAccessOptions = {}): Promise<OAuthModule> {
-  const cipher = await SessionCipher.create(s.crypto, s.config.oauth.sessionEncryptionKey ?? s.secretKey);
+  const cipher = await SessionCipher.create(s.crypto, s.config.oauth.sessionEncryptionKey ?? s.secretKey, s.config.oauth.previousSessionEncryptionKeys);
   const providers = configuredProviders(s.config, s.crypto);
   const mcp = mcpProviders(s.config, s.crypto);
   const sessions = new OAuthSessions(new OAuthSessionsRepo(s.pool), cipher, auth.revoker, s.config.oauth.maxSessionsPerUser, s.log);

@@ -68,6 +68,7 @@ describe("precedence and fallbacks", () => {
   test("a 44-character Fernet key and a passphrase are both accepted", () => {
     expect(loadConfig({ OAUTH_SESSION_TOKEN_ENCRYPTION_KEY: "QKRihb_tYWL4uZcyVyEN87PG-YjNgCcIrcV4WFhIR5U=" }).oauth.sessionEncryptionKey).toHaveLength(44);
     expect(loadConfig({ OAUTH_SESSION_TOKEN_ENCRYPTION_KEY: "short passphrase" }).oauth.sessionEncryptionKey).toBe("short passphrase");
+    expect(loadConfig({ GATEHOUSE_OAUTH_PREVIOUS_ENCRYPTION_KEYS: "old one, QKRihb_tYWL4uZcyVyEN87PG-YjNgCcIrcV4WFhIR5U=" }).oauth.previousSessionEncryptionKeys).toEqual(["old one", "QKRihb_tYWL4uZcyVyEN87PG-YjNgCcIrcV4WFhIR5U="]);
   });
 });
 
@@ -92,6 +93,9 @@ const BAD: Array<[string, string, string]> = [
   ["DATABASE_URL", "mysql://db/x", "DATABASE_URL: invalid value; expected a URL starting with postgres:// or postgresql://"],
   ["JWT_EXPIRES_IN", "2 weeks", "JWT_EXPIRES_IN: invalid value; expected a duration like 4w, 1d12h, 30m, 500ms, or -1 for never"],
   ["OAUTH_SESSION_TOKEN_ENCRYPTION_KEY", "!".repeat(43) + "=", "OAUTH_SESSION_TOKEN_ENCRYPTION_KEY: invalid value; expected a Fernet key (44 characters of URL-safe base64 encoding 32 bytes), or any passphrase of another length"],
+  ["GATEHOUSE_OAUTH_PREVIOUS_ENCRYPTION_KEYS", "old passphrase," + "!".repeat(43) + "=", "GATEHOUSE_OAUTH_PREVIOUS_ENCRYPTION_KEYS: invalid value; expected comma-separated Fernet keys (44 characters of URL-safe base64 encoding 32 bytes) or passphrases of another length"],
+  ["GATEHOUSE_ACCESS_LOG", "sometimes", "GATEHOUSE_ACCESS_LOG: invalid value; expected true or false"],
+  ["GATEHOUSE_OPENAPI", "maybe", "GATEHOUSE_OPENAPI: invalid value; expected true or false"],
   ["DEFAULT_USER_ROLE", "root", "DEFAULT_USER_ROLE: invalid value; expected one of pending, user, admin"],
   ["ENABLE_SIGNUP", "maybe", "ENABLE_SIGNUP: invalid value; expected true or false"],
   ["GATEHOUSE_REDIS_FAILURE_MODE", "half", "GATEHOUSE_REDIS_FAILURE_MODE: invalid value; expected one of closed, open"],

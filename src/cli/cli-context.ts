@@ -1,0 +1,70 @@
+import pino from "pino";
+import { loadConfig, type Config } from "../config/config.ts";
+import { createLogger, type Logger } from "../observability/logger.ts";
+import { createRegistry } from "../observability/registry.ts";
+import { createDbMetrics } from "../observability/db-metrics.ts";
+import { StrictPool } from "../db/pool.ts";
+import { migrate } from "../db/migrate.ts";
+import { createStore } from "../kv/create-store.ts";
+import type { KeyValueStore } from "../kv/store.ts";
+import { startEmbeddedPostgres, type EmbeddedPostgres } from "../embedded/pglite-server.ts";
+import { CliError } from "./cli-error.ts";
+import type { ParsedArgs } from "./args.ts";
+
+/** What a command runs with: the server's config, and the database and store opened on demand. */
+export interface CliContext {
+  readonly config: Config;
+  readonly args: ParsedArgs;
+  readonly log: Logger;
+  /** Writes one line to stdout. */
+  out(line: string): void;
+  /** The database pool, opened on first use; migrations are applied first unless `migrated: false`. */
+  pool(opts?: { migrated?: boolean }): Promise<StrictPool>;
+  /** The shared store, opened on first use. */
+  store(): KeyValueStore;
+  close(): Promise<void>;
+}
+
+/**
+ * Reads the configuration exactly as the server does (same variables, same errors) and
+ * opens connections lazily. Without `DATABASE_URL` the embedded PGlite database is used
+ * only with `--embedded`, because it must not be opened while a server has it open.
+ */
+export function createCliContext(args: ParsedArgs, env: Record<string, string | undefined>, out: (line: string) => void): CliContext {
+  const config = loadConfig(env);
+  // Logs go to stderr so stdout stays the command's output (tables, JSON).
+  const log = createLogger(env["GATEHOUSE_LOG_LEVEL"] ?? "warn", pino.destination(2));
+  let pool: StrictPool | null = null;
+  let embedded: EmbeddedPostgres | null = null;
+  let store: KeyValueStore | null = null;
+  return {
+    config, args, log, out,
+    async pool(opts = {}) {
+      if (pool) return pool;
+      let url = config.db.url;
+      if (url === null) {
+        if (args.flags.get("embedded") !== true) {
+          throw new CliError("ERR_CLI_NO_DATABASE", "DATABASE_URL is not set. Set it to the server's database, or stop Gatehouse and pass --embedded to use the embedded PGlite database in GATEHOUSE_DATA_DIR.", 2);
+        }
+        embedded = await startEmbeddedPostgres(`${config.server.dataDir}/pglite`, 2);
+        url = embedded.url;
+      }
+      pool = new StrictPool(
+        { url, max: 2, timeoutMs: config.db.timeoutSeconds * 1000, maxWaiters: 100, leakThresholdMs: 600_000, prepare: config.db.prepare },
+        createDbMetrics(createRegistry({ defaultMetrics: false })),
+        log,
+      );
+      if (opts.migrated !== false) await migrate(pool);
+      return pool;
+    },
+    store() {
+      store ??= createStore(config.redis).store;
+      return store;
+    },
+    async close() {
+      await pool?.close(2).catch(() => {});
+      await store?.close().catch(() => {});
+      await embedded?.stop().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { UsersRepo } from "../db/repos/users.ts";
+import { hashPassword } from "../crypto/password.ts";
+import { checkNewPassword, isValidEmail } from "../auth/credentials-policy.ts";
+import { flag, type CliCommand } from "./command.ts";
+import { CliError, usageError } from "./cli-error.ts";
+import { readSecretInput } from "./secret-input.ts";
+
+/**
+ * `create-admin --email E [--name N]`: an admin account with a password from
+ * `GATEHOUSE_ADMIN_PASSWORD` or standard input (never a flag: it would land in shell history).
+ */
+export const createAdminCommand: CliCommand = {
+  name: "create-admin",
+  usage: "create-admin --email <email> [--name <name>]   (password from GATEHOUSE_ADMIN_PASSWORD or stdin)",
+  summary: "create an admin account",
+  async run(ctx) {
+    const email = flag(ctx, "email", true).trim().toLowerCase();
+    if (!isValidEmail(email)) throw usageError(`--email: not a valid email address`);
+    if (ctx.args.flags.has("password")) throw usageError("--password is not accepted (shell history); pass GATEHOUSE_ADMIN_PASSWORD or pipe the password on stdin");
+    const password = await readSecretInput("GATEHOUSE_ADMIN_PASSWORD");
+    try {
+      checkNewPassword(password);
+    } catch (e) {
+      throw new CliError("ERR_CLI_WEAK_PASSWORD", (e as Error).message, 2);
+    }
+    const users = new UsersRepo(await ctx.pool());
+    if (await users.byEmail(email)) throw new CliError("ERR_CLI_EMAIL_TAKEN", `an account with ${email} already exists`, 1);
+    const user = await users.insert({ id: crypto.randomUUID(), email, name: flag(ctx, "name")?.trim() || email, role: "admin", passwordHash: await hashPassword(password) });
+    ctx.out(`created admin ${user.email} (id ${user.id})`);
+  },
+};
