@@ -4,7 +4,8 @@
  * OAuth sign-in through the test OpenID provider. Screenshots go to test/artifacts/.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { CHROMIUM, ensureChromium } from "../harness/apt.ts";
 import { freePort } from "../harness/services.ts";
@@ -24,6 +25,17 @@ let laptop: BrowserContext;
 let phone: BrowserContext;
 
 const shot = (p: Page, name: string) => p.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe-core's WCAG 2 A/AA and best-practice violations on the page, as `rule (impact): n nodes`. */
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }).axe;
+    const r = await axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21aa", "best-practice"] });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.length} nodes`);
+  });
+}
 
 beforeAll(async () => {
   await ensureChromium();
@@ -61,6 +73,24 @@ afterAll(async () => {
 });
 
 describe("sign-in and devices pages in Chromium", () => {
+  test("accessibility: the sign-in page with sign-up open has no axe-core violation (WCAG 2.1 A/AA, best practice), desktop and 375 px", async () => {
+    // The pages allow no script; axe is injected through the DevTools protocol, in a CSP-bypassing context.
+    const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(`${base}/auth`);
+    await expect(page.locator("#signup-email").count()).resolves.toBe(1);
+    expect(await axeViolations(page)).toEqual([]);
+    await page.setViewportSize({ width: 375, height: 740 });
+    expect(await axeViolations(page)).toEqual([]);
+    // The check itself can fail: an unlabelled field on a page without lang is reported.
+    const probe = await context.newPage();
+    await probe.setContent("<html><body><input id=x></body></html>");
+    const found = await axeViolations(probe);
+    expect(found.some((v) => v.startsWith("label "))).toBe(true);
+    expect(found.some((v) => v.startsWith("html-has-lang "))).toBe(true);
+    await context.close();
+  });
+
   test("the first visitor signs up through the page and lands on the devices page", async () => {
     const page = await laptop.newPage();
     await page.goto(`${base}/auth`);
@@ -90,7 +120,7 @@ describe("sign-in and devices pages in Chromium", () => {
     await page.close();
   });
 
-  test("the laptop sees both sessions, its own marked current; the page fits a 375 px screen", async () => {
+  test("the laptop sees both sessions, its own marked current; the page fits a 375 px screen and has no axe-core violation", async () => {
     const page = await laptop.newPage();
     await page.goto(`${base}/account/sessions`);
     await expect(page.getByRole("heading", { name: "2 active sessions" }).count()).resolves.toBe(1);
@@ -104,6 +134,12 @@ describe("sign-in and devices pages in Chromium", () => {
     expect(overflow).toBe(0);
     await shot(page, "sessions-375px");
     await page.close();
+    const a11y = await browser.newContext({ bypassCSP: true, viewport: { width: 375, height: 740 }, storageState: await laptop.storageState() });
+    const checked = await a11y.newPage();
+    await checked.goto(`${base}/account/sessions`);
+    await expect(checked.getByRole("heading", { name: "2 active sessions" }).count()).resolves.toBe(1);
+    expect(await axeViolations(checked)).toEqual([]);
+    await a11y.close();
   });
 
   test("revoking the phone's session signs the phone out on its next request", async () => {
