@@ -56,6 +56,11 @@ export class MemoryStore implements KeyValueStore, KeyWatcher {
     return n;
   }
 
+  async delIfValue(key: string, value: string): Promise<boolean> {
+    if (!this.#live(key) || this.#data.get(this.wireKey(key))?.value !== value) return false;
+    return (await this.del(key)) === 1;
+  }
+
   async incr(key: string, by = 1): Promise<number> {
     const e = this.#string(key);
     if (!Number.isSafeInteger(by) || (e && !/^-?\d+$/.test(e.value))) throw new Error("ERR value is not an integer or out of range");

@@ -12,6 +12,8 @@ export type { RedisStoreOptions } from "./redis-options.ts";
 const READY_WAIT_MS = 1000;
 // subscribe() returns after this even if Redis is down; the subscription is made once it is up.
 const SUBSCRIBE_WAIT_MS = 2000;
+/** Compare-and-delete: GET and DEL in one atomic step. */
+const DEL_IF_VALUE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 // Reply errors that mean "the topology is changing", not "the command is wrong".
 const TRANSIENT_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
 
@@ -99,6 +101,11 @@ export class RedisStore implements KeyValueStore {
     // One DEL per key: Cluster refuses a multi-key DEL across slots.
     const counts = await Promise.all(keys.map((k) => this.#do(() => this.#client.del(this.wireKey(k)))));
     return counts.reduce((a, b) => a + b, 0);
+  }
+
+  delIfValue(key: string, value: string): Promise<boolean> {
+    // One key, so one slot: fine on Cluster too.
+    return this.#do(async () => (await this.#client.eval(DEL_IF_VALUE, 1, this.wireKey(key), value)) === 1);
   }
 
   incr(key: string, by = 1): Promise<number> {

@@ -28,6 +28,12 @@ export interface KeyValueStore {
   set(key: string, value: string, opts?: SetOptions): Promise<boolean>;
   /** @returns how many of the keys existed. */
   del(...keys: string[]): Promise<number>;
+  /**
+   * Deletes `key` only while it still holds `value`, atomically: releasing a lock you own
+   * without deleting one that expired and was taken by someone else meanwhile.
+   * @returns true when it was deleted.
+   */
+  delIfValue(key: string, value: string): Promise<boolean>;
   /** Atomically adds `by` (default 1), creating the key at 0; returns the new value. */
   incr(key: string, by?: number): Promise<number>;
   /** @returns false when the key does not exist. */

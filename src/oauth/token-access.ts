@@ -88,7 +88,7 @@ export class OAuthTokenAccess {
           return await this.#refreshLocked(id, userId, provider);
         } finally {
           // Only our own lock: it may have expired and been taken by another refresher meanwhile.
-          if ((await this.store.get(lockKey).catch(() => null)) === owner) await this.store.del(lockKey).catch(() => 0);
+          await this.store.delIfValue(lockKey, owner).catch(() => false);
         }
       }
       await this.#waitForRelease(lockKey, deadline);

@@ -72,6 +72,15 @@ export function storeContract(name: string, make: () => Promise<KeyValueStore>, 
       expect(await s.del()).toBe(0);
     });
 
+    test("delIfValue deletes only while the key holds the value (lock release)", async () => {
+      await s.set("lock", "owner-a", { ttlMs: 60_000 });
+      expect(await s.delIfValue("lock", "owner-b")).toBe(false);
+      expect(await s.get("lock")).toBe("owner-a");
+      expect(await s.delIfValue("lock", "owner-a")).toBe(true);
+      expect(await s.get("lock")).toBeNull();
+      expect(await s.delIfValue("lock", "owner-a")).toBe(false);
+    });
+
     test("incr and incr by; the TTL survives", async () => {
       expect(await s.incr("n")).toBe(1);
       expect(await s.incr("n")).toBe(2);
