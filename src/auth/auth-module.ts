@@ -13,6 +13,8 @@ import { SignInRateLimiter } from "./signin-rate-limit.ts";
 import type { CookiePolicy } from "./cookies.ts";
 import type { PasswordHasher, SessionTokenCodec } from "./session-tokens.ts";
 import type { SessionKeys } from "../crypto/session-jwt.ts";
+import { FailureFloor } from "./failure-floor.ts";
+import { LEGACY_DUMMY_HASH } from "../crypto/password.ts";
 
 /** Everything the auth routes use, built once per instance. */
 export interface AuthModule {
@@ -31,6 +33,8 @@ export interface AuthModule {
   /** The session-token keys (a KeyRing for asymmetric algorithms: JWKS, rotation). */
   keys: SessionKeys;
   cookies: CookiePolicy;
+  /** The least time a failed password sign-in takes (see FailureFloor). */
+  failureFloor: FailureFloor;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -59,8 +63,16 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
     audit: s.audit,
   });
   const rateLimit = new SignInRateLimiter(s.store, cfg.auth.signInRateLimit);
+  const failureFloor = new FailureFloor();
+  /** With legacy bcrypt hashes in the table, learn their cost now, not at the first such sign-in. */
+  const seedFloor = async () => {
+    if (!(await users.hasLegacyHashes())) return;
+    const started = performance.now();
+    await crypto.passwords.verify("not-the-password", LEGACY_DUMMY_HASH);
+    failureFloor.observe(performance.now() - started);
+  };
   return {
-    users, sessions, apiKeys, userCache, revocation, activity, issuer, revoker, current, rateLimit, cookies,
+    users, sessions, apiKeys, userCache, revocation, activity, issuer, revoker, current, rateLimit, cookies, failureFloor,
     passwords: crypto.passwords,
     tokens: crypto.tokens,
     keys: crypto.keys,
@@ -68,6 +80,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
       await revocation.start();
       await userCache.start();
       activity.start();
+      void seedFloor().catch((e: unknown) => s.log.warn({ err: (e as Error).message }, "could not measure legacy hash verification"));
     },
     async stop() {
       await activity.stop();

@@ -31,15 +31,20 @@ export async function passwordSignIn(d: CredentialDeps, rawEmail: string, passwo
     throw e;
   });
   checkPasswordLength(password);
+  const started = performance.now();
   const creds = await auth.users.credentialsByEmail(email);
   let ok = false;
+  const verifying = performance.now();
   if (creds?.password && creds.active) {
     ok = await auth.passwords.verify(password, creds.password);
   } else {
     // Unknown email: spend the same work, so timing does not tell which emails exist.
     await auth.passwords.verifyDummy(password);
   }
+  auth.failureFloor.observe(performance.now() - verifying);
   if (!ok || !creds) {
+    // A legacy (bcrypt) hash verifies several times slower than the dummy: failures wait for the slowest.
+    await auth.failureFloor.pad(started);
     await auth.rateLimit.fail(email, ip);
     audit.record("signin", "failure", { email, ip, reason: creds ? "password" : "unknown_email" });
     throw new BadRequestError(MESSAGES.INVALID_CRED, "ERR_INVALID_CREDENTIALS");

@@ -46,6 +46,12 @@ const BCRYPT_HASH = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 export const DUMMY_HASH =
   "$argon2id$v=19$m=65536,t=3,p=4$L9DR/7xAAwzbDihtfmQdIg$thqMKHKml1RtpoxM9pUSGTKLDCG+OQ1seo09+6ym4PM";
 
+/**
+ * A bcrypt hash (cost 12, Open WebUI's default) of a random value nobody knows: verified
+ * once at start when legacy bcrypt hashes exist, to learn how slow their verification is.
+ */
+export const LEGACY_DUMMY_HASH = "$2b$12$6sVckNmXu7LkzixOOmRjS..uVf3f2VFiUVou95Vcs.pi3.51KLjJe";
+
 /** Hashes `password` as argon2id with {@link ARGON2_PARAMS} and a fresh random salt. */
 export async function hashPassword(password: string): Promise<string> {
   if (typeof password !== "string") throw new TypeError("password must be a string");

@@ -185,3 +185,26 @@ describe("every token reject case is a 401, never a 500", () => {
     expect((await get(await sign({ id: VECTOR_USER, exp: now + 600, jti: crypto.randomUUID(), iat: now }))).status).toBe(200);
   });
 });
+
+describe("failed sign-ins do not tell legacy-hash accounts from unknown emails", () => {
+  test("with a bcrypt account present, the floor learns bcrypt's cost at start, and an unknown email's failure waits for it", async () => {
+    // (The vector user was upgraded by an earlier test: add another legacy account.)
+    await insertOpenWebUIUser(crypto.randomUUID(), "legacy-floor@example.com", vectors.bcrypt_hash_of_password123, "user");
+    // A second instance on the same database: it finds the legacy hash when it starts.
+    const other = await startTestApp({ DATABASE_URL: dbUrl, REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: uniquePrefix("compat-floor"), WEBUI_SECRET_KEY: "test-webui-secret-key" });
+    try {
+      const floor = other.instance.auth.failureFloor;
+      for (let i = 0; i < 200 && floor.floorMs() === 0; i++) await Bun.sleep(25);
+      const learned = floor.floorMs();
+      expect(learned).toBeGreaterThan(0);
+      const started = performance.now();
+      const r = await other.request("/api/v1/auths/signin", postJson({ email: "nobody-here@example.com", password: "whatever-password" }));
+      const elapsed = performance.now() - started;
+      expect(r.status).toBe(400);
+      // Padded to at least the floor known before the request (timers may round by a millisecond).
+      expect(elapsed).toBeGreaterThanOrEqual(learned - 1);
+    } finally {
+      await other.close();
+    }
+  });
+});

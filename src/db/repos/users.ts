@@ -83,6 +83,11 @@ export class UsersRepo {
       first(await c<{ password: string | null }[]>`select password from auth where id = ${id}`)?.password ?? null);
   }
 
+  /** True when some account still has a bcrypt hash (Open WebUI's, upgraded at its next sign-in). */
+  hasLegacyHashes(): Promise<boolean> {
+    return this.pool.run("auth.legacy_hashes", async (c) => (await c<{ e: boolean }[]>`select exists(select 1 from auth where password like '$2%') as e`)[0]?.e === true);
+  }
+
   count(): Promise<number> {
     return this.pool.run("user.count", async (c) => Number(first(await c<{ n: string }[]>`select count(*) as n from "user"`)?.n ?? 0));
   }
