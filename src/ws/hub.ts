@@ -26,7 +26,7 @@ export interface WsHubDeps {
   store: KeyValueStore;
   log: Logger;
   registry: Registry;
-  auth: Pick<AuthModule, "current" | "revocation" | "userCache" | "activity">;
+  auth: Pick<AuthModule, "current" | "revocation" | "userCache" | "activity" | "sessions">;
   channels: ChannelAccess;
   trustedEmailHeader: string | null;
 }
@@ -72,6 +72,7 @@ export class WsHub {
       sockets: this.#sockets, intervalMs: c.reaperIntervalMs, refreshMs: (c.sessionPoolTimeoutSeconds * 1000) / 3,
       reaper: new PoolReaper(d.store, this.pool, reaperOpts, (sid) => this.#sockets.get(sid)?.state === "authenticated"),
       end: (conn, code, reason) => this.#end(conn, code, reason),
+      liveExpiries: (ids) => d.auth.sessions.liveExpiries(ids),
       writePool: (conn) => this.#writePool(conn),
       metrics: this.metrics, log: d.log,
       onStoreError: (e) => this.#storeWarning(e, "reaping session_pool"),

@@ -77,6 +77,18 @@ export class DeviceSessionsRepo {
     return this.pool.run("session.extend", async (c) => void (await c`update gatehouse_session set expires_at = ${expiresAt} where id = ${id}`));
   }
 
+  /**
+   * `expires_at` of each id that is a live (not revoked) session: a renewal moves it, so a
+   * holder of an older token of the same session can learn the session goes on.
+   */
+  liveExpiries(ids: readonly string[]): Promise<Map<string, number | null>> {
+    if (ids.length === 0) return Promise.resolve(new Map());
+    return this.pool.run("session.live_expiries", async (c) => {
+      const rows = await c<{ id: string; expires_at: string | null }[]>`select id, expires_at from gatehouse_session where id = any(${ids as string[]}) and revoked_at is null`;
+      return new Map(rows.map((r) => [r.id, r.expires_at === null ? null : Number(r.expires_at)]));
+    });
+  }
+
   /** Batched `last_seen_at` updates (one statement). */
   touch(updates: ReadonlyMap<string, number>): Promise<void> {
     if (updates.size === 0) return Promise.resolve();
