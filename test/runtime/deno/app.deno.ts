@@ -22,7 +22,7 @@ async function freshDatabase(): Promise<string> {
   return u.toString();
 }
 
-test("Deno.serve(app.fetch) answers /health, /readyz and 404s", async () => {
+test("Deno.serve(app.fetch) answers /health, /readyz, 404s, the sign-in page and the OpenAPI docs", async () => {
   const config = loadConfig({ DATABASE_URL: await freshDatabase(), WEBUI_SECRET_KEY: "deno-secret", GATEHOUSE_LOG_LEVEL: "silent" });
   const services = await createServices(config, createLogger("silent"), { defaultMetrics: false });
   const instance = await assembleInstance(services);
@@ -38,6 +38,19 @@ test("Deno.serve(app.fetch) answers /health, /readyz and 404s", async () => {
     const missing = await fetch(`${base}/missing`);
     assert.equal(missing.status, 404);
     assert.deepEqual(await missing.json(), { detail: "Not Found" });
+    // The operator and user surfaces run on Deno too: request ids, the sign-in page, the docs and their local assets.
+    const tagged = await fetch(`${base}/health`, { headers: { "x-request-id": "deno-req-1" } });
+    await tagged.body?.cancel();
+    assert.equal(tagged.headers.get("x-request-id"), "deno-req-1");
+    const page = await fetch(`${base}/auth`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<label for="signin-email">Email<\/label>/);
+    const doc = (await (await fetch(`${base}/openapi/json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    assert.ok(doc.openapi.startsWith("3.1"));
+    assert.ok("/api/v1/auths/signin" in doc.paths);
+    const css = await fetch(`${base}/openapi/assets/swagger-ui.css`);
+    assert.equal(css.status, 200);
+    assert.ok((await css.text()).length > 10_000);
   } finally {
     await server.stop();
     await instance.stop();
