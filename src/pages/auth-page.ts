@@ -39,7 +39,7 @@ export function flashFrom(query: URLSearchParams): Flash | null {
   const error = query.get("error");
   if (error) {
     const known = OAUTH_ERRORS[error];
-    return { kind: "error", text: known ?? (/^[a-z_]{1,64}$/.test(error) ? `Sign-in failed (${error}).` : "Sign-in failed.") };
+    return { kind: "error", text: known ?? (/^[a-z0-9_]{1,64}$/i.test(error) ? `Sign-in failed (${error}).` : "Sign-in failed.") };
   }
   const notice = query.get("notice");
   return notice !== null && Object.hasOwn(NOTICES, notice) ? { kind: "notice", text: NOTICES[notice as NoticeCode] } : null;

@@ -43,7 +43,7 @@ export interface PageParts {
 
 /**
  * A complete HTML response: strict CSP (no script at all; the one style block allowed by
- * nonce), no framing, no caching, no referrer leaking the URL.
+ * nonce), no framing, no caching, no referrer to other sites.
  */
 export function page(parts: PageParts): Response {
   const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
@@ -70,7 +70,9 @@ ${parts.body}
     "content-security-policy": `default-src 'none'; style-src 'nonce-${nonce}'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    // Not no-referrer: under it a browser sends `Origin: null` on our own form posts, and over
+    // plain HTTP (no Sec-Fetch-Site) the CSRF check would refuse every one of them.
+    "referrer-policy": "same-origin",
     "cache-control": "no-store",
   });
   for (const c of parts.cookies ?? []) headers.append("set-cookie", c);

@@ -50,6 +50,8 @@ describe("pages", () => {
     expect(csp).not.toContain("script-src");
     expect(r.headers.get("x-frame-options")).toBe("DENY");
     expect(r.headers.get("cache-control")).toBe("no-store");
+    // same-origin, not no-referrer: our own form posts must carry a real Origin.
+    expect(r.headers.get("referrer-policy")).toBe("same-origin");
     const html = await r.text();
     expect(html).toContain('<html lang="en">');
     expect(html).toContain('<label for="signin-email">Email</label><input id="signin-email"');
