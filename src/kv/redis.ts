@@ -75,6 +75,20 @@ export class RedisStore implements KeyValueStore {
       this.watcher = new RedisKeyWatcher((extra) => make({ enableOfflineQueue: true, protocol: 2, ...extra }), opts.prefix);
     }
     this.#client.on("error", () => {});
+    this.#keepAlive(this.#client);
+  }
+
+  /**
+   * ioredis can give up on a connection (status `end`) during a Sentinel failover it raced
+   * with; an instance must not stay without its store until restarted, so it connects again.
+   */
+  #keepAlive(c: Redis | Cluster): void {
+    c.on("end", () => {
+      if (this.#closed) return;
+      setTimeout(() => {
+        if (!this.#closed && c.status === "end") c.connect().catch(() => {});
+      }, 250);
+    });
   }
 
   wireKey(name: string): string {
@@ -204,6 +218,7 @@ export class RedisStore implements KeyValueStore {
     if (this.#subscriber) return this.#subscriber;
     const sub = this.#makeSubscriber();
     sub.on("error", () => {});
+    this.#keepAlive(sub);
     // Every (re)connect subscribes to every channel with handlers; SUBSCRIBE is idempotent.
     if (this.kind !== "cluster") sub.on("ready", () => this.#channels.size > 0 && void sub.subscribe(...this.#channels.keys()).catch(() => {}));
     sub.on("message", (channel: string, message: string) => {

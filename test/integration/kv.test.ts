@@ -127,6 +127,21 @@ describe("redis standalone: outages", () => {
     }
   }, SLOW);
 
+  test("a connection ioredis gave up on (status end) is connected again: the store does not stay down", async () => {
+    const store = createRedisStore(options(await redisUrl()));
+    try {
+      await store.set("alive", "1");
+      // What ioredis does when it races a failover: the connection ends and would never retry.
+      const ended = new Promise<void>((resolve) => store.client.once("end", () => resolve()));
+      store.client.disconnect();
+      await ended;
+      await eventually("the command connection came back", async () => store.client.status === "ready");
+      expect(await store.get("alive")).toBe("1");
+    } finally {
+      await store.close();
+    }
+  }, SLOW);
+
   test("commands after close() fail at once", async () => {
     const store = createRedisStore(options(await redisUrl()));
     await store.close();
