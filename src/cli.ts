@@ -48,7 +48,7 @@ export async function runCli(argv: readonly string[], env: Record<string, string
   }
   let ctx: CliContext | undefined;
   try {
-    ctx = createCliContext(args, env, out);
+    ctx = createCliContext(args, env, out, err);
     return (await command.run(ctx)) ?? 0;
   } catch (e) {
     if (e instanceof ConfigError) {

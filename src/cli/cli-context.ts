@@ -15,9 +15,13 @@ import type { ParsedArgs } from "./args.ts";
 export interface CliContext {
   readonly config: Config;
   readonly args: ParsedArgs;
+  /** The environment the configuration was read from (for CLI-only variables). */
+  readonly env: Readonly<Record<string, string | undefined>>;
   readonly log: Logger;
   /** Writes one line to stdout. */
   out(line: string): void;
+  /** Writes one warning line to stderr (stdout stays the command's output). */
+  warn(line: string): void;
   /** The database pool, opened on first use; migrations are applied first unless `migrated: false`. */
   pool(opts?: { migrated?: boolean }): Promise<StrictPool>;
   /** The shared store, opened on first use. */
@@ -30,7 +34,7 @@ export interface CliContext {
  * opens connections lazily. Without `DATABASE_URL` the embedded PGlite database is used
  * only with `--embedded`, because it must not be opened while a server has it open.
  */
-export function createCliContext(args: ParsedArgs, env: Record<string, string | undefined>, out: (line: string) => void): CliContext {
+export function createCliContext(args: ParsedArgs, env: Record<string, string | undefined>, out: (line: string) => void, warn: (line: string) => void): CliContext {
   const config = loadConfig(env);
   // Logs go to stderr so stdout stays the command's output (tables, JSON).
   const log = createLogger(env["GATEHOUSE_LOG_LEVEL"] ?? "warn", pino.destination(2));
@@ -38,7 +42,7 @@ export function createCliContext(args: ParsedArgs, env: Record<string, string | 
   let embedded: EmbeddedPostgres | null = null;
   let store: KeyValueStore | null = null;
   return {
-    config, args, log, out,
+    config, args, env, log, out, warn,
     async pool(opts = {}) {
       if (pool) return pool;
       let url = config.db.url;

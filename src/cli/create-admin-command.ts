@@ -6,18 +6,17 @@ import { CliError, usageError } from "./cli-error.ts";
 import { readSecretInput } from "./secret-input.ts";
 
 /**
- * `create-admin --email E [--name N]`: an admin account with a password from
- * `GATEHOUSE_ADMIN_PASSWORD` or standard input (never a flag: it would land in shell history).
+ * `create-admin --email E [--name N] [--password P]`: an admin account. The password comes
+ * from `--password` (with a warning), `GATEHOUSE_ADMIN_PASSWORD` or standard input.
  */
 export const createAdminCommand: CliCommand = {
   name: "create-admin",
-  usage: "create-admin --email <email> [--name <name>]   (password from GATEHOUSE_ADMIN_PASSWORD or stdin)",
+  usage: "create-admin --email <email> [--name <name>] [--password <p>]   (else GATEHOUSE_ADMIN_PASSWORD, else stdin)",
   summary: "create an admin account",
   async run(ctx) {
     const email = flag(ctx, "email", true).trim().toLowerCase();
     if (!isValidEmail(email)) throw usageError(`--email: not a valid email address`);
-    if (ctx.args.flags.has("password")) throw usageError("--password is not accepted (shell history); pass GATEHOUSE_ADMIN_PASSWORD or pipe the password on stdin");
-    const password = await readSecretInput("GATEHOUSE_ADMIN_PASSWORD");
+    const password = await readSecretInput(ctx, "password", "GATEHOUSE_ADMIN_PASSWORD");
     try {
       checkNewPassword(password);
     } catch (e) {

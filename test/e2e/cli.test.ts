@@ -73,19 +73,31 @@ describe("migrate", () => {
 });
 
 describe("create-admin, list-sessions, revoke-user", () => {
-  test("create-admin takes the password from stdin, refuses --password and a taken email", async () => {
+  test("create-admin takes the password from stdin, env or --password (with a warning), refuses a taken email", async () => {
     const made = await cli(["create-admin", "--email", "Root@Example.com", "--name", "Root"], {}, "cli-admin-password-1\n");
     expect(made.code).toBe(0);
     expect(made.out).toContain("created admin root@example.com");
-    expect(made.out).not.toContain("cli-admin-password-1");
+    expect(made.out + made.err).not.toContain("cli-admin-password-1");
     const r = await app.request("/api/v1/auths/signin", postJson({ email: "root@example.com", password: "cli-admin-password-1" }));
     expect(r.status).toBe(200);
     expect(((await r.json()) as { role: string }).role).toBe("admin");
-    const flagged = await cli(["create-admin", "--email", "x@example.com", "--password", "visible"]);
-    expect(flagged.code).toBe(2);
-    const taken = await cli(["create-admin", "--email", "root@example.com"], { GATEHOUSE_ADMIN_PASSWORD: "another-password-2" });
+
+    const flagged = await cli(["create-admin", "--email", "second@example.com", "--name", "Second", "--password", "cli-flag-password-3"]);
+    expect(flagged.code).toBe(0);
+    expect(flagged.err).toContain("--password stays in shell history");
+    expect(flagged.out + flagged.err).not.toContain("cli-flag-password-3");
+    const row = await app.services.pool.run("t.admin", async (c) =>
+      (await c<{ role: string; name: string; password: string }[]>`select u.role, u.name, a.password from "user" u join auth a on a.id = u.id where u.email = 'second@example.com'`)[0]!);
+    expect(row).toMatchObject({ role: "admin", name: "Second" });
+    expect(row.password).toStartWith("$argon2id$");
+    expect(flagged.out).not.toContain(row.password);
+    expect((await app.request("/api/v1/auths/signin", postJson({ email: "second@example.com", password: "cli-flag-password-3" }))).status).toBe(200);
+
+    const empty = await cli(["create-admin", "--email", "empty@example.com"], { GATEHOUSE_ADMIN_PASSWORD: "" }, "");
+    expect(empty.code).toBe(2);
+    const taken = await cli(["create-admin", "--email", "ROOT@example.com"], { GATEHOUSE_ADMIN_PASSWORD: "another-password-2" });
     expect(taken.code).toBe(1);
-    expect(taken.err).toContain("already exists");
+    expect(taken.err.trim().split("\n")).toEqual(["gatehouse create-admin: an account with root@example.com already exists"]);
   });
 
   test("list-sessions shows the live sessions (table and --json); revoke-user ends them on the running server", async () => {
@@ -114,6 +126,15 @@ describe("create-admin, list-sessions, revoke-user", () => {
       expect(status).toBe(401);
     }
     expect((await cli(["list-sessions", "root@example.com"])).out).toContain("0 live sessions");
+    const all = await cli(["list-sessions", "root@example.com", "--all"]);
+    expect(all.out).toMatch(/^id +method +created +last_seen +expires +revoked +ip +user_agent$/m);
+    const allJson = JSON.parse((await cli(["list-sessions", "root@example.com", "--all", "--json"])).out) as Array<{ user_agent: string; revoked: string; live: boolean }>;
+    const revokedOnes = allJson.filter((s) => s.user_agent.startsWith("cli-test-agent-"));
+    expect(revokedOnes).toHaveLength(2);
+    for (const s of revokedOnes) {
+      expect(s.live).toBe(false);
+      expect(s.revoked).toMatch(/^\d{4}-\d\d-\d\dT/);
+    }
     const unknown = await cli(["revoke-user", "nobody@example.com"]);
     expect(unknown.code).toBe(1);
     expect(unknown.err).toContain("no user with email nobody@example.com");

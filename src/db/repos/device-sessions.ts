@@ -47,6 +47,12 @@ export class DeviceSessionsRepo {
       ));
   }
 
+  /** Every session of a user, revoked and expired ones included, newest first, at most `limit`. */
+  listAll(userId: string, limit: number): Promise<DeviceSession[]> {
+    return this.pool.run("session.list_all", async (c) =>
+      c.unsafe<DeviceSession[]>(`select ${COLUMNS} from gatehouse_session where user_id = $1 order by created_at desc, id limit $2`, [userId, limit]));
+  }
+
   byId(id: string): Promise<DeviceSession | null> {
     return this.pool.run("session.by_id", async (c) => (await c.unsafe<DeviceSession[]>(`select ${COLUMNS} from gatehouse_session where id = $1`, [id]))[0] ?? null);
   }
