@@ -8,6 +8,7 @@ import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-servic
 import { startTestApp, type TestApp } from "../helpers/test-app.ts";
 import { fernetDecrypt, fernetEncrypt } from "../../src/crypto/fernet.ts";
 import { rotateOAuthEncryptionKey } from "../../src/oauth/encryption-key-rotation.ts";
+import postgres from "postgres";
 
 const root = new URL("../..", import.meta.url).pathname;
 const OLD = "old-oauth-passphrase-0123456789abcdef";
@@ -19,10 +20,12 @@ let oldKey: string;
 
 const plaintextOf = (i: number) => JSON.stringify({ access_token: `at-${i}`, expires_at: 2_000_000_000 + i, issued_at: 1_700_000_000 });
 
+const spawnCli = (args: string[]) => Bun.spawn([`${root}node_modules/.bin/bun`, "src/cli.ts", ...args], {
+  cwd: root, env: { PATH: process.env["PATH"] ?? "", ...env }, stdout: "pipe", stderr: "pipe",
+});
+
 async function cli(args: string[]): Promise<{ code: number; out: string }> {
-  const proc = Bun.spawn([`${root}node_modules/.bin/bun`, "src/cli.ts", ...args], {
-    cwd: root, env: { PATH: process.env["PATH"] ?? "", ...env }, stdout: "pipe", stderr: "pipe",
-  });
+  const proc = spawnCli(args);
   const out = await new Response(proc.stdout).text();
   return { code: await proc.exited, out: out + (await new Response(proc.stderr).text()) };
 }
@@ -151,5 +154,62 @@ describe("a row that never stops changing", () => {
     expect(report.contended).toEqual(["row-00002"]);
     const row = await app.services.pool.run("c.read", async (c) => (await c<{ token: string }[]>`select token from oauth_session where id = 'row-00002'`)[0]!);
     expect(await fernetDecrypt(other, row.token)).toBe(`{"v":${writes}}`);
+  });
+});
+
+describe("keys from --from/--to, and a run killed mid-way", () => {
+  test("--to that is not the servers' key is refused (exit 2) and changes nothing", async () => {
+    const before = await app.services.pool.run("t.before", async (c) => c<{ token: string }[]>`select token from oauth_session order by id limit 5`);
+    const r = await cli(["rotate-oauth-encryption-key", "--to", "some-other-key-the-servers-do-not-have"]);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain("--to is not the key this environment gives the servers");
+    expect(r.out).not.toContain("some-other-key-the-servers-do-not-have");
+    const after = await app.services.pool.run("t.after", async (c) => c<{ token: string }[]>`select token from oauth_session order by id limit 5`);
+    expect(after).toEqual(before);
+  });
+
+  test("killed (SIGKILL) while a batch waits on a row lock, rerun with --from: every row under the new key, plaintexts unchanged", async () => {
+    const { deriveFernetKey } = await import("../../src/crypto/fernet.ts");
+    const FIFTH = "fifth-key-for-the-kill-test-0123456789ab";
+    const fifthKey = await deriveFernetKey(FIFTH);
+    const newKey = await deriveFernetKey(NEW);
+    const ids = Array.from({ length: ROWS }, (_, i) => `row-${String(i).padStart(5, "0")}`);
+    const tokens = await Promise.all(ids.map((_, i) => fernetEncrypt(fifthKey, plaintextOf(i))));
+    await app.services.pool.run("kill.seed", async (c) => {
+      await c`update oauth_session o set token = t.token from unnest(${ids}::text[], ${tokens}::text[]) as t(id, token) where o.id = t.id`;
+    });
+
+    // Batch 6 (rows 1000-1199 at --batch-size 200) cannot be written while this lock is held.
+    const sql = postgres(env["DATABASE_URL"]!, { max: 1, onnotice: () => {} });
+    const locker = await sql.reserve();
+    await locker`begin`;
+    await locker`select id from oauth_session where id = 'row-01100' for update`;
+    const proc = spawnCli(["rotate-oauth-encryption-key", "--from", FIFTH, "--batch-size", "200"]);
+    const reader = proc.stdout.getReader();
+    let seen = "";
+    while (!seen.includes("batch 5:")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    expect(seen).toContain("batch 5: scanned 1000, re-encrypted 1000");
+    proc.kill("SIGKILL");
+    expect(await proc.exited).not.toBe(0);
+    expect(proc.signalCode).toBe("SIGKILL");
+    expect(await count("new")).toBe(1000);
+    await locker`rollback`;
+    locker.release();
+    await sql.end();
+
+    const rerun = await cli(["rotate-oauth-encryption-key", "--from", FIFTH, "--batch-size", "200"]);
+    console.log(`resumed after the kill: ${rerun.out.slice(rerun.out.indexOf("done in")).split("\n")[0]}`);
+    const done = /re-encrypted (\d+), already under the new key (\d+)/.exec(rerun.out.slice(rerun.out.indexOf("done in")))!;
+    // The killed run's batch-6 statement may still commit once the lock is released: it is correct either way.
+    expect(Number(done[1]) + Number(done[2])).toBe(ROWS);
+    expect(Number(done[2])).toBeGreaterThanOrEqual(1000);
+    expect(rerun.out).toContain("1 rows decrypt with no key and were left untouched: zz-unreadable");
+    const rows = await app.services.pool.run("kill.all", async (c) => c<{ id: string; token: string }[]>`select id, token from oauth_session where id like 'row-%' order by id`);
+    expect(rows).toHaveLength(ROWS);
+    for (const r of rows) expect(await fernetDecrypt(newKey, r.token)).toBe(plaintextOf(Number(r.id.slice(4))));
   });
 });
