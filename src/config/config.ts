@@ -27,6 +27,8 @@ export interface Config {
     readonly accessLog: boolean;
     /** `GATEHOUSE_OPENAPI`: serve `/openapi` (docs UI) and `/openapi/json`. */
     readonly openapi: boolean;
+    /** `WEBUI_URL` (Open WebUI's): the public base URL; its origin is accepted on page form posts. */
+    readonly publicUrl: string | null;
     readonly trustedProxies: readonly string[];
     readonly maxBodyBytes: number;
     readonly maxHeaderBytes: number;
@@ -132,6 +134,7 @@ export function loadConfig(env: Env): Config {
       logLevel: oneOf(env, "GATEHOUSE_LOG_LEVEL", "info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
       accessLog: bool(env, "GATEHOUSE_ACCESS_LOG", true),
       openapi: bool(env, "GATEHOUSE_OPENAPI", true),
+      publicUrl: url(env, "WEBUI_URL", ["http:", "https:"]),
       trustedProxies: list(env, "GATEHOUSE_TRUSTED_PROXIES"),
       maxBodyBytes: int(env, "GATEHOUSE_MAX_BODY_BYTES", 1_048_576, 1024, 104_857_600),
       maxHeaderBytes: int(env, "GATEHOUSE_MAX_HEADER_BYTES", 32_768, 1024, 262_144),

@@ -26,6 +26,8 @@ const notice = (path: string, code: NoticeCode) => `${path}?notice=${code}`;
  */
 export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
   const deps = { auth, config: s.config, audit: s.audit };
+  const publicOrigin = s.config.server.publicUrl === null ? null : new URL(s.config.server.publicUrl).origin;
+  const sameOrigin = (request: Request) => assertSameOrigin(request, publicOrigin);
   const oauthSessions = new OAuthSessionsRepo(s.pool);
   const providers: ProviderButton[] = [...oauth.providers.keys()].map((name) => ({
     name, label: name === "oidc" ? s.config.oauth.providerName : (LABELS[name] ?? name),
@@ -69,7 +71,7 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
       return authPage(flashFrom(new URL(request.url).searchParams));
     })
     .post("/auth/signin", async ({ request }) => {
-      assertSameOrigin(request);
+      sameOrigin(request);
       const f = await form(request);
       const email = f.get("email") ?? "";
       try {
@@ -80,7 +82,7 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
       }
     }, { parse: "none" })
     .post("/auth/signup", async ({ request }) => {
-      assertSameOrigin(request);
+      sameOrigin(request);
       const f = await form(request);
       try {
         const user = await signUp(deps, { name: f.get("name") ?? "", email: f.get("email") ?? "", password: f.get("password") ?? "" });
@@ -90,7 +92,7 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
       }
     }, { parse: "none" })
     .post("/auth/signout", async ({ request }) => {
-      assertSameOrigin(request);
+      sameOrigin(request);
       const cookies = await signOutSession(request, auth, oauthSessions, s.audit);
       return seeOther(notice("/auth", "signed_out"), cookies);
     }, { parse: "none" })
@@ -108,7 +110,7 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
       });
     })
     .post("/account/sessions/:id/revoke", async ({ params, request }) => {
-      assertSameOrigin(request);
+      sameOrigin(request);
       const p = await principal(request);
       if (!p) return signedOutRedirect(request);
       const row = await auth.sessions.byId(params.id);
@@ -118,7 +120,7 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
       return seeOther(notice("/account/sessions", "revoked"));
     }, { parse: "none" })
     .post("/account/sessions/revoke-others", async ({ request }) => {
-      assertSameOrigin(request);
+      sameOrigin(request);
       const p = await principal(request);
       if (!p) return signedOutRedirect(request);
       await auth.revoker.revokeAllExcept(p.user.id, p.claims?.jti ?? null);

@@ -109,3 +109,23 @@ describe("pages", () => {
     expect((await app.request("/api/v1/auths/", { headers: { cookie: a } })).status).toBe(401);
   });
 });
+
+describe("behind a proxy that rewrites Host", () => {
+  test("WEBUI_URL's origin is accepted on form posts; other origins still are not", async () => {
+    const proxied = await startTestApp({
+      DATABASE_URL: await freshDatabaseUrl("pages_proxy"), REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: uniquePrefix("pages-proxy"),
+      WEBUI_URL: "https://chat.example.com/",
+    });
+    try {
+      const post = (origin: string) => proxied.request("/auth/signup", {
+        method: "POST", redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin },
+        body: new URLSearchParams({ name: "Pam", email: "pam@example.com", password: "pam-password-1" }).toString(),
+      });
+      expect((await post("https://evil.example")).status).toBe(403);
+      expect((await post("https://chat.example.com")).status).toBe(303);
+    } finally {
+      await proxied.close();
+    }
+  });
+});

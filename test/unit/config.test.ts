@@ -96,6 +96,7 @@ const BAD: Array<[string, string, string]> = [
   ["GATEHOUSE_OAUTH_PREVIOUS_ENCRYPTION_KEYS", "old passphrase," + "!".repeat(43) + "=", "GATEHOUSE_OAUTH_PREVIOUS_ENCRYPTION_KEYS: invalid value; expected comma-separated Fernet keys (44 characters of URL-safe base64 encoding 32 bytes) or passphrases of another length"],
   ["GATEHOUSE_ACCESS_LOG", "sometimes", "GATEHOUSE_ACCESS_LOG: invalid value; expected true or false"],
   ["GATEHOUSE_OPENAPI", "maybe", "GATEHOUSE_OPENAPI: invalid value; expected true or false"],
+  ["WEBUI_URL", "chat.example.com", "WEBUI_URL: invalid value; expected a URL starting with http:// or https://"],
   ["DEFAULT_USER_ROLE", "root", "DEFAULT_USER_ROLE: invalid value; expected one of pending, user, admin"],
   ["ENABLE_SIGNUP", "maybe", "ENABLE_SIGNUP: invalid value; expected true or false"],
   ["GATEHOUSE_REDIS_FAILURE_MODE", "half", "GATEHOUSE_REDIS_FAILURE_MODE: invalid value; expected one of closed, open"],
