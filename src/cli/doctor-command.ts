@@ -2,15 +2,13 @@ import type { CliCommand } from "./command.ts";
 import type { CliContext } from "./cli-context.ts";
 import { configFindings, skewFinding, type Finding } from "./doctor-checks.ts";
 import { RedisStore } from "../kv/redis.ts";
-
-const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref?.())]);
+import { withTimeout } from "../with-timeout.ts";
 
 async function postgresFindings(ctx: CliContext): Promise<Finding[]> {
   try {
-    const pool = await within(ctx.pool({ migrated: false }), 10_000, "PostgreSQL");
+    const pool = await withTimeout(ctx.pool({ migrated: false }), 10_000, "PostgreSQL");
     const sent = Date.now();
-    const row = await within(pool.run("doctor.postgres", async (c) =>
+    const row = await withTimeout(pool.run("doctor.postgres", async (c) =>
       (await c<{ version: string; now: Date; max: string }[]>`select version() as version, now() as now, current_setting('max_connections') as max`)[0]!), 5_000, "PostgreSQL");
     const received = Date.now();
     const f: Finding[] = [{ status: "OK", check: "postgres", detail: row.version.split(" on ")[0]! }];
@@ -30,11 +28,11 @@ async function redisFindings(ctx: CliContext): Promise<Finding[]> {
   if (ctx.config.redis.url === null && ctx.config.redis.sentinelHosts.length === 0) return [];
   const store = ctx.store();
   try {
-    await within(store.ping(), 5_000, "Redis");
+    await withTimeout(store.ping(), 5_000, "Redis");
     const f: Finding[] = [{ status: "OK", check: "redis", detail: `${store.kind} answers PING` }];
     if (store instanceof RedisStore && store.kind !== "cluster") {
       const sent = Date.now();
-      const [seconds, micros] = (await within(store.client.call("TIME") as Promise<[string, string]>, 5_000, "Redis"));
+      const [seconds, micros] = (await withTimeout(store.client.call("TIME") as Promise<[string, string]>, 5_000, "Redis"));
       f.push(skewFinding("redis clock", Number(seconds) * 1000 + Number(micros) / 1000, sent, Date.now()));
     }
     return f;

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { Services } from "../services.ts";
+import { TimeoutError, withTimeout } from "../with-timeout.ts";
 
 /** How long /readyz waits for one dependency before calling it failed. */
 const CHECK_TIMEOUT_MS = 2000;
@@ -31,19 +32,12 @@ export function healthRoutes(s: Services) {
 
 /** "ok", or a short reason that names no secret. */
 async function check(fn: () => Promise<void>): Promise<string> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await Promise.race([
-      fn(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("timed out")), CHECK_TIMEOUT_MS);
-      }),
-    ]);
+    await withTimeout(fn(), CHECK_TIMEOUT_MS, "health check");
     return "ok";
   } catch (e) {
+    if (e instanceof TimeoutError) return "failed (timed out)";
     const code = (e as { code?: unknown }).code;
-    return typeof code === "string" ? `failed (${code})` : `failed (${(e as Error).message === "timed out" ? "timed out" : "error"})`;
-  } finally {
-    clearTimeout(timer);
+    return typeof code === "string" ? `failed (${code})` : "failed (error)";
   }
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from "prom-client";
+import { withTimeout } from "../with-timeout.ts";
 
 /** How long a scrape waits for the store's PING before reporting it down. */
 const PING_TIMEOUT_MS = 1000;
@@ -22,14 +23,11 @@ export function createStoreMetrics(registry: Registry, ping: () => Promise<void>
     help: "1 when the shared store answered a PING at scrape time, 0 when degraded",
     registers,
     async collect() {
-      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        await Promise.race([ping(), new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error("timeout")), PING_TIMEOUT_MS); })]);
+        await withTimeout(ping(), PING_TIMEOUT_MS, "store PING");
         this.set(1);
       } catch {
         this.set(0);
-      } finally {
-        clearTimeout(timer);
       }
     },
   });

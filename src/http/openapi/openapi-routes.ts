@@ -1,5 +1,3 @@
-import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
 import { SCHEMAS } from "./schemas.ts";
@@ -27,12 +25,12 @@ const TAGS = [
  * Route documentation comes from the route catalog via `applyRouteDocs`.
  */
 export function openapiRoutes(version: string) {
-  const require = createRequire(import.meta.url);
   const cache = new Map<string, Promise<ArrayBuffer>>();
+  // A file: URL resolved like an import, read with fetch: the same on Bun and Deno.
   const asset = (name: string) => {
     let p = cache.get(name);
     if (!p) {
-      p = readFile(require.resolve(`swagger-ui-dist/${name}`)).then((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+      p = fetch(import.meta.resolve(`swagger-ui-dist/${name}`)).then((r) => r.arrayBuffer());
       cache.set(name, p);
     }
     return p;
