@@ -1,6 +1,7 @@
 import Redis, { Cluster, ReplyError, type ClusterOptions, type RedisOptions } from "ioredis";
 import { joinPrefix, type KeyValueStore, type SetOptions, type Unsubscribe } from "./store.ts";
 import { StoreUnavailableError } from "./errors.ts";
+import { withTimeout } from "../with-timeout.ts";
 import { RedisKeyWatcher } from "./redis-key-watch.ts";
 import type { KeyWatcher } from "./key-watch.ts";
 import { baseOptions, parseUrl, type RedisStoreOptions } from "./redis-options.ts";
@@ -265,8 +266,6 @@ export function createRedisStore(opts: RedisStoreOptions): RedisStore {
 }
 
 /** Waits for `p`, but no longer than `ms`; never rejects. */
-async function within(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([p.catch(() => {}), new Promise((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
+function within(p: Promise<unknown>, ms: number): Promise<void> {
+  return withTimeout(p, ms, "Redis").then(() => {}, () => {});
 }
