@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { ensureBinaries, startPostgres, startRedis, stopAll } from "../test/harness/services.ts";
-import { startServerProcess, type ServerProcess } from "../test/helpers/server-process.ts";
+import { startServerProcess, WS_SERVER_FIXTURE, type ServerProcess } from "../test/helpers/server-process.ts";
 import { machine, table, writeResults } from "./lib/results.ts";
 
 const { values } = parseArgs({
@@ -78,7 +78,7 @@ try {
     DATABASE_URL: pg.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: "bench-ws", WEBUI_SECRET_KEY: "bench-ws-secret",
     ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user", GATEHOUSE_LOG_LEVEL: "warn",
     GATEHOUSE_WS_MAX_SOCKETS_PER_USER: String(target),
-  }, [`${root}node_modules/.bin/bun`, "--max-http-header-size=262144", "test/fixtures/ws-server.ts"]);
+  }, WS_SERVER_FIXTURE);
   const tokens: string[] = [];
   for (let i = 0; i < userCount; i++) {
     const r = await post(`${server.baseUrl}/api/v1/auths/signup`, { name: `b${i}`, email: `bench${i}@example.com`, password: "pw" });

@@ -8,6 +8,7 @@ import { startTestApp, type TestApp } from "../helpers/test-app.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
 import { sample } from "../helpers/metrics-text.ts";
 import { ensureBinaries } from "../harness/services.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const VECTOR_USER = vectors.jwt_with_exp_decoded.id;
 let app: TestApp;
@@ -194,8 +195,7 @@ describe("failed sign-ins do not tell legacy-hash accounts from unknown emails",
     const other = await startTestApp({ DATABASE_URL: dbUrl, REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: uniquePrefix("compat-floor"), WEBUI_SECRET_KEY: "test-webui-secret-key" });
     try {
       const floor = other.instance.auth.failureFloor;
-      for (let i = 0; i < 200 && floor.floorMs() === 0; i++) await Bun.sleep(25);
-      const learned = floor.floorMs();
+      const learned = await waitFor("the floor to learn the bcrypt cost", () => floor.floorMs() || undefined);
       expect(learned).toBeGreaterThan(0);
       const started = performance.now();
       const r = await other.request("/api/v1/auths/signin", postJson({ email: "nobody-here@example.com", password: "whatever-password" }));

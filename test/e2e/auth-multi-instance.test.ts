@@ -5,16 +5,8 @@ import { startServerProcess, type ServerProcess } from "../helpers/server-proces
 import { startTestApp } from "../helpers/test-app.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
 import { startRedis } from "../harness/services.ts";
-
-/** Polls `check` until it is true; returns how long that took, or fails after `ms`. */
-async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
-  const started = performance.now();
-  while (performance.now() - started < ms) {
-    if (await check()) return performance.now() - started;
-    await Bun.sleep(10);
-  }
-  throw new Error(`not within ${ms} ms`);
-}
+import { within } from "../helpers/wait.ts";
+import { decodeJwt } from "jose";
 
 describe("two instances sharing Postgres and Redis", () => {
   const procs: ServerProcess[] = [];
@@ -51,7 +43,7 @@ describe("two instances sharing Postgres and Redis", () => {
     const { token } = await signUp("two@example.com");
     expect((await me(a, token)).status).toBe(200);
     expect((await me(b, token)).status).toBe(200);
-    const jti = JSON.parse(atob(token.split(".")[1]!)).jti as string;
+    const jti = decodeJwt(token).jti as string;
     const raw = new Redis(await redisUrl());
     await raw.set(`${prefix}:auth:token:${jti}:revoked`, "1", "EX", 3600);
     raw.disconnect();

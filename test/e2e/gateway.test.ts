@@ -7,6 +7,7 @@ import { sample } from "../helpers/metrics-text.ts";
 import { freePort } from "../harness/services.ts";
 import { serveBun, type RunningServer } from "../../src/runtime/bun.ts";
 import { startFakeLlm, type FakeLlm } from "../../bench/fake-llm.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const UPSTREAM_KEY = "sk-upstream-secret";
 const TIMEOUT_MS = 1500;
@@ -46,16 +47,6 @@ function chat(token: string, body: unknown, init: RequestInit = {}, path = "/api
     body: typeof body === "string" ? body : JSON.stringify(body),
     ...init,
   });
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
 }
 
 async function usageRows(where: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {

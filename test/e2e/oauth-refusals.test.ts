@@ -82,22 +82,22 @@ describe("OAuth callbacks that must be refused (redirect with an error, never a 
     expect(errorOf(r.response!)).toBe("nonce_mismatch");
   });
 
-  test("ID token signed by another key", async () => {
-    idp.tamper = "foreign-key";
+  /** The error a login ends with while the provider tampers with its ID tokens this way. */
+  async function errorWhileTampering(kind: "foreign-key" | "expired"): Promise<string | null> {
+    idp.tamper = kind;
     try {
-      expect(errorOf((await browserLogin(gh, "frank")).response!)).toBe("invalid_id_token_signature");
+      return errorOf((await browserLogin(gh, "frank")).response!);
     } finally {
       idp.tamper = null;
     }
+  }
+
+  test("ID token signed by another key", async () => {
+    expect(await errorWhileTampering("foreign-key")).toBe("invalid_id_token_signature");
   });
 
   test("expired ID token", async () => {
-    idp.tamper = "expired";
-    try {
-      expect(errorOf((await browserLogin(gh, "frank")).response!)).toBe("id_token_expired");
-    } finally {
-      idp.tamper = null;
-    }
+    expect(await errorWhileTampering("expired")).toBe("id_token_expired");
   });
 
   test("provider error in the callback", async () => {

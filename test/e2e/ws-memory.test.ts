@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { freshDatabaseUrl } from "../helpers/real-services.ts";
-import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+import { startServerProcess, WS_SERVER_FIXTURE, type ServerProcess } from "../helpers/server-process.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
 import { TestSocket, wsUrl } from "../helpers/ws-client.ts";
 
-const FIXTURE = [`${process.cwd()}/node_modules/.bin/bun`, "--max-http-header-size=262144", "test/fixtures/ws-server.ts"];
 let server: ServerProcess;
 const sockets: TestSocket[] = [];
 
 beforeAll(async () => {
   // No REDIS_URL: the in-memory store, one instance.
-  server = await startServerProcess({ DATABASE_URL: await freshDatabaseUrl("ws_memory"), WEBUI_SECRET_KEY: "ws-memory-secret" }, FIXTURE);
+  server = await startServerProcess({ DATABASE_URL: await freshDatabaseUrl("ws_memory"), WEBUI_SECRET_KEY: "ws-memory-secret" }, WS_SERVER_FIXTURE);
 });
 afterAll(() => {
   for (const s of sockets) s.close();

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import Redis from "ioredis";
 import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-services.ts";
-import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+import { startServerProcess, WS_SERVER_FIXTURE, type ServerProcess } from "../helpers/server-process.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
 import { TestSocket, wsUrl } from "../helpers/ws-client.ts";
-
-const FIXTURE = [`${process.cwd()}/node_modules/.bin/bun`, "--max-http-header-size=262144", "test/fixtures/ws-server.ts"];
+import { within } from "../helpers/wait.ts";
 
 const procs: ServerProcess[] = [];
 const sockets: TestSocket[] = [];
@@ -22,7 +21,7 @@ beforeAll(async () => {
     WEBUI_SECRET_KEY: "ws-reaper-secret", ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user", GATEHOUSE_LOG_LEVEL: "warn",
     GATEHOUSE_WS_SESSION_POOL_TIMEOUT_SECONDS: "2", GATEHOUSE_WS_REAPER_INTERVAL_MS: "300", GATEHOUSE_WS_MAX_SOCKETS_PER_USER: "2",
   };
-  [a, b] = await Promise.all([startServerProcess(env, FIXTURE), startServerProcess(env, FIXTURE)]);
+  [a, b] = await Promise.all([startServerProcess(env, WS_SERVER_FIXTURE), startServerProcess(env, WS_SERVER_FIXTURE)]);
   procs.push(a, b);
   redis = new Redis(await redisUrl());
 });
@@ -31,15 +30,6 @@ afterAll(() => {
   redis.disconnect();
   for (const p of procs) if (p.proc.exitCode === null) p.kill("SIGKILL");
 });
-
-async function until(ms: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (performance.now() < deadline) {
-    if (await check()) return;
-    await Bun.sleep(50);
-  }
-  throw new Error(`not within ${ms} ms`);
-}
 
 async function signUp(email: string, server = a): Promise<{ token: string; id: string }> {
   const r = await fetch(`${server.baseUrl}/api/v1/auths/signup`, postJson({ name: email, email, password: "pw" }));
@@ -64,7 +54,7 @@ test("GATEHOUSE_WS_MAX_SOCKETS_PER_USER: the socket over the limit gets an error
   expect((await third.event("error")).data).toEqual({ code: "ERR_WS_TOO_MANY_SOCKETS", message: "Too many open sockets for this user" });
   expect(await third.closedWithin(2000)).toEqual({ code: 1008, reason: "Too many sockets" });
   for (const s of sockets.splice(0)) s.close();
-  await until(5000, async () => (await entriesOf(u.id)) === 0);
+  await within(5000, async () => (await entriesOf(u.id)) === 0);
 });
 
 test("a killed instance leaves no session_pool entry once the reaper has run; live entries stay", async () => {
@@ -73,13 +63,13 @@ test("a killed instance leaves no session_pool entry once the reaper has run; li
   await open(a, onA.token);
   await open(a, onA.token);
   const live = await open(b, onB.token);
-  await until(5000, async () => (await entriesOf(onA.id)) === 2 && (await entriesOf(onB.id)) === 1);
+  await within(5000, async () => (await entriesOf(onA.id)) === 2 && (await entriesOf(onB.id)) === 1);
 
   a.kill("SIGKILL");
   await a.exited;
   // The crashed instance could not clean up: its entries are still there.
   expect(await entriesOf(onA.id)).toBe(2);
-  await until(10_000, async () => (await entriesOf(onA.id)) === 0);
+  await within(10_000, async () => (await entriesOf(onA.id)) === 0);
   // Well past the timeout, the survivor's entry is still refreshed by its instance.
   await Bun.sleep(2500);
   expect(await entriesOf(onB.id)).toBe(1);
@@ -91,7 +81,7 @@ test("a killed instance leaves no session_pool entry once the reaper has run; li
 test("SIGTERM closes sockets with 1001 and removes their entries before exiting", async () => {
   const u = await signUp("drain@example.com", b);
   const s = await open(b, u.token);
-  await until(5000, async () => (await entriesOf(u.id)) === 1);
+  await within(5000, async () => (await entriesOf(u.id)) === 1);
   b.kill("SIGTERM");
   expect(await s.closedWithin(5000)).toEqual({ code: 1001, reason: "Server shutting down" });
   expect(await b.exited).toBe(0);

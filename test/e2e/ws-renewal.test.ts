@@ -4,13 +4,13 @@
  * and is closed with 4001 once the renewed one passes too.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { decodeJwt } from "jose";
 import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-services.ts";
-import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+import { startServerProcess, WS_SERVER_FIXTURE, type ServerProcess } from "../helpers/server-process.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
 import { TestSocket, wsUrl } from "../helpers/ws-client.ts";
 
-const FIXTURE = [`${process.cwd()}/node_modules/.bin/bun`, "--max-http-header-size=262144", "test/fixtures/ws-server.ts"];
-const expOf = (token: string) => (JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as { exp: number; jti: string });
+const expOf = (token: string) => decodeJwt(token) as { exp: number; jti: string };
 
 describe("WebSocket expiry follows session renewal across instances", () => {
   let a: ServerProcess;
@@ -22,7 +22,7 @@ describe("WebSocket expiry follows session renewal across instances", () => {
       DATABASE_URL: await freshDatabaseUrl("ws_renewal"), REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: uniquePrefix("ws-renewal"),
       WEBUI_SECRET_KEY: "ws-renewal-secret", GATEHOUSE_LOG_LEVEL: "warn", JWT_EXPIRES_IN: "4s", GATEHOUSE_WS_REAPER_INTERVAL_MS: "100",
     };
-    [a, b] = await Promise.all([startServerProcess(env, FIXTURE), startServerProcess(env, FIXTURE)]);
+    [a, b] = await Promise.all([startServerProcess(env, WS_SERVER_FIXTURE), startServerProcess(env, WS_SERVER_FIXTURE)]);
   });
   afterAll(() => {
     for (const s of sockets) s.close();

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import Redis from "ioredis";
 import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-services.ts";
-import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+import { startServerProcess, WS_SERVER_FIXTURE, type ServerProcess } from "../helpers/server-process.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
 import { TestSocket, wsUrl } from "../helpers/ws-client.ts";
+import { within } from "../helpers/wait.ts";
 
-const FIXTURE = [`${process.cwd()}/node_modules/.bin/bun`, "--max-http-header-size=262144", "test/fixtures/ws-server.ts"];
 const USERS = 10;
 const PER_USER = 100;
 
@@ -23,7 +23,7 @@ beforeAll(async () => {
     WEBUI_SECRET_KEY: "ws-scale-secret", ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user", GATEHOUSE_LOG_LEVEL: "warn",
     GATEHOUSE_WS_MAX_SOCKETS_PER_USER: String(PER_USER),
   };
-  [a, b] = await Promise.all([startServerProcess(env, FIXTURE), startServerProcess(env, FIXTURE)]);
+  [a, b] = await Promise.all([startServerProcess(env, WS_SERVER_FIXTURE), startServerProcess(env, WS_SERVER_FIXTURE)]);
   procs.push(a, b);
   redis = new Redis(await redisUrl());
 });
@@ -32,16 +32,6 @@ afterAll(() => {
   redis.disconnect();
   for (const p of procs) p.kill("SIGKILL");
 });
-
-/** Polls until true or fails after `ms`. */
-async function until(ms: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (performance.now() < deadline) {
-    if (await check()) return;
-    await Bun.sleep(50);
-  }
-  throw new Error(`not within ${ms} ms`);
-}
 
 const stats = async (s: ServerProcess) => (await (await fetch(`${s.baseUrl}/test/ws/stats`)).json()) as { authenticated: number; anonymous: number };
 
@@ -61,8 +51,8 @@ test(`${USERS * PER_USER} sockets on two instances join and all receive one broa
     }));
     sockets.push(...batch);
   }
-  await until(15_000, async () => (await stats(a)).authenticated === targets.length / 2 && (await stats(b)).authenticated === targets.length / 2);
-  await until(15_000, async () => (await redis.hlen(`${prefix}:session_pool`)) === targets.length);
+  await within(15_000, async () => (await stats(a)).authenticated === targets.length / 2 && (await stats(b)).authenticated === targets.length / 2);
+  await within(15_000, async () => (await redis.hlen(`${prefix}:session_pool`)) === targets.length);
 
   const started = performance.now();
   const r = await fetch(`${a.baseUrl}/test/ws/emit`, postJson({ to: "all", event: "announcement", data: { n: 1 } }));

@@ -1,25 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import postgres from "postgres";
-import { SignJWT } from "jose";
+import { SignJWT, decodeJwt } from "jose";
 import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-services.ts";
-import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+import { startServerProcess, WS_SERVER_FIXTURE, type ServerProcess } from "../helpers/server-process.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
 import { TestSocket, wsUrl } from "../helpers/ws-client.ts";
+import { within } from "../helpers/wait.ts";
 
 const SECRET = "ws-e2e-secret";
-const FIXTURE = [`${process.cwd()}/node_modules/.bin/bun`, "--max-http-header-size=262144", "test/fixtures/ws-server.ts"];
-
-/** Polls `check` until true, or fails after `ms` (the issue's "within one second" is checked this way). */
-async function within(ms: number, check: () => boolean | Promise<boolean>): Promise<number> {
-  const started = performance.now();
-  while (performance.now() - started < ms) {
-    if (await check()) return performance.now() - started;
-    await Bun.sleep(10);
-  }
-  throw new Error(`not within ${ms} ms`);
-}
-
 describe("/ws on two instances sharing Postgres and Redis", () => {
   const procs: ServerProcess[] = [];
   const sockets: TestSocket[] = [];
@@ -38,7 +27,7 @@ describe("/ws on two instances sharing Postgres and Redis", () => {
       ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user", GATEHOUSE_LOG_LEVEL: "warn",
       GATEHOUSE_WS_AUTH_TIMEOUT_MS: "1500", GATEHOUSE_WS_MAX_PAYLOAD: "4096", GATEHOUSE_WS_MAX_BAD_FRAMES: "3",
     };
-    [a, b] = await Promise.all([startServerProcess(env, FIXTURE), startServerProcess(env, FIXTURE)]);
+    [a, b] = await Promise.all([startServerProcess(env, WS_SERVER_FIXTURE), startServerProcess(env, WS_SERVER_FIXTURE)]);
     procs.push(a, b);
     redis = new Redis(await redisUrl());
     admin = await signUp("admin@example.com");
@@ -273,5 +262,5 @@ describe("/ws on two instances sharing Postgres and Redis", () => {
 
 /** The `jti` claim of a token (the device-session id). */
 function jti(token: string): string {
-  return (JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as { jti: string }).jti;
+  return (decodeJwt(token) as { jti: string }).jti;
 }

@@ -3,6 +3,9 @@ import { scanForLeaks } from "./log-leaks.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
+/** The command line of test/fixtures/ws-server.ts: the real entry point plus test-only emit routes. */
+export const WS_SERVER_FIXTURE = [`${root}node_modules/.bin/bun`, "--max-http-header-size=262144", "test/fixtures/ws-server.ts"];
+
 /** A Gatehouse (or fixture) process started by a test, with its output kept. */
 export interface ServerProcess {
   baseUrl: string;

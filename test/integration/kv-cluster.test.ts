@@ -3,7 +3,8 @@ import Redis, { Cluster } from "ioredis";
 import { createRedisStore, type RedisStore } from "../../src/kv/redis.ts";
 import { startRedisCluster, type ClusterHandle } from "../harness/services.ts";
 import { uniquePrefix } from "../helpers/real-services.ts";
-import { eventually, storeContract } from "./kv-contract.ts";
+import { storeContract } from "./kv-contract.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 let cluster: ClusterHandle;
 
@@ -72,7 +73,7 @@ describe("redis cluster", () => {
     const got: string[] = [];
     const un = await store.subscribe("news", (m) => got.push(m));
     const other = new Redis({ ...cluster.nodes[2]!, protocol: 2 });
-    await eventually("delivered", async () => {
+    await waitFor("delivered", async () => {
       await other.publish(store.wireKey("news"), "x");
       return got.length > 0;
     });

@@ -1,16 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { KeyValueStore } from "../../src/kv/store.ts";
 import { StoreUnavailableError } from "../../src/kv/errors.ts";
-
-/** Waits until `check` holds, polling; fails with `what` after `ms`. */
-export async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`${what}: did not happen within ${ms} ms`);
-}
+import { waitFor } from "../helpers/wait.ts";
 
 /** Reads a wire key bypassing the store (a plain client), to prove the prefix is applied. */
 export type RawGet = (wireKey: string) => Promise<string | null>;
@@ -45,7 +36,7 @@ export function storeContract(name: string, make: () => Promise<KeyValueStore>, 
       const left = await s.ttl("ttl");
       expect(left).toBeGreaterThan(0);
       expect(left).toBeLessThanOrEqual(150);
-      await eventually("key expired", async () => (await s.get("ttl")) === null);
+      await waitFor("key expired", async () => (await s.get("ttl")) === null);
       expect(await s.ttl("ttl")).toBe(-2);
       await s.set("ttl2", "x", { ttlMs: 10_000 });
       await s.set("ttl2", "y");
@@ -59,7 +50,7 @@ export function storeContract(name: string, make: () => Promise<KeyValueStore>, 
       expect(await s.set("nx-ttl", "v", { onlyIfAbsent: true, ttlMs: 10_000 })).toBe(true);
       expect(await s.ttl("nx-ttl")).toBeGreaterThan(0);
       await s.set("nx-exp", "v", { ttlMs: 100 });
-      await eventually("nx-exp expired", async () => (await s.get("nx-exp")) === null);
+      await waitFor("nx-exp expired", async () => (await s.get("nx-exp")) === null);
       expect(await s.set("nx-exp", "again", { onlyIfAbsent: true })).toBe(true);
     });
 
@@ -102,7 +93,7 @@ export function storeContract(name: string, make: () => Promise<KeyValueStore>, 
       expect(t).toBeLessThanOrEqual(5000);
       expect(await s.ttl("missing")).toBe(-2);
       expect(await s.expire("e", 100)).toBe(true);
-      await eventually("e expired", async () => (await s.ttl("e")) === -2);
+      await waitFor("e expired", async () => (await s.ttl("e")) === -2);
     });
 
     test("hash operations; deleting the last field deletes the key", async () => {
@@ -144,11 +135,11 @@ export function storeContract(name: string, make: () => Promise<KeyValueStore>, 
       insidePublish = false;
       // Cluster counts only the receivers on the node that took the PUBLISH.
       expect(await published).toBeGreaterThanOrEqual(s.kind === "cluster" ? 0 : 1);
-      await eventually("both handlers got one", () => a.length === 1 && b.length === 1);
+      await waitFor("both handlers got one", () => a.length === 1 && b.length === 1);
       expect(during).toEqual([false]);
       await unA();
       await s.publish("chan", "two");
-      await eventually("b got two", () => b.length === 2);
+      await waitFor("b got two", () => b.length === 2);
       expect(a).toEqual(["one"]);
       expect(b).toEqual(["one", "two"]);
       await unB();
@@ -166,10 +157,10 @@ export function storeContract(name: string, make: () => Promise<KeyValueStore>, 
       const un1 = await s.subscribe("chan2", fn);
       const un2 = await s.subscribe("chan2", fn);
       await s.publish("chan2", "x");
-      await eventually("delivered twice", () => got.length === 2);
+      await waitFor("delivered twice", () => got.length === 2);
       await un1();
       await s.publish("chan2", "y");
-      await eventually("delivered once more", () => got.length === 3);
+      await waitFor("delivered once more", () => got.length === 3);
       expect(got).toEqual(["x", "x", "y"]);
       await un2();
       await unThrow();
@@ -179,7 +170,7 @@ export function storeContract(name: string, make: () => Promise<KeyValueStore>, 
       const unLater = await s.subscribe("chan2", (m) => later.push(m));
       await un2();
       await s.publish("chan2", "z");
-      await eventually("the newer subscriber still receives", () => later.length === 1);
+      await waitFor("the newer subscriber still receives", () => later.length === 1);
       await unLater();
     });
 
@@ -188,7 +179,7 @@ export function storeContract(name: string, make: () => Promise<KeyValueStore>, 
       const b: string[] = [];
       const [unA, unB] = await Promise.all([s.subscribe("chan3", (m) => a.push(m)), s.subscribe("chan3", (m) => b.push(m))]);
       await s.publish("chan3", "first");
-      await eventually("both got first", () => a.length === 1 && b.length === 1);
+      await waitFor("both got first", () => a.length === 1 && b.length === 1);
       await Promise.all([unA(), unB()]);
     });
 

@@ -3,7 +3,8 @@ import Redis from "ioredis";
 import { createRedisStore, type RedisStore } from "../../src/kv/redis.ts";
 import { startSentinelTopology, type SentinelTopology } from "../harness/services.ts";
 import { uniquePrefix } from "../helpers/real-services.ts";
-import { eventually, storeContract } from "./kv-contract.ts";
+import { storeContract } from "./kv-contract.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 let topo: SentinelTopology;
 
@@ -75,12 +76,12 @@ describe("sentinel failover", () => {
     const got: string[] = [];
     await store.subscribe("after", (m) => got.push(m));
     await store.publish("after", "before-failover");
-    await eventually("delivered before failover", () => got.includes("before-failover"));
+    await waitFor("delivered before failover", () => got.includes("before-failover"));
 
     await store.set("before", "1");
     // Replication is asynchronous: only a write the replica already has survives the failover.
     const replica = new Redis({ host: "127.0.0.1", port: topo.replica.port, protocol: 2 });
-    await eventually("replica has the write", async () => (await replica.get(store.wireKey("before"))) === "1");
+    await waitFor("replica has the write", async () => (await replica.get(store.wireKey("before"))) === "1");
     replica.disconnect();
 
     topo.master.kill("SIGKILL");
@@ -88,7 +89,7 @@ describe("sentinel failover", () => {
     let attempts = 0;
     let failures = 0;
     let lastError = "";
-    await eventually("a write succeeds against the promoted replica", async () => {
+    await waitFor("a write succeeds against the promoted replica", async () => {
       attempts++;
       try {
         await store.set("during", "2");
@@ -106,7 +107,7 @@ describe("sentinel failover", () => {
 
     // The sentinel that led the failover told the store first; the others learn it moments later.
     let raw = await rawMaster();
-    await eventually("sentinels name the promoted replica", async () => {
+    await waitFor("sentinels name the promoted replica", async () => {
       raw.disconnect();
       raw = await rawMaster();
       return raw.options.port === topo.replica.port;
@@ -114,7 +115,7 @@ describe("sentinel failover", () => {
     expect(await raw.get(store.wireKey("during"))).toBe("2");
     raw.disconnect();
 
-    await eventually("subscription delivers after failover", async () => {
+    await waitFor("subscription delivers after failover", async () => {
       await store.publish("after", "after-failover").catch(() => 0);
       return got.includes("after-failover");
     }, 20_000);

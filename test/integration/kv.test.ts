@@ -6,7 +6,8 @@ import { createStore } from "../../src/kv/create-store.ts";
 import { StoreUnavailableError } from "../../src/kv/errors.ts";
 import { startRedis } from "../harness/services.ts";
 import { redisUrl, uniquePrefix } from "../helpers/real-services.ts";
-import { eventually, storeContract } from "./kv-contract.ts";
+import { storeContract } from "./kv-contract.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 // Explicit, because `bun test` with several files applies the preload's default timeout to the first file only.
 const SLOW = 60_000;
@@ -65,11 +66,11 @@ describe("redis standalone: outages", () => {
       const revived = await startRedis({ port: own.port });
       try {
         const t0 = performance.now();
-        await eventually("store answers again", () => answers(store), 15_000);
+        await waitFor("store answers again", () => answers(store), 15_000);
         console.log(`redis back: the same store answered after ${(performance.now() - t0).toFixed(0)} ms`);
         await store.set("k", "again");
         expect(await store.get("k")).toBe("again");
-        await eventually("the subscription was remade on reconnect", async () => {
+        await waitFor("the subscription was remade on reconnect", async () => {
           await store.publish("survives", "after-restart");
           return got.includes("after-restart");
         });
@@ -94,7 +95,7 @@ describe("redis standalone: outages", () => {
       } finally {
         own.kill("SIGCONT");
       }
-      await eventually("store answers after SIGCONT", () => answers(store), 10_000);
+      await waitFor("store answers after SIGCONT", () => answers(store), 10_000);
       expect(await store.get("k")).toBe("v");
     } finally {
       await store.close();
@@ -115,7 +116,7 @@ describe("redis standalone: outages", () => {
       await Bun.sleep(2500);
       const revived = await startRedis({ port: own.port });
       try {
-        await eventually("message delivered to the early subscription", async () => {
+        await waitFor("message delivered to the early subscription", async () => {
           await store.publish("late", "hi").catch(() => 0);
           return got.includes("hi");
         }, 15_000);
@@ -135,7 +136,7 @@ describe("redis standalone: outages", () => {
       const ended = new Promise<void>((resolve) => store.client.once("end", () => resolve()));
       store.client.disconnect();
       await ended;
-      await eventually("the command connection came back", async () => store.client.status === "ready");
+      await waitFor("the command connection came back", async () => store.client.status === "ready");
       expect(await store.get("alive")).toBe("1");
     } finally {
       await store.close();

@@ -7,6 +7,7 @@ import { createDbMetrics } from "../../src/observability/db-metrics.ts";
 import { captureLogger } from "../helpers/capture-log.ts";
 import { sample } from "../helpers/metrics-text.ts";
 import { freshDatabaseUrl } from "../helpers/real-services.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 let url: string;
 const pools: StrictPool[] = [];
@@ -143,7 +144,7 @@ describe("strict pool against a real Postgres", () => {
     }
     // The server closed them; wait until the client has seen every close too (a connection
     // handed out in the instant between the two fails its query with the typed 503).
-    for (let i = 0; i < 100 && pool.stats().idle > 0; i++) await Bun.sleep(10);
+    await waitFor("the client to see the closes", () => pool.stats().idle === 0, 1000);
     expect(pool.stats().idle).toBe(0);
     const values = await Promise.all([1, 2, 3, 4].map((i) => pool.run("test.after-kill", async (c) => (await c<{ v: number }[]>`select ${i}::int as v`)[0]!.v)));
     expect(values).toEqual([1, 2, 3, 4]);

@@ -1,29 +1,15 @@
 // The same app, served with Deno.serve through src/runtime/deno.ts, on the real Postgres.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import postgres from "postgres";
 import { loadConfig } from "../../../src/config/config.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 import { createServices } from "../../../src/services.ts";
 import { assembleInstance } from "../../../src/instance.ts";
 import { serveDeno } from "../../../src/runtime/deno.ts";
-
-declare const Deno: { env: { get(name: string): string | undefined } };
-
-async function freshDatabase(): Promise<string> {
-  const admin = Deno.env.get("TEST_DATABASE_URL");
-  assert.ok(admin, "TEST_DATABASE_URL must be set (npm test sets it)");
-  const name = `gh_deno_${crypto.randomUUID().slice(0, 8)}`;
-  const sql = postgres(admin, { max: 1, onnotice: () => {} });
-  await sql.unsafe(`create database ${name}`);
-  await sql.end();
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
+import { freshDatabase } from "./fresh-database.ts";
 
 test("Deno.serve(app.fetch) answers /health, /readyz, 404s, the sign-in page and the OpenAPI docs", async () => {
-  const config = loadConfig({ DATABASE_URL: await freshDatabase(), WEBUI_SECRET_KEY: "deno-secret", GATEHOUSE_LOG_LEVEL: "silent" });
+  const config = loadConfig({ DATABASE_URL: await freshDatabase("app"), WEBUI_SECRET_KEY: "deno-secret", GATEHOUSE_LOG_LEVEL: "silent" });
   const services = await createServices(config, createLogger("silent"), { defaultMetrics: false });
   const instance = await assembleInstance(services);
   const server = serveDeno(instance.gatehouse.fetch, { host: "127.0.0.1", port: 0 });

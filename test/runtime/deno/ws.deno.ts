@@ -2,26 +2,12 @@
 // Postgres and the in-memory store: connect, join, receive an emit, and be closed by sign-out.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import postgres from "postgres";
 import { loadConfig } from "../../../src/config/config.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 import { createServices } from "../../../src/services.ts";
 import { assembleInstance } from "../../../src/instance.ts";
 import { serveDeno } from "../../../src/runtime/deno.ts";
-
-declare const Deno: { env: { get(name: string): string | undefined } };
-
-async function freshDatabase(): Promise<string> {
-  const admin = Deno.env.get("TEST_DATABASE_URL");
-  assert.ok(admin, "TEST_DATABASE_URL must be set (npm test sets it)");
-  const name = `gh_deno_ws_${crypto.randomUUID().slice(0, 8)}`;
-  const sql = postgres(admin, { max: 1, onnotice: () => {} });
-  await sql.unsafe(`create database ${name}`);
-  await sql.end();
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
+import { freshDatabase } from "./fresh-database.ts";
 
 /** Resolves with the next frame matching `match`, or rejects after `ms`. */
 function nextFrame(frames: Array<Record<string, unknown>>, ws: WebSocket, match: (f: Record<string, unknown>) => boolean, ms = 5000): Promise<Record<string, unknown>> {
@@ -42,7 +28,7 @@ function nextFrame(frames: Array<Record<string, unknown>>, ws: WebSocket, match:
 
 test("Deno.upgradeWebSocket: connect, user-join, receive an emit; sign-out closes the socket with 4001", async () => {
   const config = loadConfig({
-    DATABASE_URL: await freshDatabase(), WEBUI_SECRET_KEY: "deno-ws-secret", GATEHOUSE_LOG_LEVEL: "silent",
+    DATABASE_URL: await freshDatabase("ws"), WEBUI_SECRET_KEY: "deno-ws-secret", GATEHOUSE_LOG_LEVEL: "silent",
   });
   const services = await createServices(config, createLogger("silent"), { defaultMetrics: false });
   const instance = await assembleInstance(services);
