@@ -101,6 +101,9 @@ export async function shots(page: Page, name: string): Promise<number> {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   await page.screenshot({ path: `${ARTIFACTS}${name}-375px.png`, fullPage: true });
   await page.setViewportSize(before);
+  // Let the page lay itself out at the restored size before the test interacts with it again.
+  await page.waitForFunction((w) => window.innerWidth === w, before.width);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   return overflow;
 }
 

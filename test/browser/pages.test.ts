@@ -60,12 +60,20 @@ describe("sign-in and devices pages in Chromium", () => {
     await page.goto(`${base}/auth`);
     await expect(page.locator("#signup-email").count()).resolves.toBe(0);
     expect(await shots(page, "auth-signin")).toBe(0);
+    // A fresh load at the phone's size: the form is used as a phone user meets it, not mid-resize.
+    await page.goto(`${base}/auth`);
     await page.getByLabel("Email", { exact: true }).fill("bea@example.com");
     await page.getByLabel("Password", { exact: true }).fill("not-the-password");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === "POST" && r.url() === `${base}/auth/signin`),
+      page.getByRole("button", { name: "Sign in" }).click(),
+    ]);
+    expect(refused.status()).toBe(400);
     await expect(page.getByRole("alert").textContent()).resolves.toContain("The email or password provided is incorrect.");
     await expect(page.getByLabel("Email", { exact: true }).inputValue()).resolves.toBe("bea@example.com");
     expect(await shots(page, "auth-wrong-password")).toBe(0);
+    await page.goto(`${base}/auth`);
+    await page.getByLabel("Email", { exact: true }).fill("bea@example.com");
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForURL(`${base}/account/sessions`);
