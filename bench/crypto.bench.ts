@@ -12,7 +12,7 @@
  */
 import { generateKeyPairSync } from "node:crypto";
 import { Bench } from "tinybench";
-import vectors from "../../shared/compat/openwebui-vectors.json" with { type: "json" };
+import vectors from "../test/fixtures/compat/openwebui-vectors.json" with { type: "json" };
 import { calibrateCrypto, selectCpuClock } from "../src/crypto/calibration.ts";
 import { runCryptoOp, type CryptoOpArgs, type CryptoOpName } from "../src/crypto/ops.ts";
 import { decidePlacements, parseCryptoPolicy } from "../src/crypto/policy.ts";

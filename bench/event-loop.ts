@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import postgres from "postgres";
-import vectors from "../../shared/compat/openwebui-vectors.json" with { type: "json" };
+import vectors from "../test/fixtures/compat/openwebui-vectors.json" with { type: "json" };
 import { startPostgres, startRedis, stopAll, freePort } from "../test/harness/services.ts";
 import { machine, table, writeResults } from "./lib/results.ts";
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import Redis from "ioredis";
 import { SignJWT } from "jose";
-import vectors from "../../../shared/compat/openwebui-vectors.json" with { type: "json" };
+import vectors from "../fixtures/compat/openwebui-vectors.json" with { type: "json" };
 import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-services.ts";
 import { startTestApp, type TestApp } from "../helpers/test-app.ts";
 import { postJson } from "../helpers/cookie-jar.ts";

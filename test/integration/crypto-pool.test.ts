@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import vectors from "../../../shared/compat/openwebui-vectors.json" with { type: "json" };
+import vectors from "../fixtures/compat/openwebui-vectors.json" with { type: "json" };
 import { calibrateCrypto } from "../../src/crypto/calibration.ts";
 import {
   CryptoPoolClosedError,

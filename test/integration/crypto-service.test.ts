@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import vectors from "../../../shared/compat/openwebui-vectors.json" with { type: "json" };
+import vectors from "../fixtures/compat/openwebui-vectors.json" with { type: "json" };
 import { CryptoQueueFullError, CryptoTaskError, CryptoWorkerDiedError } from "../../src/crypto/crypto-errors.ts";
 import { CryptoService } from "../../src/crypto/crypto-service.ts";
 import type { FernetError } from "../../src/crypto/fernet.ts";

@@ -3,7 +3,7 @@ import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-servic
 import { startTestApp, type TestApp } from "../helpers/test-app.ts";
 import { SessionCipher } from "../../src/oauth/session-cipher.ts";
 import { tokenDictFrom } from "../../src/oauth/token-dict.ts";
-import rawVectors from "../../../shared/compat/openwebui-vectors.json" with { type: "json" };
+import rawVectors from "../fixtures/compat/openwebui-vectors.json" with { type: "json" };
 
 const PY = "/usr/bin/python3";
 const SCRIPT = new URL("../fixtures/oauth_session_fernet.py", import.meta.url).pathname;

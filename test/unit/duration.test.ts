@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import vectors from "../../../shared/compat/openwebui-vectors.json" with { type: "json" };
+import vectors from "../fixtures/compat/openwebui-vectors.json" with { type: "json" };
 import { parseOpenWebUIDuration } from "../../src/config/duration.ts";
 
 // The cases Open WebUI's own parse_duration gives (compat/README.md).

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import vectors from "../../../shared/compat/openwebui-vectors.json" with { type: "json" };
-import generate from "../../../shared/compat/fernet-spec/generate.json" with { type: "json" };
-import verify from "../../../shared/compat/fernet-spec/verify.json" with { type: "json" };
-import invalid from "../../../shared/compat/fernet-spec/invalid.json" with { type: "json" };
+import vectors from "../fixtures/compat/openwebui-vectors.json" with { type: "json" };
+import generate from "../fixtures/compat/fernet-spec/generate.json" with { type: "json" };
+import verify from "../fixtures/compat/fernet-spec/verify.json" with { type: "json" };
+import invalid from "../fixtures/compat/fernet-spec/invalid.json" with { type: "json" };
 import {
   decodeBase64Url,
   encodeBase64Url,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parseOptions } from "@node-rs/argon2";
-import vectors from "../../../shared/compat/openwebui-vectors.json" with { type: "json" };
+import vectors from "../fixtures/compat/openwebui-vectors.json" with { type: "json" };
 import {
   ARGON2_PARAMS,
   DUMMY_HASH,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import vectors from "../../../shared/compat/openwebui-vectors.json" with { type: "json" };
+import vectors from "../fixtures/compat/openwebui-vectors.json" with { type: "json" };
 import { pythonJsonDumps } from "../../src/crypto/python-json.ts";
 
 describe("pythonJsonDumps", () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { calculateJwkThumbprint, decodeProtectedHeader, exportPKCS8, exportSPKI, generateKeyPair } from "jose";
-import vectors from "../../../shared/compat/openwebui-vectors.json" with { type: "json" };
+import vectors from "../fixtures/compat/openwebui-vectors.json" with { type: "json" };
 import { encodeBase64Url } from "../../src/crypto/base64url.ts";
 import { jwksDocument } from "../../src/crypto/jwks.ts";
 import { KeyRing } from "../../src/crypto/key-ring.ts";

@@ -2,7 +2,7 @@
 // must work on Deno as on Bun, so the crypto pool is portable.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import vectors from "../../../../shared/compat/openwebui-vectors.json" with { type: "json" };
+import vectors from "../../fixtures/compat/openwebui-vectors.json" with { type: "json" };
 import { CryptoPool } from "../../../src/crypto/pool.ts";
 import { CryptoQueueFullError, CryptoWorkerDiedError } from "../../../src/crypto/crypto-errors.ts";
 import { FernetError } from "../../../src/crypto/fernet.ts";

@@ -2,7 +2,7 @@
 // vectors must hold on Deno exactly as on Bun.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import vectors from "../../../../shared/compat/openwebui-vectors.json" with { type: "json" };
+import vectors from "../../fixtures/compat/openwebui-vectors.json" with { type: "json" };
 import { deriveFernetKey, fernetDecrypt, fernetEncrypt, FernetError } from "../../../src/crypto/fernet.ts";
 import { pythonJsonDumps } from "../../../src/crypto/python-json.ts";
 import { createSessionTokens, SessionTokenSigner, SessionTokenVerifier } from "../../../src/crypto/session-jwt.ts";
