@@ -6,12 +6,34 @@ const WINDOW = 64;
  * verification seen recently (capped), so the response time does not tell an unknown email
  * (a dummy argon2id verification) from a known one with a legacy bcrypt hash, which costs
  * several times more. The wait is a timer, not CPU.
+ *
+ * It learns a verification's own duration only: {@link measure} lets at most `slots` (the
+ * crypto threads) verifications run at once and starts the clock when one gets a slot, so a
+ * burst's queue waits never raise the floor (they once put every failure at the cap).
  */
 export class FailureFloor {
   readonly #samples: number[] = [];
   #next = 0;
+  #busy = 0;
+  readonly #waiting: Array<() => void> = [];
 
-  constructor(private readonly capMs = 2000) {}
+  constructor(private readonly capMs = 2000, private readonly slots = 1) {}
+
+  /** Runs one verification in a slot and learns how long it took there. */
+  async measure<T>(verify: () => Promise<T>): Promise<T> {
+    if (this.#busy >= this.slots) await new Promise<void>((r) => this.#waiting.push(r));
+    else this.#busy++;
+    const started = performance.now();
+    try {
+      return await verify();
+    } finally {
+      this.observe(performance.now() - started);
+      // The slot passes straight to the next waiter (busy stays), or is freed.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#busy--;
+    }
+  }
 
   /** Records how long one verification took, in ms. */
   observe(ms: number): void {
