@@ -12,6 +12,7 @@ let s: ServedApp;
 let fake: FakeLlm;
 let aliceToken = "";
 let bobToken = "";
+let bobId = "";
 
 beforeAll(async () => {
   fake = startFakeLlm({ tokens: 3, intervalMs: 20, firstTokenMs: 10 });
@@ -24,6 +25,7 @@ beforeAll(async () => {
   aliceToken = (await signUpOk(s, "Alice", "alice@example.com")).token; // admin: every model
   const bob = await signUpOk(s, "Bob", "bob@example.com");
   bobToken = bob.token;
+  bobId = bob.id;
   expect((await s.post("/api/v1/gateway/model-access", { user_id: "*", model_id: "fake-gpt" }, aliceToken)).status).toBe(200);
 });
 
@@ -69,6 +71,7 @@ test(`a user's stream beyond ${CAP} gets 429 + Retry-After; other users are unaf
   expect(again.status).toBe(200);
   for (const a of aborts) a.abort();
   await Promise.all(open.map((r) => r.body?.cancel().catch(() => {})));
+  await waitFor("every slot released", () => s.app.instance.gateway.slots.held(bobId) === 0, 10_000);
 });
 
 test("a stream that ends normally releases its slot: many short streams in a row all pass", async () => {
