@@ -63,7 +63,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
     audit: s.audit,
   });
   const rateLimit = new SignInRateLimiter(s.store, cfg.auth.signInRateLimit);
-  const failureFloor = new FailureFloor(2000, cfg.crypto.threads);
+  const failureFloor = new FailureFloor();
   /** With legacy bcrypt hashes in the table, learn their cost now, not at the first such sign-in. */
   const seedFloor = async () => {
     if (!(await users.hasLegacyHashes())) return;

@@ -7,32 +7,26 @@ const WINDOW = 64;
  * (a dummy argon2id verification) from a known one with a legacy bcrypt hash, which costs
  * several times more. The wait is a timer, not CPU.
  *
- * It learns a verification's own duration only: {@link measure} lets at most `slots` (the
- * crypto threads) verifications run at once and starts the clock when one gets a slot, so a
- * burst's queue waits never raise the floor (they once put every failure at the cap).
+ * It learns a verification's own duration only: {@link measure} times a verification that
+ * starts at once and skips one that waits in line for a crypto thread, so a burst's queue
+ * waits never raise the floor (they once put every failed sign-in of everyone at the cap).
  */
 export class FailureFloor {
   readonly #samples: number[] = [];
   #next = 0;
-  #busy = 0;
-  readonly #waiting: Array<() => void> = [];
 
-  constructor(private readonly capMs = 2000, private readonly slots = 1) {}
+  constructor(private readonly capMs = 2000) {}
 
-  /** Runs one verification in a slot and learns how long it took there. */
-  async measure<T>(verify: () => Promise<T>): Promise<T> {
-    if (this.#busy >= this.slots) await new Promise<void>((r) => this.#waiting.push(r));
-    else this.#busy++;
+  /**
+   * Runs `verify`, and learns its duration when `startsNow` — asked in the same tick as the
+   * submission — says nothing is ahead of it in line.
+   */
+  async measure<T>(verify: () => Promise<T>, startsNow: () => boolean): Promise<T> {
+    if (!startsNow()) return verify();
     const started = performance.now();
-    try {
-      return await verify();
-    } finally {
-      this.observe(performance.now() - started);
-      // The slot passes straight to the next waiter (busy stays), or is freed.
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#busy--;
-    }
+    const result = await verify();
+    this.observe(performance.now() - started);
+    return result;
   }
 
   /** Records how long one verification took, in ms. */

@@ -28,7 +28,9 @@ export async function signUpOpen(d: CredentialDeps): Promise<boolean> {
  */
 export async function passwordSignIn(d: CredentialDeps, rawEmail: string, password: string, ip: string): Promise<UserRecord> {
   const { auth, audit } = d;
-  const email = canonicalEmail(rawEmail);
+  // An address canonicalEmail refuses is looked up as typed (lower-cased), as Open WebUI does: it answers
+  // INVALID_CRED like any unknown email, and an account stored before canonicalisation stays reachable.
+  const email = canonicalEmail(rawEmail, rawEmail.trim().toLowerCase());
   checkPasswordLength(password);
   const started = performance.now();
   const seen: { creds: Credentials | null } = { creds: null };
@@ -36,8 +38,9 @@ export async function passwordSignIn(d: CredentialDeps, rawEmail: string, passwo
     .attempt(email, ip, async () => {
       const c = (seen.creds = await auth.users.credentialsByEmail(email));
       // Unknown email: spend the same work, so timing does not tell which emails exist.
-      if (!c?.password || !c.active) return auth.failureFloor.measure(() => auth.passwords.verifyDummy(password)).then(() => false);
-      return auth.failureFloor.measure(() => auth.passwords.verify(password, c.password!));
+      const startsNow = () => auth.passwords.startsNow();
+      if (!c?.password || !c.active) return auth.failureFloor.measure(() => auth.passwords.verifyDummy(password), startsNow).then(() => false);
+      return auth.failureFloor.measure(() => auth.passwords.verify(password, c.password!), startsNow);
     })
     .catch((e: unknown) => {
       if (e instanceof RateLimitedError) audit.record("signin", "rate_limited", { email, ip });

@@ -21,8 +21,6 @@ export interface SignInLimits {
 export class SignInRateLimiter {
   readonly #byEmail: RateLimiterAbstract;
   readonly #byIp: RateLimiterAbstract;
-  /** Per email, the tail of the verifications queued on this instance (at most `perEmail` long). */
-  readonly #running = new Map<string, Promise<void>>();
 
   constructor(store: KeyValueStore, limits: SignInLimits) {
     this.#byEmail = make(store, "signin:email", limits.perEmail, limits.windowSeconds);
@@ -31,20 +29,20 @@ export class SignInRateLimiter {
 
   /**
    * Consume before verify, refund on success — the one way every credential check (password,
-   * LDAP) is limited: consumes one attempt for `email` and one for `ip`, then runs `verify`
-   * (one at a time per email on this instance) and gives both attempts back when it resolves
-   * true. Resolves with `verify`'s answer.
+   * LDAP) is limited: consumes one attempt for `email` and one for `ip`, then runs `verify`,
+   * and gives both back unless it resolved false (a success, or an error that gave no verdict,
+   * such as a full crypto queue, does not count). Resolves with `verify`'s answer.
    * @throws RateLimitedError (nothing verified) when either key has used up its attempts.
    */
   async attempt(email: string, ip: string, verify: () => Promise<boolean>): Promise<boolean> {
     const key = email.toLowerCase();
     await this.#consume(key, ip);
-    let ok = false;
+    let verdict: boolean | undefined;
     try {
-      ok = await this.#oneAtATime(key, verify);
-      return ok;
+      verdict = await verify();
+      return verdict;
     } finally {
-      if (ok) await this.#refund(key, ip);
+      if (verdict !== false) await this.#refund(key, ip);
     }
   }
 
@@ -61,21 +59,6 @@ export class SignInRateLimiter {
 
   async #refund(email: string, ip: string): Promise<void> {
     await Promise.all([this.#byEmail.reward(email, 1).catch(() => {}), this.#byIp.reward(ip, 1).catch(() => {})]);
-  }
-
-  async #oneAtATime<T>(key: string, run: () => Promise<T>): Promise<T> {
-    const before = this.#running.get(key) ?? Promise.resolve();
-    let done!: () => void;
-    const mine = new Promise<void>((r) => (done = r));
-    const tail = before.then(() => mine);
-    this.#running.set(key, tail);
-    await before;
-    try {
-      return await run();
-    } finally {
-      done();
-      if (this.#running.get(key) === tail) this.#running.delete(key);
-    }
   }
 }
 
