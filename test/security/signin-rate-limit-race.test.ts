@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { serveFreshApp, signUpOk, type ServedApp } from "../helpers/served-app.ts";
 
 const LIMIT = 15;
+/** Per IP lower than per email, to keep the test short (every verification costs real time). */
+const IP_LIMIT = 5;
 const BURST = 40;
 /** FailureFloor's cap: a floor that learnt queue waits sits there. */
 const FLOOR_CAP_MS = 2000;
@@ -17,7 +19,7 @@ beforeAll(async () => {
     ENABLE_SIGNUP: "true",
     GATEHOUSE_TRUSTED_PROXIES: "127.0.0.1",
     GATEHOUSE_SIGNIN_RATE_LIMIT_PER_EMAIL: String(LIMIT),
-    GATEHOUSE_SIGNIN_RATE_LIMIT_PER_IP: String(LIMIT),
+    GATEHOUSE_SIGNIN_RATE_LIMIT_PER_IP: String(IP_LIMIT),
     // One crypto thread: a burst queues, so a floor that learnt queue waits shows it plainly.
     GATEHOUSE_CRYPTO_THREADS: "1",
   });
@@ -70,16 +72,16 @@ describe("parallel wrong passwords", () => {
     expect((await signIn("victim@example.com", "the-right-password", freshIp())).status).toBe(429);
   });
 
-  test(`${BURST} at once from one IP (different emails): at most ${LIMIT} are verified`, async () => {
+  test(`${BURST} at once from one IP (different emails): at most ${IP_LIMIT} are verified`, async () => {
     const ip = freshIp();
     const counts = await statuses(Array.from({ length: BURST }, (_, i) => signIn(`nobody${i}@example.com`, "wrong-guess", ip)));
-    expect({ verified: counts[400] ?? 0, limited: counts[429] ?? 0 }).toEqual({ verified: LIMIT, limited: BURST - LIMIT });
+    expect({ verified: counts[400] ?? 0, limited: counts[429] ?? 0 }).toEqual({ verified: IP_LIMIT, limited: BURST - IP_LIMIT });
   });
 
-  test("a successful sign-in gives its attempt back: 16 good sign-ins in a row (limit 15) all pass", async () => {
+  test(`a successful sign-in gives its attempt back: ${IP_LIMIT + 1} good sign-ins in a row from one IP all pass`, async () => {
     await signUpOk(s, "Regular", "regular@example.com", "regular-password");
     const ip = freshIp();
-    for (let i = 0; i <= LIMIT; i++) expect((await signIn("regular@example.com", "regular-password", ip)).status).toBe(200);
+    for (let i = 0; i <= IP_LIMIT; i++) expect((await signIn("regular@example.com", "regular-password", ip)).status).toBe(200);
   });
 
 });
