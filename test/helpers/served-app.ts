@@ -15,11 +15,11 @@ export interface ServedApp {
   close(): Promise<void>;
 }
 
-/** Starts an app on a fresh database (`label` names it) with `env` over the defaults, over real HTTP. */
-export async function serveFreshApp(label: string, env: Record<string, string>): Promise<ServedApp> {
+/** Starts an app on a fresh database (`label` names it) with `env` over the defaults, over real HTTP (`port` 0: any free one). */
+export async function serveFreshApp(label: string, env: Record<string, string>, port = 0): Promise<ServedApp> {
   const dbUrl = await freshDatabaseUrl(label);
   const app = await startTestApp({ DATABASE_URL: dbUrl, REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: uniquePrefix(label), ...env });
-  const server = serveBun(app.fetch, { host: "127.0.0.1", port: 0, maxBodyBytes: 1_048_576 });
+  const server = serveBun(app.fetch, { host: "127.0.0.1", port, maxBodyBytes: 1_048_576 });
   const base = `http://127.0.0.1:${server.port}`;
   return {
     app, server, base, dbUrl,

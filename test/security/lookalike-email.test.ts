@@ -6,6 +6,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { serveFreshApp, signUpOk, type ServedApp } from "../helpers/served-app.ts";
+import { freePort } from "../harness/services.ts";
+import { startOidcProvider, type OidcFixture } from "../fixtures/oidc-provider.ts";
+import { browserLogin } from "../fixtures/oidc-provider-browser.ts";
 
 let s: ServedApp;
 let header: ServedApp;
@@ -88,4 +91,43 @@ test("trusted header: a look-alike email in punycode does not create an account"
   const r = await detailOf(await signIn("admin@xn--exampl-8of.com"));
   expect(r.status).toBe(400);
   expect(r.detail).toMatch(/mix/i);
+});
+
+describe("OAuth: a provider account with a look-alike email", () => {
+  let idp: OidcFixture;
+  let o: ServedApp;
+  beforeAll(async () => {
+    const port = await freePort();
+    const callback = `http://127.0.0.1:${port}/oauth/oidc/login/callback`;
+    idp = await startOidcProvider({
+      redirectUris: [callback],
+      accounts: [{ sub: "mallory", email: "\u0430dmin@example.com", name: "Mallory" }],
+    });
+    o = await serveFreshApp("sec_lookalike_oauth", {
+      ENABLE_SIGNUP: "true",
+      OAUTH_CLIENT_ID: idp.clientId,
+      OAUTH_CLIENT_SECRET: idp.clientSecret,
+      OPENID_PROVIDER_URL: `${idp.issuer}/.well-known/openid-configuration`,
+      OPENID_REDIRECT_URI: callback,
+      ENABLE_OAUTH_SIGNUP: "true",
+      DEFAULT_USER_ROLE: "user",
+    }, port);
+    await signUpOk(o, "Admin", "admin@example.com", "admin-password");
+  });
+  afterAll(async () => {
+    await o?.close();
+    await idp?.stop();
+  });
+
+  test("is refused at the callback (redirect with an error), and no account is created", async () => {
+    const { response } = await browserLogin((path, init) => fetch(`${o.base}${path}`, { ...init, redirect: "manual" }), "mallory");
+    expect(response!.status).toBe(302);
+    expect(response!.headers.get("location")).toStartWith("/auth?error=");
+    const sql = postgres(o.dbUrl, { max: 1, onnotice: () => {} });
+    try {
+      expect((await sql<{ email: string }[]>`select email from "user"`).map((r) => r.email)).toEqual(["admin@example.com"]);
+    } finally {
+      await sql.end();
+    }
+  });
 });
