@@ -134,6 +134,8 @@ try {
     BUN_CONFIG_MAX_HTTP_REQUESTS: "65535",
     GATEHOUSE_LOG_LEVEL: "error",
     GATEHOUSE_SHUTDOWN_TIMEOUT_MS: "5000",
+    // Thousands of streams from a handful of users: the per-user cap would measure itself.
+    GATEHOUSE_GATEWAY_MAX_STREAMS_PER_USER: "0",
   };
   // Users and sessions are made on a server of their own, so every measured server starts fresh.
   const setup = await startServer("gatehouse", baseEnv);

@@ -4,7 +4,8 @@
  * hashing on the worker pool, hashing inline on the event loop. Also sign-in throughput with
  * one pool thread vs all cores. The load account carries Open WebUI's bcrypt (cost 12) hash and
  * the load uses a wrong password, so every attempt is a full bcrypt verification (pure JS: it
- * runs wherever the policy puts it) and the hash is never upgraded to argon2id.
+ * runs wherever the policy puts it) and the hash is never upgraded to argon2id. The load is
+ * spread over several such accounts: sign-in verifies one password per email at a time.
  *   bun bench/event-loop.ts [--seconds 8] [--probes 400]
  */
 import { parseArgs } from "node:util";
@@ -58,10 +59,14 @@ async function probe(base: string, token: string): Promise<number[]> {
   return lat;
 }
 
-async function signInLoad(base: string, email: string, until: number): Promise<{ ok: number; errors: number }> {
+/** Enough load accounts to keep every core busy (one verification per email at a time). */
+const LOAD_ACCOUNTS = Math.max(8, cores * 2);
+
+async function signInLoad(base: string, emails: string[], until: number): Promise<{ ok: number; errors: number }> {
   let ok = 0;
   let errors = 0;
-  await Promise.all(Array.from({ length: 64 }, async () => {
+  await Promise.all(Array.from({ length: 64 }, async (_, i) => {
+    const email = emails[i % emails.length]!;
     while (performance.now() < until) {
       const r = await fetch(`${base}/api/v1/auths/signin`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: "wrong-password" }) });
       await r.arrayBuffer();
@@ -83,14 +88,15 @@ async function mode(name: string, env: Record<string, string>, load: boolean): P
       return ((await r.json()) as { token: string }).token;
     };
     const token = await signup(`probe-${name}@example.com`, "pw");
-    await signup(`load-${name}@example.com`, "load-pw");
+    const loadEmails = Array.from({ length: LOAD_ACCOUNTS }, (_, i) => `load-${name}-${i}@example.com`);
+    for (const email of loadEmails) await signup(email, "load-pw");
     const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
-    await sql`update auth set password = ${vectors.bcrypt_hash_of_password123} where email = ${`load-${name}@example.com`}`;
+    await sql`update auth set password = ${vectors.bcrypt_hash_of_password123} where email like ${`load-${name}-%`}`;
     await sql.end();
     await probe(base, token); // warm
     let loadResult = { ok: 0, errors: 0 };
     const started = performance.now();
-    const loadDone = load ? signInLoad(base, `load-${name}@example.com`, started + seconds * 1000) : Promise.resolve(loadResult);
+    const loadDone = load ? signInLoad(base, loadEmails, started + seconds * 1000) : Promise.resolve(loadResult);
     await Bun.sleep(load ? 500 : 0);
     const lat = await probe(base, token);
     loadResult = await loadDone;

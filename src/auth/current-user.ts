@@ -10,6 +10,7 @@ import type { SessionTokenCodec, TokenClaims } from "./session-tokens.ts";
 import { presentedCredential, type PresentedCredential } from "./token-source.ts";
 import { ForbiddenError, UnauthorizedError } from "./auth-errors.ts";
 import { MESSAGES } from "./messages.ts";
+import { canonicalEmail } from "./email-address.ts";
 import { deleteAuthCookies, type CookiePolicy } from "./cookies.ts";
 
 /** Who is making a request. */
@@ -149,7 +150,8 @@ export class CurrentUserResolver {
   #checkTrustedHeader(request: Request, user: UserRecord): void {
     const header = this.d.trustedEmailHeader;
     if (!header) return;
-    const email = (request.headers.get(header) ?? "").trim().toLowerCase();
+    const raw = (request.headers.get(header) ?? "").trim();
+    const email = raw && canonicalEmail(raw, raw.toLowerCase());
     if (email && email !== user.email.toLowerCase()) {
       const err = new UnauthorizedError(MESSAGES.USER_MISMATCH, "ERR_TRUSTED_USER_MISMATCH");
       for (const c of deleteAuthCookies(this.d.cookies)) err.withHeader("set-cookie", c);

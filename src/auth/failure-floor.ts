@@ -6,12 +6,28 @@ const WINDOW = 64;
  * verification seen recently (capped), so the response time does not tell an unknown email
  * (a dummy argon2id verification) from a known one with a legacy bcrypt hash, which costs
  * several times more. The wait is a timer, not CPU.
+ *
+ * It learns a verification's own duration only: {@link measure} times a verification that
+ * starts at once and skips one that waits in line for a crypto thread, so a burst's queue
+ * waits never raise the floor (they once put every failed sign-in of everyone at the cap).
  */
 export class FailureFloor {
   readonly #samples: number[] = [];
   #next = 0;
 
   constructor(private readonly capMs = 2000) {}
+
+  /**
+   * Runs `verify`, and learns its duration when `startsNow` — asked in the same tick as the
+   * submission — says nothing is ahead of it in line.
+   */
+  async measure<T>(verify: () => Promise<T>, startsNow: () => boolean): Promise<T> {
+    if (!startsNow()) return verify();
+    const started = performance.now();
+    const result = await verify();
+    this.observe(performance.now() - started);
+    return result;
+  }
 
   /** Records how long one verification took, in ms. */
   observe(ms: number): void {

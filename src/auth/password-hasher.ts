@@ -9,5 +9,9 @@ export function createPasswordHasher(crypto: CryptoService): PasswordHasher {
     verify: (password, hash) => crypto.run("password.verify", { password, hash }),
     needsRehash,
     verifyDummy: async (password) => void (await crypto.run("password.verify", { password, hash: DUMMY_HASH })),
+    startsNow: () => {
+      const pool = crypto.pool;
+      return pool === null || crypto.placementOf("password.verify") === "inline" || pool.inFlight < pool.threads;
+    },
   };
 }

@@ -1,10 +1,11 @@
 import type { Config } from "../config/config.ts";
-import type { UserRecord } from "../db/repos/users.ts";
+import { NotFirstUserError, type UserRecord, type UsersRepo } from "../db/repos/users.ts";
 import type { AuditTrail } from "../observability/audit-trail.ts";
 import type { AuthModule } from "./auth-module.ts";
-import { BadRequestError, ForbiddenError } from "./auth-errors.ts";
+import { BadRequestError, ForbiddenError, RateLimitedError } from "./auth-errors.ts";
 import { MESSAGES } from "./messages.ts";
-import { checkNewPassword, checkPasswordLength, isValidEmail } from "./credentials-policy.ts";
+import { checkNewPassword, checkPasswordLength } from "./credentials-policy.ts";
+import { canonicalEmail } from "./email-address.ts";
 
 /** What sign-up and sign-in need besides the auth module. */
 export interface CredentialDeps {
@@ -12,6 +13,8 @@ export interface CredentialDeps {
   config: Config;
   audit: AuditTrail;
 }
+
+type Credentials = NonNullable<Awaited<ReturnType<UsersRepo["credentialsByEmail"]>>>;
 
 /** True when a sign-up would be accepted now: no user yet, or `ENABLE_SIGNUP`. */
 export async function signUpOpen(d: CredentialDeps): Promise<boolean> {
@@ -25,34 +28,39 @@ export async function signUpOpen(d: CredentialDeps): Promise<boolean> {
  */
 export async function passwordSignIn(d: CredentialDeps, rawEmail: string, password: string, ip: string): Promise<UserRecord> {
   const { auth, audit } = d;
-  const email = rawEmail.trim().toLowerCase();
-  await auth.rateLimit.check(email, ip).catch((e: unknown) => {
-    audit.record("signin", "rate_limited", { email, ip });
-    throw e;
-  });
+  // An address canonicalEmail refuses is looked up as typed (lower-cased), as Open WebUI does: it answers
+  // INVALID_CRED like any unknown email, and an account stored before canonicalisation stays reachable.
+  const email = canonicalEmail(rawEmail, rawEmail.trim().toLowerCase());
   checkPasswordLength(password);
   const started = performance.now();
-  const creds = await auth.users.credentialsByEmail(email);
-  let ok = false;
-  const verifying = performance.now();
-  if (creds?.password && creds.active) {
-    ok = await auth.passwords.verify(password, creds.password);
-  } else {
-    // Unknown email: spend the same work, so timing does not tell which emails exist.
-    await auth.passwords.verifyDummy(password);
-  }
-  auth.failureFloor.observe(performance.now() - verifying);
-  if (!ok || !creds) {
+  const seen: { creds: Credentials | null } = { creds: null };
+  const ok = await auth.rateLimit
+    .attempt(email, ip, async () => {
+      const c = (seen.creds = await auth.users.credentialsByEmail(email));
+      // Unknown email: spend the same work, so timing does not tell which emails exist.
+      const startsNow = () => auth.passwords.startsNow();
+      if (!c?.password || !c.active) return auth.failureFloor.measure(() => auth.passwords.verifyDummy(password), startsNow).then(() => false);
+      return auth.failureFloor.measure(() => auth.passwords.verify(password, c.password!), startsNow);
+    })
+    .catch((e: unknown) => {
+      if (e instanceof RateLimitedError) audit.record("signin", "rate_limited", { email, ip });
+      throw e;
+    });
+  const found = seen.creds;
+  if (!ok || !found) {
     // A legacy (bcrypt) hash verifies several times slower than the dummy: failures wait for the slowest.
     await auth.failureFloor.pad(started);
-    await auth.rateLimit.fail(email, ip);
-    audit.record("signin", "failure", { email, ip, reason: creds ? "password" : "unknown_email" });
+    audit.record("signin", "failure", { email, ip, reason: found ? "password" : "unknown_email" });
     throw new BadRequestError(MESSAGES.INVALID_CRED, "ERR_INVALID_CREDENTIALS");
   }
-  if (auth.passwords.needsRehash(creds.password!)) {
-    await auth.users.updatePassword(creds.user.id, await auth.passwords.hash(password));
+  if (auth.passwords.needsRehash(found.password!)) {
+    await auth.users.updatePassword(found.user.id, await auth.passwords.hash(password));
   }
-  return creds.user;
+  return found.user;
+}
+
+function signUpClosed(): ForbiddenError {
+  return new ForbiddenError(MESSAGES.ACCESS_PROHIBITED, "ERR_SIGNUP_CLOSED");
 }
 
 /** A new account's fields as submitted. */
@@ -70,9 +78,8 @@ export interface SignUpInput {
  */
 export async function signUp(d: CredentialDeps, input: SignUpInput): Promise<UserRecord> {
   const { auth, config } = d;
-  if (!(await signUpOpen(d))) throw new ForbiddenError(MESSAGES.ACCESS_PROHIBITED, "ERR_SIGNUP_CLOSED");
-  const email = input.email.trim().toLowerCase();
-  if (!isValidEmail(email)) throw new BadRequestError(MESSAGES.INVALID_EMAIL_FORMAT, "ERR_EMAIL_FORMAT");
+  if (!(await signUpOpen(d))) throw signUpClosed();
+  const email = canonicalEmail(input.email);
   checkNewPassword(input.password);
   if (await auth.users.byEmail(email)) throw new BadRequestError(MESSAGES.EMAIL_TAKEN, "ERR_EMAIL_TAKEN");
   const passwordHash = await auth.passwords.hash(input.password);
@@ -80,8 +87,11 @@ export async function signUp(d: CredentialDeps, input: SignUpInput): Promise<Use
     return await auth.users.insert(
       { id: crypto.randomUUID(), email, name: input.name.trim() || email, role: config.auth.defaultUserRole, passwordHash, profileImageUrl: input.profileImageUrl },
       true,
+      // Closed sign-up: "is this the first user?" is decided under the same lock as the role.
+      !config.auth.enableSignup,
     );
   } catch (e) {
+    if (e instanceof NotFirstUserError) throw signUpClosed();
     if ((e as { code?: string }).code === "23505") throw new BadRequestError(MESSAGES.EMAIL_TAKEN, "ERR_EMAIL_TAKEN");
     throw e;
   }

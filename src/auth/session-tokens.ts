@@ -26,4 +26,6 @@ export interface PasswordHasher {
   needsRehash(hash: string): boolean;
   /** Spends the same work as a real verification, for unknown emails. */
   verifyDummy(password: string): Promise<void>;
+  /** Whether a verification submitted now starts at once (a free crypto thread, or inline), not behind others. */
+  startsNow(): boolean;
 }

@@ -3,6 +3,7 @@ import type { AuthModule } from "./auth-module.ts";
 import type { Config } from "../config/config.ts";
 import { BadRequestError } from "./auth-errors.ts";
 import { MESSAGES } from "./messages.ts";
+import { canonicalEmail } from "./email-address.ts";
 
 /**
  * Sign-in by a header a trusted reverse proxy sets (`WEBUI_AUTH_TRUSTED_EMAIL_HEADER`), as
@@ -11,7 +12,7 @@ import { MESSAGES } from "./messages.ts";
  */
 export async function userFromTrustedHeader(request: Request, auth: AuthModule, config: Config): Promise<UserRecord> {
   const header = config.auth.trustedEmailHeader!;
-  const email = (request.headers.get(header) ?? "").trim().toLowerCase();
+  const email = (request.headers.get(header) ?? "").trim() ? canonicalEmail(request.headers.get(header)!) : "";
   if (!email) throw new BadRequestError(MESSAGES.INVALID_TRUSTED_HEADER, "ERR_TRUSTED_HEADER_MISSING");
   const existing = await auth.users.byEmail(email);
   if (existing) return existing;

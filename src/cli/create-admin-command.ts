@@ -1,6 +1,7 @@
 import { UsersRepo } from "../db/repos/users.ts";
 import { hashPassword } from "../crypto/password.ts";
-import { checkNewPassword, isValidEmail } from "../auth/credentials-policy.ts";
+import { checkNewPassword } from "../auth/credentials-policy.ts";
+import { canonicalEmail } from "../auth/email-address.ts";
 import { flag, type CliCommand } from "./command.ts";
 import { CliError, usageError } from "./cli-error.ts";
 import { readSecretInput } from "./secret-input.ts";
@@ -14,8 +15,8 @@ export const createAdminCommand: CliCommand = {
   usage: "create-admin --email <email> [--name <name>] [--password <p>]   (else GATEHOUSE_ADMIN_PASSWORD, else stdin)",
   summary: "create an admin account",
   async run(ctx) {
-    const email = flag(ctx, "email", true).trim().toLowerCase();
-    if (!isValidEmail(email)) throw usageError(`--email: not a valid email address`);
+    const email = canonicalEmail(flag(ctx, "email", true), "");
+    if (!email) throw usageError(`--email: not a valid email address (or one that could pass for another)`);
     const password = await readSecretInput(ctx, "password", "GATEHOUSE_ADMIN_PASSWORD");
     try {
       checkNewPassword(password);

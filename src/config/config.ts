@@ -88,6 +88,8 @@ export interface Config {
     readonly keys: readonly string[];
     /** `GATEHOUSE_UPSTREAM_TIMEOUT_MS`: longest the gateway waits on an upstream without progress. */
     readonly timeoutMs: number;
+    /** `GATEHOUSE_GATEWAY_MAX_STREAMS_PER_USER`: concurrent chat calls per user on one instance (0 = no cap). */
+    readonly maxStreamsPerUser: number;
   };
 }
 
@@ -202,6 +204,7 @@ export function loadConfig(env: Env): Config {
       baseUrls,
       keys: list(env, "OPENAI_API_KEYS", ";").length > 0 ? list(env, "OPENAI_API_KEYS", ";") : list(env, "OPENAI_API_KEY", ";"),
       timeoutMs: int(env, "GATEHOUSE_UPSTREAM_TIMEOUT_MS", 240_000, 1, 3_600_000),
+      maxStreamsPerUser: int(env, "GATEHOUSE_GATEWAY_MAX_STREAMS_PER_USER", 64, 0, 1_000_000),
     },
   };
   return deepFreeze(config);

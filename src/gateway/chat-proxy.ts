@@ -10,7 +10,7 @@ import {
 } from "./gateway-errors.ts";
 import { errorEvent, networkReason, passedHeaders, readBody, summarize } from "./upstream-response.ts";
 
-/** One chat completion to forward. The body is sent upstream exactly as the client sent it. */
+/** One chat completion to forward. The body is sent upstream as given (re-serialised by the gateway). */
 export interface ChatCall {
   userId: string;
   /** Route template, a bounded metric label. */
@@ -21,6 +21,8 @@ export interface ChatCall {
   model: string;
   stream: boolean;
   upstream: Upstream;
+  /** Called once when the call has ended (completed, failed or abandoned by the client). */
+  onEnd?: () => void;
 }
 
 export interface ChatProxyOptions {
@@ -273,6 +275,7 @@ class UpstreamCall {
     const durationMs = performance.now() - this.#t0;
     const stream = String(call.stream);
     opts.metrics.streamsActive.dec();
+    call.onEnd?.();
     opts.metrics.calls.inc({ route: call.route, outcome });
     opts.metrics.duration.observe({ stream }, durationMs / 1000);
     if (this.#firstByteMs !== null) opts.metrics.firstByte.observe({ stream }, this.#firstByteMs / 1000);

@@ -23,6 +23,13 @@ export class InvalidChatRequestError extends ServiceError {
   }
 }
 
+/** The user already has `GATEHOUSE_GATEWAY_MAX_STREAMS_PER_USER` chat calls open on this instance. */
+export class TooManyStreamsError extends ServiceError {
+  constructor(limit: number, retryAfterSeconds: number) {
+    super("ERR_GATEWAY_TOO_MANY_STREAMS", 429, `Too many concurrent chat streams: at most ${limit} per user; retry when one has ended`, retryAfterSeconds);
+  }
+}
+
 /** The user has no grant for the model (admins always have). */
 export class ModelAccessDeniedError extends ServiceError {
   constructor(readonly model: string) {

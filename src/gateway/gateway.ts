@@ -8,7 +8,9 @@ import { ModelAccess } from "./model-access.ts";
 import { ModelDirectory, upstreamsFrom, type Upstream } from "./upstreams.ts";
 import { UsageRecorder } from "./usage-recorder.ts";
 import { ChatProxy } from "./chat-proxy.ts";
-import { InvalidChatRequestError, ModelAccessDeniedError, NoUpstreamError } from "./gateway-errors.ts";
+import { InvalidChatRequestError, ModelAccessDeniedError, NoUpstreamError, quote } from "./gateway-errors.ts";
+import { duplicateKey } from "./json-duplicates.ts";
+import { StreamSlots } from "./stream-slots.ts";
 
 /** Model lists are fresh this long. */
 const MODELS_TTL_MS = 60_000;
@@ -28,6 +30,8 @@ export interface Gateway {
   readonly usageRepo: UsageRepo;
   readonly usage: UsageRecorder;
   readonly metrics: GatewayMetrics;
+  /** Per-user cap on concurrent chat calls, on this instance. */
+  readonly slots: StreamSlots;
   /** Checks access (cached; one short checkout on a miss) and forwards the call. */
   chat(principal: Principal, request: Request, route: string): Promise<Response>;
   /** The models `principal` may call, OpenAI's list shape. */
@@ -53,17 +57,23 @@ export function createGateway(s: Services): Gateway {
     log: s.log,
   });
   const proxy = new ChatProxy({ timeoutMs, maxResponseBytes: MAX_RESPONSE_BYTES, usage, metrics, log: s.log });
+  const slots = new StreamSlots(s.config.openai.maxStreamsPerUser);
 
   return {
-    upstreams, directory, access, accessRepo, usageRepo, usage, metrics,
+    upstreams, directory, access, accessRepo, usageRepo, usage, metrics, slots,
 
     async chat(principal, request, route) {
       if (upstreams.length === 0) throw new NoUpstreamError();
-      const body = new Uint8Array(await request.arrayBuffer());
-      const { model, stream } = parseChatRequest(body);
+      const { model, stream, body } = parseChatRequest(new Uint8Array(await request.arrayBuffer()));
       if (!(await access.allows(principal.user, model))) throw new ModelAccessDeniedError(model);
       const upstream = await directory.upstreamFor(model);
-      return proxy.forward({ userId: principal.user.id, route, request, body, model, stream, upstream });
+      const release = slots.take(principal.user.id);
+      try {
+        return await proxy.forward({ userId: principal.user.id, route, request, body, model, stream, upstream, onEnd: release });
+      } catch (e) {
+        release();
+        throw e;
+      }
     },
 
     async models(principal) {
@@ -90,21 +100,37 @@ export function createGateway(s: Services): Gateway {
   };
 }
 
-/** `model` and `stream` of a chat completion request; the body itself is forwarded untouched. */
-export function parseChatRequest(body: Uint8Array): { model: string; stream: boolean } {
+/** Keys the gateway routes and bills by; any other spelling of them could be read instead upstream. */
+const ROUTING_KEYS = ["model", "stream"] as const;
+
+/**
+ * `model` and `stream` of a chat completion request, and the body to forward: re-serialised
+ * from what was checked, never the client's bytes, so the upstream cannot read a model other
+ * than the one access was checked for. Refuses duplicate keys (parsers disagree on which one
+ * wins) and case variants of `model`/`stream` (Go's encoding/json matches keys case-insensitively).
+ */
+export function parseChatRequest(raw: Uint8Array): { model: string; stream: boolean; body: Uint8Array<ArrayBuffer> } {
   let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(new TextDecoder().decode(body));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+    parsed = JSON.parse(text);
   } catch {
     throw new InvalidChatRequestError("Malformed request body: expected valid JSON");
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new InvalidChatRequestError("Invalid request: expected a JSON object");
   }
+  const duplicate = duplicateKey(text);
+  if (duplicate !== null) throw new InvalidChatRequestError(`Invalid request: duplicate key '${quote(duplicate)}'`);
+  for (const key of Object.keys(parsed)) {
+    const routing = ROUTING_KEYS.find((k) => k !== key && k === key.toLowerCase());
+    if (routing) throw new InvalidChatRequestError(`Invalid request: '${quote(key)}' is a case variant of '${routing}'`);
+  }
   const { model, stream } = parsed as { model?: unknown; stream?: unknown };
   if (typeof model !== "string" || model.trim() === "") throw new InvalidChatRequestError("Invalid field 'model': expected a model id");
   if (stream !== undefined && stream !== null && typeof stream !== "boolean") throw new InvalidChatRequestError("Invalid field 'stream': expected true or false");
-  return { model, stream: stream === true };
+  return { model, stream: stream === true, body: new TextEncoder().encode(JSON.stringify(parsed)) };
 }
 
 /**

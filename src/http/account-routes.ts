@@ -3,7 +3,8 @@ import type { Services } from "../services.ts";
 import type { AuthModule } from "../auth/auth-module.ts";
 import { BadRequestError } from "../auth/auth-errors.ts";
 import { MESSAGES } from "../auth/messages.ts";
-import { checkNewPassword, checkPasswordLength, isValidEmail } from "../auth/credentials-policy.ts";
+import { checkNewPassword, checkPasswordLength } from "../auth/credentials-policy.ts";
+import { canonicalEmail } from "../auth/email-address.ts";
 import { publicUser } from "../auth/user-response.ts";
 import type { Role } from "../db/repos/users.ts";
 import { json } from "./respond.ts";
@@ -37,8 +38,7 @@ export function accountRoutes(s: Services, auth: AuthModule) {
 
     .post("/add", async ({ body, request }) => {
       await auth.current.admin(request);
-      const email = body.email.trim().toLowerCase();
-      if (!isValidEmail(email)) throw new BadRequestError(MESSAGES.INVALID_EMAIL_FORMAT, "ERR_EMAIL_FORMAT");
+      const email = canonicalEmail(body.email);
       checkNewPassword(body.password);
       if (await auth.users.byEmail(email)) throw new BadRequestError(MESSAGES.EMAIL_TAKEN, "ERR_EMAIL_TAKEN");
       const role: Role = (body.role as Role | undefined) ?? s.config.auth.defaultUserRole;

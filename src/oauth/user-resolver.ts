@@ -7,6 +7,7 @@ import type { Config } from "../config/config.ts";
 import type { AuthModule } from "../auth/auth-module.ts";
 import type { UserRecord } from "../db/repos/users.ts";
 import { isValidEmail } from "../auth/credentials-policy.ts";
+import { canonicalEmail } from "../auth/email-address.ts";
 import { OAuthLoginError } from "./oauth-errors.ts";
 import { claimAt, mapRole } from "./role-mapping.ts";
 import type { ProviderLogin } from "./provider.ts";
@@ -21,7 +22,7 @@ export class OAuthUserResolver {
   async resolve(provider: string, login: ProviderLogin): Promise<UserRecord> {
     const o = this.config.oauth;
     const emailClaim = claimAt(login.claims, o.emailClaim);
-    const email = typeof emailClaim === "string" ? emailClaim.trim().toLowerCase() : "";
+    const email = typeof emailClaim === "string" ? canonicalEmail(emailClaim, "") : "";
     if (!isValidEmail(email)) throw new OAuthLoginError("email_missing", "the provider sent no usable email");
     const domain = email.slice(email.lastIndexOf("@") + 1);
     if (o.allowedDomains.length > 0 && !o.allowedDomains.some((d) => d.toLowerCase() === domain)) {

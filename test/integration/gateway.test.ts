@@ -63,11 +63,16 @@ describe("SseScanner", () => {
 
 describe("parseChatRequest", () => {
   test("reads model and stream, refuses what cannot be routed", () => {
-    expect(parseChatRequest(enc.encode('{"model":"m","stream":true}'))).toEqual({ model: "m", stream: true });
-    expect(parseChatRequest(enc.encode('{"model":"m"}'))).toEqual({ model: "m", stream: false });
-    for (const bad of ["[]", '"m"', "{}", '{"model":""}', '{"model":3}', '{"model":"m","stream":1}', "{"]) {
-      expect(() => parseChatRequest(enc.encode(bad))).toThrow();
-    }
+    expect(parseChatRequest(enc.encode('{"model":"m","stream":true}'))).toMatchObject({ model: "m", stream: true });
+    expect(parseChatRequest(enc.encode('{"model":"m"}'))).toMatchObject({ model: "m", stream: false });
+    const bad = [
+      "[]", '"m"', "{}", '{"model":""}', '{"model":3}', '{"model":"m","stream":1}', "{",
+      '{"model":"m","model":"n"}', '{"model":"m","MODEL":"n"}', '{"model":"m","Stream":true}', '{"model":"m","x":{"a":1,"\\u0061":2}}',
+    ];
+    for (const b of bad) expect(() => parseChatRequest(enc.encode(b))).toThrow();
+    // Same key names in different objects, keys inside strings and arrays are no duplicates.
+    const ok = '{"model":"m","messages":[{"role":"user","content":"{\\"model\\":1,\\"model\\":2}"},{"role":"user","content":"x"}],"x":{"model":1}}';
+    expect(new TextDecoder().decode(parseChatRequest(enc.encode(ok)).body)).toBe(JSON.stringify(JSON.parse(ok)));
   });
 });
 

@@ -29,6 +29,15 @@ export interface NewUser {
   oauth?: Record<string, { sub: string }> | null;
 }
 
+/** `insert` with `onlyIfFirst` found users already (sign-up is closed to everyone but the first). */
+export class NotFirstUserError extends Error {
+  readonly code = "ERR_NOT_FIRST_USER";
+  constructor() {
+    super("only the first user may be created this way");
+    this.name = "NotFirstUserError";
+  }
+}
+
 /** Seconds since the epoch, as Open WebUI stores timestamps. */
 export function epochSeconds(): number {
   return Math.floor(Date.now() / 1000);
@@ -95,15 +104,18 @@ export class UsersRepo {
   /**
    * Inserts `user` + `auth` in one transaction. When `firstUserBecomesAdmin`, the role is
    * decided inside the transaction under a lock, so two simultaneous first sign-ups cannot
-   * both become admin.
+   * both become admin. With `onlyIfFirst` (sign-up while `ENABLE_SIGNUP` is off), the same
+   * locked count also decides whether the insert may happen at all.
+   * @throws NotFirstUserError with `onlyIfFirst` when a user exists.
    */
-  insert(u: NewUser, firstUserBecomesAdmin = false): Promise<UserRecord> {
+  insert(u: NewUser, firstUserBecomesAdmin = false, onlyIfFirst = false): Promise<UserRecord> {
     return this.pool.transaction("user.insert", async (c) => {
       let role = u.role;
-      if (firstUserBecomesAdmin) {
+      if (firstUserBecomesAdmin || onlyIfFirst) {
         await c`lock table "user" in share row exclusive mode`;
         const n = Number(first(await c<{ n: string }[]>`select count(*) as n from "user"`)?.n ?? 0);
-        if (n === 0) role = "admin";
+        if (n > 0 && onlyIfFirst) throw new NotFirstUserError();
+        if (n === 0 && firstUserBecomesAdmin) role = "admin";
       }
       const now = epochSeconds();
       const email = u.email.toLowerCase();
