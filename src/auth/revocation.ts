@@ -124,7 +124,7 @@ export class RevocationService {
             this.#tokens.clear();
             this.#users.clear();
             this.#warm = true;
-            this.durable?.stopPolling();
+            this.#storeBack();
           },
           onDown: () => {
             this.#epoch++;
@@ -143,6 +143,7 @@ export class RevocationService {
   #storeDown(): void {
     // A one-shot user (the CLI) never started: no background poll for it.
     if (!this.#started) return;
+    this.#down = true;
     // Without a key watch there is no "back" signal: the poll then stops at a successful ping.
     if (this.watcher === null && this.store.kind !== "memory") this.#pingUntilBack();
     this.durable?.startPolling();
@@ -150,6 +151,13 @@ export class RevocationService {
 
   #pinging = false;
   #started = false;
+  /** The store failed and has not come back: writes to it are not waited for, reads skipped where the record suffices. */
+  #down = false;
+
+  #storeBack(): void {
+    this.#down = false;
+    this.durable?.stopPolling();
+  }
   #pingUntilBack(): void {
     if (this.#pinging) return;
     this.#pinging = true;
@@ -157,7 +165,7 @@ export class RevocationService {
       this.store.ping().then(
         () => {
           this.#pinging = false;
-          this.durable?.stopPolling();
+          this.#storeBack();
         },
         () => void setTimeout(attempt, 1000),
       );
@@ -205,6 +213,11 @@ export class RevocationService {
       userState = UNKNOWN;
     }
     if (tokenState !== UNKNOWN && userState !== UNKNOWN) return false;
+    if (this.#down && durable === false) {
+      // Known down: answer now rather than wait for the store (the record has spoken for Gatehouse's revocations).
+      if (opts.storeOptional || this.failureMode === "open") return false;
+      throw new RevocationUnavailableError();
+    }
     const epoch = this.#epoch;
     try {
       const [tok, usr] = await Promise.all([
@@ -284,6 +297,11 @@ export class RevocationService {
       await op();
       return;
     }
+    if (this.#down) {
+      // Known down: the revocation is recorded and enforced; do not wait for the store's timeout.
+      void op().catch(() => {});
+      return;
+    }
     try {
       await op();
     } catch (e) {
@@ -294,7 +312,9 @@ export class RevocationService {
 
   async #announce(e: { userId?: string; jti?: string; exp?: number | null; revokedAt?: number | null; keysRevokedAt?: number | null }): Promise<void> {
     this.#emit({ userId: e.userId, jti: e.jti });
-    await this.store.publish(REVOCATION_CHANNEL, JSON.stringify({ ...e, at: Date.now(), from: this.#origin })).catch(() => {});
+    const published = this.store.publish(REVOCATION_CHANNEL, JSON.stringify({ ...e, at: Date.now(), from: this.#origin })).catch(() => 0);
+    // Peers that miss it while the store is down read the record instead.
+    if (!this.#down) await published;
   }
 
   #onPeerMessage(message: string): void {

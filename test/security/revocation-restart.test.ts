@@ -23,7 +23,7 @@ describe("revocations survive restarts and lost Redis data", () => {
   };
   const me = (s: ServerProcess, token: string) => fetch(`${s.baseUrl}/api/v1/auths/`, bearer(token)).then((r) => r.status);
 
-  test("no REDIS_URL: a signed-out token and a signed-out-everywhere user stay refused after a restart", async () => {
+  test.concurrent("no REDIS_URL: a signed-out token and a signed-out-everywhere user stay refused after a restart", async () => {
     const env = { DATABASE_URL: await freshDatabaseUrl("rev_restart"), WEBUI_SECRET_KEY: "revocation-restart-secret-0123456789", ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user" };
     let s = await start(env);
     const one = await signUpToken(s.baseUrl, "one@example.com");
@@ -39,7 +39,7 @@ describe("revocations survive restarts and lost Redis data", () => {
     expect([await me(s, one), await me(s, two), await me(s, twoOther), await me(s, oneOther)]).toEqual([401, 401, 401, 200]);
   });
 
-  test("Redis FLUSHALL and an empty Redis restart: revoked tokens stay refused", async () => {
+  test.concurrent("Redis FLUSHALL and an empty Redis restart: revoked tokens stay refused", async () => {
     const redis = await startRedis();
     try {
       const env = {
