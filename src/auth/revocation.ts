@@ -143,9 +143,10 @@ export class RevocationService {
   #storeDown(): void {
     // A one-shot user (the CLI) never started: no background poll for it.
     if (!this.#started) return;
+    if (this.store.kind === "memory") return;
     this.#down = true;
-    // Without a key watch there is no "back" signal: the poll then stops at a successful ping.
-    if (this.watcher === null && this.store.kind !== "memory") this.#pingUntilBack();
+    // A failed command need not drop the watch (no onReset would follow): a successful ping also ends it.
+    this.#pingUntilBack();
     this.durable?.startPolling();
   }
 
@@ -161,18 +162,24 @@ export class RevocationService {
   #pingUntilBack(): void {
     if (this.#pinging) return;
     this.#pinging = true;
-    const attempt = () =>
-      this.store.ping().then(
+    const attempt = () => {
+      if (!this.#started) {
+        this.#pinging = false;
+        return;
+      }
+      void this.store.ping().then(
         () => {
           this.#pinging = false;
           this.#storeBack();
         },
         () => void setTimeout(attempt, 1000),
       );
-    void attempt();
+    };
+    attempt();
   }
 
   async stop(): Promise<void> {
+    this.#started = false;
     this.durable?.stop();
     for (const u of this.#subscriptions.splice(0)) await u().catch(() => {});
   }
