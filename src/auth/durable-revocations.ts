@@ -121,6 +121,12 @@ export class DurableRevocations {
     return this.#users.get(userId)?.revokedAt ?? null;
   }
 
+  /** Every revocation in this copy (for re-seeding a store that lost its data). */
+  *entries(): IterableIterator<{ tokenId: string; expiresAt: number | null } | { userId: string; revokedAt: number }> {
+    for (const [tokenId, expiresAt] of this.#tokens.entries()) yield { tokenId, expiresAt };
+    for (const [userId, t] of this.#users.entries()) if (t.revokedAt !== null) yield { userId, revokedAt: t.revokedAt };
+  }
+
   /** Writes a token revocation to the table (first), then to this copy; returns its expiry. */
   async revokeToken(tokenId: string, userId: string | null, exp: number | null): Promise<number | null> {
     const expiresAt = await this.record.revokeToken(tokenId, userId, exp);

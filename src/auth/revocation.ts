@@ -25,6 +25,8 @@ export class RevocationUnavailableError extends ServiceError {
 /** Logical key names, Open WebUI's layout (the store adds the prefix). */
 export const tokenRevokedKey = (jti: string) => `auth:token:${jti}:revoked`;
 export const userRevokedAtKey = (userId: string) => `auth:user:${userId}:revoked_at`;
+/** Present while the store holds the revocations re-seeded from the durable record; gone after a flush or an empty restart. */
+export const SEEDED_KEY = "auth:revocations:seeded";
 /** Where instances tell each other about revocations they made. */
 export const REVOCATION_CHANNEL = "auth:revocations";
 
@@ -125,6 +127,7 @@ export class RevocationService {
             this.#users.clear();
             this.#warm = true;
             this.#storeBack();
+            void this.#reseedStore();
           },
           onDown: () => {
             this.#epoch++;
@@ -154,6 +157,36 @@ export class RevocationService {
   #started = false;
   /** The store failed and has not come back: writes to it are not waited for, reads skipped where the record suffices. */
   #down = false;
+
+  #reseeding = false;
+
+  /**
+   * After a reset, puts the durable revocations back into a store that lost them, so Open
+   * WebUI instances sharing it refuse them too. One instance does it (the one that sets the marker).
+   */
+  async #reseedStore(): Promise<void> {
+    if (this.durable === null || this.#reseeding) return;
+    this.#reseeding = true;
+    try {
+      if (!(await this.store.set(SEEDED_KEY, this.#origin, { onlyIfAbsent: true }))) return;
+      const nowSeconds = Date.now() / 1000;
+      let written = 0;
+      let batch: Promise<unknown>[] = [];
+      for (const e of this.durable.entries()) {
+        batch.push("tokenId" in e
+          ? this.store.set(tokenRevokedKey(e.tokenId), "1", { ttlMs: ttlSeconds(e.expiresAt, nowSeconds) * 1000 })
+          : this.store.set(userRevokedAtKey(e.userId), String(e.revokedAt), { ttlMs: NO_EXP_TTL_SECONDS * 1000 }));
+        if (batch.length === 500) await Promise.all(batch.splice(0));
+        written++;
+      }
+      await Promise.all(batch);
+      this.log.info({ keys: written }, "store had lost its revocation keys: re-seeded them from the database");
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "could not re-seed the store's revocation keys");
+    } finally {
+      this.#reseeding = false;
+    }
+  }
 
   #storeBack(): void {
     this.#down = false;
@@ -280,8 +313,7 @@ export class RevocationService {
   async revokeToken(jti: string, exp: number | undefined, nowSeconds = Date.now() / 1000, userId: string | null = null): Promise<void> {
     const until = this.durable === null ? (exp ?? null) : await this.durable.revokeToken(jti, userId, exp ?? null);
     this.#tokens.set(jti, "revoked");
-    const ttl = until === null ? NO_EXP_TTL_SECONDS : Math.max(1, Math.ceil(until - nowSeconds));
-    await this.#write(() => this.store.set(tokenRevokedKey(jti), "1", { ttlMs: ttl * 1000 }));
+    await this.#write(() => this.store.set(tokenRevokedKey(jti), "1", { ttlMs: ttlSeconds(until, nowSeconds) * 1000 }));
     await this.#announce({ jti, exp: until });
   }
 
@@ -372,6 +404,11 @@ export class RevocationService {
       }
     }
   }
+}
+
+/** How long a token revocation key must live: until `exp` (null: "forever"). */
+function ttlSeconds(exp: number | null, nowSeconds: number): number {
+  return exp === null ? NO_EXP_TTL_SECONDS : Math.max(1, Math.ceil(exp - nowSeconds));
 }
 
 function userRevokes(revokedAt: number, claims: RevocableClaims): boolean {

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
+import { decodeJwt } from "jose";
 import { freshDatabaseUrl, uniquePrefix } from "../helpers/real-services.ts";
 import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 import { startRedis } from "../harness/services.ts";
@@ -55,11 +56,18 @@ describe("revocations survive restarts and lost Redis data", () => {
       expect([await me(s, one), await me(s, two), await me(s, oneOther)]).toEqual([401, 401, 200]);
 
       const raw = new Redis(redis.url);
-      await raw.flushall();
-      raw.disconnect();
-      // The key watch reports the flush; give it a moment, then both must still be refused.
-      await Bun.sleep(300);
-      expect([await me(s, one), await me(s, two), await me(s, oneOther)]).toEqual([401, 401, 200]);
+      try {
+        await raw.flushall();
+        // The key watch reports the flush; give it a moment, then both must still be refused.
+        await Bun.sleep(300);
+        expect([await me(s, one), await me(s, two), await me(s, oneOther)]).toEqual([401, 401, 200]);
+        // ...and the keys are back in Redis for Open WebUI instances sharing it.
+        const key = `${env.REDIS_KEY_PREFIX}:auth:token:${decodeJwt(one).jti as string}:revoked`;
+        await waitFor("the revocation key re-seeded", async () => (await raw.exists(key)) === 1, 3000);
+        expect(await raw.ttl(key)).toBeGreaterThan(3600);
+      } finally {
+        raw.disconnect();
+      }
 
       redis.kill("SIGKILL");
       await Bun.sleep(200);
