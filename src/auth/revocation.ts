@@ -6,6 +6,8 @@ import type { RedisFailureMode } from "../config/config.ts";
 import type { Logger } from "../observability/logger.ts";
 import { ServiceError } from "../errors.ts";
 import { DurableRevocations, revokesIat, type RevocationRecord } from "./durable-revocations.ts";
+import { StoreOutage } from "./store-outage.ts";
+import { reseedStore, type RevocationKeys } from "./store-reseed.ts";
 
 /** The claims revocation looks at. */
 export interface RevocableClaims {
@@ -25,8 +27,6 @@ export class RevocationUnavailableError extends ServiceError {
 /** Logical key names, Open WebUI's layout (the store adds the prefix). */
 export const tokenRevokedKey = (jti: string) => `auth:token:${jti}:revoked`;
 export const userRevokedAtKey = (userId: string) => `auth:user:${userId}:revoked_at`;
-/** Present while the store holds the revocations re-seeded from the durable record; gone after a flush or an empty restart. */
-export const SEEDED_KEY = "auth:revocations:seeded";
 /** Where instances tell each other about revocations they made. */
 export const REVOCATION_CHANNEL = "auth:revocations";
 
@@ -92,7 +92,11 @@ export class RevocationService {
     record: RevocationRecord | null = null,
   ) {
     this.durable = record === null ? null : new DurableRevocations(record, log, (e) => this.#emit(e));
+    // While the store is down peers' announcements are lost: read new revocations from the table.
+    this.#outage = new StoreOutage(store, () => this.durable?.startPolling(), () => this.durable?.stopPolling());
   }
+
+  readonly #outage: StoreOutage;
 
   /** This instance's copy of the durable record, when there is one. */
   readonly durable: DurableRevocations | null;
@@ -104,13 +108,13 @@ export class RevocationService {
 
   /** Subscribes to peer messages and the key watch. Never throws: a down store just leaves the replica cold. */
   async start(): Promise<void> {
-    this.#started = true;
+    this.#outage.start();
     await this.durable?.load();
     try {
       this.#subscriptions.push(await this.store.subscribe(REVOCATION_CHANNEL, (m) => this.#onPeerMessage(m)));
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, "revocation channel unavailable; checking the store directly");
-      this.#storeDown();
+      this.#outage.failed();
     }
     if (this.watcher === null) {
       // The in-memory store is the only writer: every change goes through this process.
@@ -126,93 +130,24 @@ export class RevocationService {
             this.#tokens.clear();
             this.#users.clear();
             this.#warm = true;
-            this.#storeBack();
-            void this.#reseedStore();
+            this.#outage.back();
+            if (this.durable !== null) void reseedStore(this.store, this.durable, REVOCATION_KEYS, this.#origin, this.log);
           },
           onDown: () => {
             this.#epoch++;
             this.#warm = false;
-            this.#storeDown();
+            this.#outage.failed();
           },
         }),
       );
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, "revocation key watch unavailable; checking the store directly");
-      this.#storeDown();
+      this.#outage.failed();
     }
-  }
-
-  /** The store failed: peers' announcements may be lost, so read new revocations from the table until it is back. */
-  #storeDown(): void {
-    // A one-shot user (the CLI) never started: no background poll for it.
-    if (!this.#started) return;
-    if (this.store.kind === "memory") return;
-    this.#down = true;
-    // A failed command need not drop the watch (no onReset would follow): a successful ping also ends it.
-    this.#pingUntilBack();
-    this.durable?.startPolling();
-  }
-
-  #pinging = false;
-  #started = false;
-  /** The store failed and has not come back: writes to it are not waited for, reads skipped where the record suffices. */
-  #down = false;
-
-  #reseeding = false;
-
-  /**
-   * After a reset, puts the durable revocations back into a store that lost them, so Open
-   * WebUI instances sharing it refuse them too. One instance does it (the one that sets the marker).
-   */
-  async #reseedStore(): Promise<void> {
-    if (this.durable === null || this.#reseeding) return;
-    this.#reseeding = true;
-    try {
-      if (!(await this.store.set(SEEDED_KEY, this.#origin, { onlyIfAbsent: true }))) return;
-      const nowSeconds = Date.now() / 1000;
-      let written = 0;
-      let batch: Promise<unknown>[] = [];
-      for (const e of this.durable.entries()) {
-        batch.push("tokenId" in e
-          ? this.store.set(tokenRevokedKey(e.tokenId), "1", { ttlMs: ttlSeconds(e.expiresAt, nowSeconds) * 1000 })
-          : this.store.set(userRevokedAtKey(e.userId), String(e.revokedAt), { ttlMs: NO_EXP_TTL_SECONDS * 1000 }));
-        if (batch.length === 500) await Promise.all(batch.splice(0));
-        written++;
-      }
-      await Promise.all(batch);
-      this.log.info({ keys: written }, "store had lost its revocation keys: re-seeded them from the database");
-    } catch (e) {
-      this.log.warn({ err: (e as Error).message }, "could not re-seed the store's revocation keys");
-    } finally {
-      this.#reseeding = false;
-    }
-  }
-
-  #storeBack(): void {
-    this.#down = false;
-    this.durable?.stopPolling();
-  }
-  #pingUntilBack(): void {
-    if (this.#pinging) return;
-    this.#pinging = true;
-    const attempt = () => {
-      if (!this.#started) {
-        this.#pinging = false;
-        return;
-      }
-      void this.store.ping().then(
-        () => {
-          this.#pinging = false;
-          this.#storeBack();
-        },
-        () => void setTimeout(attempt, 1000),
-      );
-    };
-    attempt();
   }
 
   async stop(): Promise<void> {
-    this.#started = false;
+    this.#outage.stop();
     this.durable?.stop();
     for (const u of this.#subscriptions.splice(0)) await u().catch(() => {});
   }
@@ -253,7 +188,7 @@ export class RevocationService {
       userState = UNKNOWN;
     }
     if (tokenState !== UNKNOWN && userState !== UNKNOWN) return false;
-    if (this.#down && durable === false) {
+    if (this.#outage.down && durable === false) {
       // Known down: answer now rather than wait for the store (the record has spoken for Gatehouse's revocations).
       if (opts.storeOptional || this.failureMode === "open") return false;
       throw new RevocationUnavailableError();
@@ -275,7 +210,7 @@ export class RevocationService {
         if (cacheable) this.#users.set(claims.id, userState);
       }
     } catch {
-      this.#storeDown();
+      this.#outage.failed();
       if (this.failureMode === "closed" && !(opts.storeOptional && durable === false)) throw new RevocationUnavailableError();
       return false;
     }
@@ -336,7 +271,7 @@ export class RevocationService {
       await op();
       return;
     }
-    if (this.#down) {
+    if (this.#outage.down) {
       // Known down: the revocation is recorded and enforced; do not wait for the store's timeout.
       void op().catch(() => {});
       return;
@@ -345,7 +280,7 @@ export class RevocationService {
       await op();
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, "revocation recorded in the database; the store write failed");
-      this.#storeDown();
+      this.#outage.failed();
     }
   }
 
@@ -353,7 +288,7 @@ export class RevocationService {
     this.#emit({ userId: e.userId, jti: e.jti });
     const published = this.store.publish(REVOCATION_CHANNEL, JSON.stringify({ ...e, at: Date.now(), from: this.#origin })).catch(() => 0);
     // Peers that miss it while the store is down read the record instead.
-    if (!this.#down) await published;
+    if (!this.#outage.down) await published;
   }
 
   #onPeerMessage(message: string): void {
@@ -405,6 +340,12 @@ export class RevocationService {
     }
   }
 }
+
+/** Open WebUI's key layout with Gatehouse's lifetimes, for re-seeding. */
+const REVOCATION_KEYS: RevocationKeys = {
+  token: (tokenId, expiresAt) => ({ key: tokenRevokedKey(tokenId), ttlMs: ttlSeconds(expiresAt, Date.now() / 1000) * 1000 }),
+  user: (userId) => ({ key: userRevokedAtKey(userId), ttlMs: NO_EXP_TTL_SECONDS * 1000 }),
+};
 
 /** How long a token revocation key must live: until `exp` (null: "forever"). */
 function ttlSeconds(exp: number | null, nowSeconds: number): number {
