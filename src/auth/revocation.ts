@@ -285,7 +285,7 @@ export class RevocationService {
   }
 
   async #announce(e: { userId?: string; jti?: string; exp?: number | null; revokedAt?: number | null; keysRevokedAt?: number | null }): Promise<void> {
-    this.#emit({ userId: e.userId, jti: e.jti });
+    this.#emit(e.jti !== undefined ? { jti: e.jti } : { userId: e.userId });
     const published = this.store.publish(REVOCATION_CHANNEL, JSON.stringify({ ...e, at: Date.now(), from: this.#origin })).catch(() => 0);
     // Peers that miss it while the store is down read the record instead.
     if (!this.#outage.down) await published;
