@@ -2,6 +2,7 @@ import type { Services } from "../services.ts";
 import { UsersRepo } from "../db/repos/users.ts";
 import { DeviceSessionsRepo } from "../db/repos/device-sessions.ts";
 import { ApiKeysRepo } from "../db/repos/api-keys.ts";
+import { RevocationsRepo } from "../db/repos/revocations.ts";
 import { UserCache } from "./user-cache.ts";
 import { RevocationService } from "./revocation.ts";
 import { createRevocationMetrics } from "../observability/revocation-metrics.ts";
@@ -47,7 +48,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
   const sessions = new DeviceSessionsRepo(s.pool);
   const apiKeys = new ApiKeysRepo(s.pool, cfg.auth.apiKeyStorage);
   const userCache = new UserCache(users, s.store);
-  const revocation = new RevocationService(s.store, s.watcher, cfg.redis.failureMode, s.log, cfg.redis.revocationReplica, createRevocationMetrics(s.registry));
+  const revocation = new RevocationService(s.store, s.watcher, cfg.redis.failureMode, s.log, cfg.redis.revocationReplica, createRevocationMetrics(s.registry), new RevocationsRepo(s.pool));
   const activity = new ActivityRecorder(users, sessions, cfg.auth.activeStatusUpdateIntervalSeconds, s.log);
   const issuer = new SessionIssuer(crypto.tokens, sessions, cfg.jwt.expiresInSeconds, cookies, (id) => revocation.userRevokedAt(id), s.audit);
   const revoker = new SessionRevoker(sessions, revocation, s.audit);

@@ -4,7 +4,7 @@ import type { UserRecord } from "../db/repos/users.ts";
 import type { ApiKeysRepo } from "../db/repos/api-keys.ts";
 import { digestApiKey } from "../db/repos/api-keys.ts";
 import type { UserCache } from "./user-cache.ts";
-import type { RevocationService } from "./revocation.ts";
+import type { CheckOptions, RevocableClaims, RevocationService } from "./revocation.ts";
 import type { ActivityRecorder } from "./activity.ts";
 import type { SessionTokenCodec, TokenClaims } from "./session-tokens.ts";
 import { presentedCredential, type PresentedCredential } from "./token-source.ts";
@@ -27,6 +27,22 @@ function requireVerified(p: Principal): Principal {
   return p;
 }
 
+/** Options of {@link CurrentUserResolver.resolve}. */
+export interface ResolveOptions extends CheckOptions {
+  /** Note the request as user activity (default true). */
+  touch?: boolean;
+}
+
+/** A verified session token and the id its revocation is recorded under. */
+export interface PresentedSession {
+  claims: TokenClaims;
+  /** The `jti`, or for a token without one (Open WebUI legacy) the digest of the token. */
+  tokenId: string;
+}
+
+/** The revocation id of a token without `jti`: its SHA-256 digest, never the token itself. */
+export const legacyTokenId = digestApiKey;
+
 /** What the resolver needs. */
 export interface CurrentUserDeps {
   tokens: SessionTokenCodec;
@@ -47,11 +63,13 @@ export interface CurrentUserDeps {
  * so a warm request costs no database checkout and no network round trip.
  */
 export class CurrentUserResolver {
-  readonly #apiKeyOwners = new BoundedMap<string, string>(10_000, 30_000);
+  readonly #apiKeyOwners = new BoundedMap<string, { userId: string; createdAt: number }>(10_000, 30_000);
+  /** Digest ids of tokens without `jti`, so their warm path needs no hashing either. */
+  readonly #legacyIds = new BoundedMap<string, string>(10_000, 300_000);
 
   constructor(private readonly d: CurrentUserDeps) {
     d.users.listeners.add((userId) => {
-      for (const [k, v] of this.#apiKeyOwners.entries()) if (v === userId) this.#apiKeyOwners.delete(k);
+      for (const [k, v] of this.#apiKeyOwners.entries()) if (v.userId === userId) this.#apiKeyOwners.delete(k);
     });
   }
 
@@ -61,7 +79,7 @@ export class CurrentUserResolver {
   }
 
   /** The principal, or a 401/403 {@link ServiceError} exactly as Open WebUI words it. */
-  resolve(request: Request, opts: { touch?: boolean } = {}): Promise<Principal> {
+  resolve(request: Request, opts: ResolveOptions = {}): Promise<Principal> {
     const credential = presentedCredential(request);
     if (!credential) return Promise.reject(new ForbiddenError(MESSAGES.NOT_AUTHENTICATED, "ERR_NOT_AUTHENTICATED"));
     // The warm path (every answer cached) completes without a single await.
@@ -73,7 +91,7 @@ export class CurrentUserResolver {
         return Promise.reject(e);
       }
     }
-    return (credential.isApiKey ? this.#byApiKey(credential) : this.#byToken(credential)).then(
+    return (credential.isApiKey ? this.#byApiKey(credential) : this.#byToken(credential, opts)).then(
       (p) => this.#finish(request, p, opts),
       (e: unknown) => {
         // Refused credentials are audited; an outage (5xx) is not a refusal.
@@ -85,15 +103,49 @@ export class CurrentUserResolver {
   }
 
   /** Like {@link resolve}, then refuses roles other than `user`/`admin` (401, as Open WebUI). */
-  verified(request: Request, opts: { touch?: boolean } = {}): Promise<Principal> {
+  verified(request: Request, opts: ResolveOptions = {}): Promise<Principal> {
     return this.resolve(request, opts).then(requireVerified);
   }
 
   /** Like {@link resolve}, admins only. */
-  async admin(request: Request): Promise<Principal> {
-    const p = await this.resolve(request);
+  async admin(request: Request, opts: ResolveOptions = {}): Promise<Principal> {
+    const p = await this.resolve(request, opts);
     if (p.user.role !== "admin") throw new UnauthorizedError(MESSAGES.ACCESS_PROHIBITED, "ERR_NOT_ADMIN");
     return p;
+  }
+
+  /**
+   * The presented session token when its signature and expiry are valid, without asking
+   * the store or the database (sign-out must work while Redis is down); null otherwise.
+   */
+  async presentedSession(request: Request): Promise<PresentedSession | null> {
+    const credential = presentedCredential(request);
+    if (!credential || credential.isApiKey) return null;
+    let claims = this.d.tokens.cached(credential.value);
+    if (claims === undefined) {
+      try {
+        claims = await this.d.tokens.verify(credential.value);
+      } catch {
+        return null;
+      }
+    }
+    return { claims, tokenId: claims.jti ?? (await this.#legacyId(credential.value)) };
+  }
+
+  async #legacyId(token: string): Promise<string> {
+    let id = this.#legacyIds.get(token);
+    if (id === undefined) {
+      id = await legacyTokenId(token);
+      this.#legacyIds.set(token, id);
+    }
+    return id;
+  }
+
+  /** The claims revocation checks: a token without `jti` is checked under its digest id (undefined: not computed yet). */
+  #revocable(claims: TokenClaims, token: string): RevocableClaims | undefined {
+    if (claims.jti !== undefined) return claims;
+    const id = this.#legacyIds.get(token);
+    return id === undefined ? undefined : { ...claims, jti: id };
   }
 
   #finish(request: Request, principal: Principal, opts: { touch?: boolean }): Principal {
@@ -106,7 +158,9 @@ export class CurrentUserResolver {
   #byTokenCached(credential: PresentedCredential): Principal | undefined {
     const claims = this.d.tokens.cached(credential.value);
     if (claims === undefined) return undefined;
-    const revoked = this.d.revocation.revokedLocally(claims);
+    const revocable = this.#revocable(claims, credential.value);
+    if (revocable === undefined) return undefined;
+    const revoked = this.d.revocation.revokedLocally(revocable);
     if (revoked !== false) return undefined;
     const user = this.d.users.peek(claims.id);
     if (!user) return undefined;
@@ -114,7 +168,7 @@ export class CurrentUserResolver {
   }
 
   // Each step answers synchronously from its cache when it can.
-  async #byToken(credential: PresentedCredential): Promise<Principal> {
+  async #byToken(credential: PresentedCredential, opts: CheckOptions): Promise<Principal> {
     let claims = this.d.tokens.cached(credential.value);
     if (claims === undefined) {
       try {
@@ -124,7 +178,8 @@ export class CurrentUserResolver {
         throw new UnauthorizedError(MESSAGES.UNAUTHORIZED, typeof code === "string" ? code : "ERR_TOKEN_INVALID");
       }
     }
-    const revoked = this.d.revocation.revokedLocally(claims) ?? (await this.d.revocation.isRevoked(claims));
+    const revocable = claims.jti !== undefined ? claims : { ...claims, jti: await this.#legacyId(credential.value) };
+    const revoked = this.d.revocation.revokedLocally(revocable) ?? (await this.d.revocation.isRevoked(revocable, opts));
     if (revoked) throw new UnauthorizedError(MESSAGES.INVALID_TOKEN, "ERR_TOKEN_REVOKED");
     const cachedUser = this.d.users.peek(claims.id);
     const user = cachedUser === undefined ? await this.d.users.get(claims.id) : cachedUser;
@@ -135,13 +190,15 @@ export class CurrentUserResolver {
   async #byApiKey(credential: PresentedCredential): Promise<Principal> {
     if (!this.d.enableApiKeys()) throw new ForbiddenError(MESSAGES.API_KEY_NOT_ALLOWED, "ERR_API_KEYS_DISABLED");
     const digest = await digestApiKey(credential.value);
-    let userId = this.#apiKeyOwners.get(digest);
-    if (userId === undefined) {
-      userId = (await this.d.apiKeys.userIdFor(credential.value)) ?? undefined;
-      if (userId === undefined) throw new UnauthorizedError(MESSAGES.INVALID_TOKEN, "ERR_API_KEY_UNKNOWN");
-      this.#apiKeyOwners.set(digest, userId);
+    let owner = this.#apiKeyOwners.get(digest);
+    if (owner === undefined) {
+      owner = (await this.d.apiKeys.ownerOf(credential.value)) ?? undefined;
+      if (owner === undefined) throw new UnauthorizedError(MESSAGES.INVALID_TOKEN, "ERR_API_KEY_UNKNOWN");
+      this.#apiKeyOwners.set(digest, owner);
     }
-    const user = await this.d.users.get(userId);
+    // Sign out everywhere, admin revocation, deletion and demotion end keys created before them.
+    if (await this.d.revocation.apiKeyRevoked(owner.userId, owner.createdAt)) throw new UnauthorizedError(MESSAGES.INVALID_TOKEN, "ERR_API_KEY_REVOKED");
+    const user = await this.d.users.get(owner.userId);
     if (!user) throw new UnauthorizedError(MESSAGES.INVALID_TOKEN, "ERR_USER_GONE");
     return { user, via: "api_key", claims: null, credential };
   }

@@ -5,6 +5,9 @@ import type { KeyWatcher } from "../kv/key-watch.ts";
 import type { RedisFailureMode } from "../config/config.ts";
 import type { Logger } from "../observability/logger.ts";
 import { ServiceError } from "../errors.ts";
+import { DurableRevocations, revokesIat, type RevocationRecord } from "./durable-revocations.ts";
+import { StoreOutage } from "./store-outage.ts";
+import { reseedStore, type RevocationKeys } from "./store-reseed.ts";
 
 /** The claims revocation looks at. */
 export interface RevocableClaims {
@@ -35,11 +38,34 @@ const UNKNOWN = undefined;
 type TokenState = "revoked" | "clear";
 type UserState = number | "clear";
 
+/** Options of {@link RevocationService.revokeUser}. */
+export interface RevokeUserOptions {
+  /** Also refuse API keys created at or before `at` (sign out everywhere, admin revoke, deletion). Default false. */
+  apiKeys?: boolean;
+  /** Leave session tokens alone (API keys only, e.g. a demotion). Default false. */
+  keysOnly?: boolean;
+}
+
+/** Options of {@link RevocationService.isRevoked}. */
+export interface CheckOptions {
+  /**
+   * When the store cannot answer, accept the durable record's "not revoked" even in
+   * `closed` mode: for requests that themselves revoke (sign-out, password change, admin
+   * revocation), which must work while Redis is down.
+   */
+  storeOptional?: boolean;
+}
+
 /**
  * Revocation with a local replica (DESIGN §4.5). Answers from memory when it can; asks the
  * store only for keys it has not seen since the watch was last (re)established. Kept
  * fresh by pub/sub between Gatehouse instances and by server-assisted invalidation, so
  * keys written straight into Redis by Open WebUI are honoured too.
+ *
+ * Postgres is the durable record (issue 12, hole 2): every revocation is written there
+ * first, then to the store and announced. Its copy ({@link DurableRevocations}) is checked
+ * before the store's replica and survives restarts and a Redis that lost its data; while
+ * the store is unreachable, new revocations of peers are read from the table.
  */
 export class RevocationService {
   readonly #tokens = new BoundedMap<string, TokenState>(200_000);
@@ -62,7 +88,18 @@ export class RevocationService {
     private readonly useReplica = true,
     /** Observes publish-to-applied time of each peer announcement. */
     private readonly onPropagated: PropagationObserver = () => {},
-  ) {}
+    /** The durable record (Postgres); null: the store is the only record (tools, tests). */
+    record: RevocationRecord | null = null,
+  ) {
+    this.durable = record === null ? null : new DurableRevocations(record, log, (e) => this.#emit(e));
+    // While the store is down peers' announcements are lost: read new revocations from the table.
+    this.#outage = new StoreOutage(store, () => this.durable?.startPolling(), () => this.durable?.stopPolling());
+  }
+
+  readonly #outage: StoreOutage;
+
+  /** This instance's copy of the durable record, when there is one. */
+  readonly durable: DurableRevocations | null;
 
   /** True while local answers are trusted (watch established). */
   get warm(): boolean {
@@ -71,10 +108,13 @@ export class RevocationService {
 
   /** Subscribes to peer messages and the key watch. Never throws: a down store just leaves the replica cold. */
   async start(): Promise<void> {
+    this.#outage.start();
+    await this.durable?.load();
     try {
       this.#subscriptions.push(await this.store.subscribe(REVOCATION_CHANNEL, (m) => this.#onPeerMessage(m)));
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, "revocation channel unavailable; checking the store directly");
+      this.#outage.failed();
     }
     if (this.watcher === null) {
       // The in-memory store is the only writer: every change goes through this process.
@@ -90,19 +130,25 @@ export class RevocationService {
             this.#tokens.clear();
             this.#users.clear();
             this.#warm = true;
+            this.#outage.back();
+            if (this.durable !== null) void reseedStore(this.store, this.durable, REVOCATION_KEYS, this.#origin, this.log);
           },
           onDown: () => {
             this.#epoch++;
             this.#warm = false;
+            this.#outage.failed();
           },
         }),
       );
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, "revocation key watch unavailable; checking the store directly");
+      this.#outage.failed();
     }
   }
 
   async stop(): Promise<void> {
+    this.#outage.stop();
+    this.durable?.stop();
     for (const u of this.#subscriptions.splice(0)) await u().catch(() => {});
   }
 
@@ -111,6 +157,13 @@ export class RevocationService {
    * when only the store can tell.
    */
   revokedLocally(claims: RevocableClaims): boolean | undefined {
+    const durable = this.durable === null ? false : this.durable.verdict(claims);
+    if (durable === true) return true;
+    const replica = this.#replicaVerdict(claims);
+    return replica === true || durable === false ? replica : undefined;
+  }
+
+  #replicaVerdict(claims: RevocableClaims): boolean | undefined {
     const tokenState = claims.jti ? this.#tokens.get(claims.jti) : "clear";
     const userState = this.#users.get(claims.id);
     if (tokenState === "revoked") return true;
@@ -123,7 +176,9 @@ export class RevocationService {
    * True when the token was revoked (by jti, or by a per-user revoke at or after its `iat`).
    * @throws RevocationUnavailableError when the store cannot answer and the mode is `closed`.
    */
-  async isRevoked(claims: RevocableClaims): Promise<boolean> {
+  async isRevoked(claims: RevocableClaims, opts: CheckOptions = {}): Promise<boolean> {
+    const durable = this.durable === null ? false : await this.durable.lookup(claims);
+    if (durable === true) return true;
     let tokenState: TokenState | undefined = claims.jti ? this.#tokens.get(claims.jti) : "clear";
     let userState: UserState | undefined = this.#users.get(claims.id);
     if (tokenState === "revoked") return true;
@@ -133,6 +188,11 @@ export class RevocationService {
       userState = UNKNOWN;
     }
     if (tokenState !== UNKNOWN && userState !== UNKNOWN) return false;
+    if (this.#outage.down && durable === false) {
+      // Known down: answer now rather than wait for the store (the record has spoken for Gatehouse's revocations).
+      if (opts.storeOptional || this.failureMode === "open") return false;
+      throw new RevocationUnavailableError();
+    }
     const epoch = this.#epoch;
     try {
       const [tok, usr] = await Promise.all([
@@ -150,7 +210,8 @@ export class RevocationService {
         if (cacheable) this.#users.set(claims.id, userState);
       }
     } catch {
-      if (this.failureMode === "closed") throw new RevocationUnavailableError();
+      this.#outage.failed();
+      if (this.failureMode === "closed" && !(opts.storeOptional && durable === false)) throw new RevocationUnavailableError();
       return false;
     }
     return tokenState === "revoked" || (typeof userState === "number" && userRevokes(userState, claims));
@@ -158,6 +219,12 @@ export class RevocationService {
 
   /** The user's `revoked_at` (unix seconds), or null; from the replica when it knows. */
   async userRevokedAt(userId: string): Promise<number | null> {
+    const durable = this.durable?.userRevokedAt(userId) ?? null;
+    const stored = await this.#storedUserRevokedAt(userId);
+    return durable === null || stored === null ? (durable ?? stored) : Math.max(durable, stored);
+  }
+
+  async #storedUserRevokedAt(userId: string): Promise<number | null> {
     const known = this.warm ? this.#users.get(userId) : undefined;
     if (known !== undefined) return known === "clear" ? null : known;
     try {
@@ -168,28 +235,64 @@ export class RevocationService {
     }
   }
 
-  /** Revokes one token until it would have expired anyway. */
-  async revokeToken(jti: string, exp: number | undefined, nowSeconds = Date.now() / 1000): Promise<void> {
-    const ttl = exp === undefined ? NO_EXP_TTL_SECONDS : Math.max(1, Math.ceil(exp - nowSeconds));
-    await this.store.set(tokenRevokedKey(jti), "1", { ttlMs: ttl * 1000 });
+  /** True when an API key of `userId` created at `createdAt` (unix seconds) was revoked with its user. */
+  apiKeyRevoked(userId: string, createdAt: number): Promise<boolean> {
+    return this.durable === null ? Promise.resolve(false) : this.durable.apiKeyRevoked(userId, createdAt);
+  }
+
+  /**
+   * Revokes one token (by jti, or a legacy token's digest id) for as long as the longest-lived
+   * token of its session: the durable record first, then the store and the other instances.
+   * With a durable record, a store failure is logged, not thrown (the record is enforced).
+   */
+  async revokeToken(jti: string, exp: number | undefined, nowSeconds = Date.now() / 1000, userId: string | null = null): Promise<void> {
+    const until = this.durable === null ? (exp ?? null) : await this.durable.revokeToken(jti, userId, exp ?? null);
     this.#tokens.set(jti, "revoked");
-    await this.#announce({ jti });
+    await this.#write(() => this.store.set(tokenRevokedKey(jti), "1", { ttlMs: ttlSeconds(until, nowSeconds) * 1000 }));
+    await this.#announce({ jti, exp: until });
   }
 
-  /** Revokes every token of `userId` issued at or before `at` (default: now). */
-  async revokeUser(userId: string, at = Math.floor(Date.now() / 1000)): Promise<void> {
-    await this.store.set(userRevokedAtKey(userId), String(at), { ttlMs: NO_EXP_TTL_SECONDS * 1000 });
-    this.#users.set(userId, at);
-    await this.#announce({ userId });
+  /** Revokes every token of `userId` issued at or before `at` (default: now); see {@link RevokeUserOptions}. */
+  async revokeUser(userId: string, at = Math.floor(Date.now() / 1000), opts: RevokeUserOptions = {}): Promise<void> {
+    const tokensAt = opts.keysOnly ? null : at;
+    const keysAt = opts.apiKeys || opts.keysOnly ? at : null;
+    const times = this.durable === null ? { revokedAt: tokensAt, keysRevokedAt: keysAt } : await this.durable.revokeUser(userId, tokensAt, keysAt);
+    if (times.revokedAt !== null && tokensAt !== null) {
+      const revokedAt = times.revokedAt;
+      this.#users.set(userId, revokedAt);
+      await this.#write(() => this.store.set(userRevokedAtKey(userId), String(revokedAt), { ttlMs: NO_EXP_TTL_SECONDS * 1000 }));
+    }
+    await this.#announce({ userId, revokedAt: times.revokedAt, keysRevokedAt: times.keysRevokedAt });
   }
 
-  async #announce(e: { userId?: string; jti?: string }): Promise<void> {
-    this.#emit(e);
-    await this.store.publish(REVOCATION_CHANNEL, JSON.stringify({ ...e, at: Date.now(), from: this.#origin })).catch(() => {});
+  /** A store write after the durable one: its failure starts the table poll instead of failing the revocation. */
+  async #write(op: () => Promise<unknown>): Promise<void> {
+    if (this.durable === null) {
+      await op();
+      return;
+    }
+    if (this.#outage.down) {
+      // Known down: the revocation is recorded and enforced; do not wait for the store's timeout.
+      void op().catch(() => {});
+      return;
+    }
+    try {
+      await op();
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "revocation recorded in the database; the store write failed");
+      this.#outage.failed();
+    }
+  }
+
+  async #announce(e: { userId?: string; jti?: string; exp?: number | null; revokedAt?: number | null; keysRevokedAt?: number | null }): Promise<void> {
+    this.#emit(e.jti !== undefined ? { jti: e.jti } : { userId: e.userId });
+    const published = this.store.publish(REVOCATION_CHANNEL, JSON.stringify({ ...e, at: Date.now(), from: this.#origin })).catch(() => 0);
+    // Peers that miss it while the store is down read the record instead.
+    if (!this.#outage.down) await published;
   }
 
   #onPeerMessage(message: string): void {
-    let e: { userId?: unknown; jti?: unknown; at?: unknown; from?: unknown };
+    let e: { userId?: unknown; jti?: unknown; at?: unknown; from?: unknown; exp?: unknown; revokedAt?: unknown; keysRevokedAt?: unknown };
     try {
       e = JSON.parse(message) as typeof e;
     } catch {
@@ -197,12 +300,16 @@ export class RevocationService {
     }
     if (typeof e.jti === "string") {
       this.#tokens.set(e.jti, "revoked");
+      // Peers announce what they wrote to the durable record, so this copy needs no query.
+      if (typeof e.exp === "number" || e.exp === null) this.durable?.applyToken({ tokenId: e.jti, expiresAt: e.exp });
       this.#emit({ jti: e.jti });
     }
     if (typeof e.at === "number" && e.from !== this.#origin) this.onPropagated((Date.now() - e.at) / 1000);
     if (typeof e.userId === "string") {
       // The exact value is re-read on next use; the peer's clock decided it.
       this.#users.delete(e.userId);
+      const time = (v: unknown) => (typeof v === "number" ? v : null);
+      if ("revokedAt" in e) this.durable?.applyUser({ userId: e.userId, revokedAt: time(e.revokedAt), keysRevokedAt: time(e.keysRevokedAt) });
       this.#emit({ userId: e.userId });
     }
   }
@@ -234,6 +341,17 @@ export class RevocationService {
   }
 }
 
+/** Open WebUI's key layout with Gatehouse's lifetimes, for re-seeding. */
+const REVOCATION_KEYS: RevocationKeys = {
+  token: (tokenId, expiresAt) => ({ key: tokenRevokedKey(tokenId), ttlMs: ttlSeconds(expiresAt, Date.now() / 1000) * 1000 }),
+  user: (userId) => ({ key: userRevokedAtKey(userId), ttlMs: NO_EXP_TTL_SECONDS * 1000 }),
+};
+
+/** How long a token revocation key must live: until `exp` (null: "forever"). */
+function ttlSeconds(exp: number | null, nowSeconds: number): number {
+  return exp === null ? NO_EXP_TTL_SECONDS : Math.max(1, Math.ceil(exp - nowSeconds));
+}
+
 function userRevokes(revokedAt: number, claims: RevocableClaims): boolean {
-  return claims.iat === undefined || claims.iat <= revokedAt;
+  return revokesIat(revokedAt, claims.iat);
 }

@@ -4,7 +4,8 @@ import type { AuditTrail } from "../observability/audit-trail.ts";
 
 /**
  * Ends device sessions: marks their rows revoked and revokes their tokens through the
- * revocation path (so every instance refuses them within a second).
+ * revocation path (the durable record first, so every instance refuses them within a
+ * second or two even while the store is down).
  */
 export class SessionRevoker {
   constructor(
@@ -13,9 +14,12 @@ export class SessionRevoker {
     private readonly audit?: AuditTrail,
   ) {}
 
-  /** Revokes one token by jti (its row, if any, is marked too). */
-  async revokeOne(jti: string, exp: number | undefined): Promise<void> {
-    await this.revocation.revokeToken(jti, exp);
+  /**
+   * Revokes one token by jti, or by digest id for a token without one (its row, if any, is
+   * marked too), for as long as the longest-lived token of its session.
+   */
+  async revokeOne(jti: string, exp: number | undefined, userId: string | null = null): Promise<void> {
+    await this.revocation.revokeToken(jti, exp, undefined, userId);
     await this.sessions.markRevoked([jti]);
     this.audit?.record("revocation", "success", { scope: "token", session: jti });
   }
@@ -38,10 +42,11 @@ export class SessionRevoker {
 
   /**
    * Signs the user out everywhere: every token issued up to now, by Gatehouse or by Open
-   * WebUI, through the per-user `revoked_at` key, and every session row.
+   * WebUI, through the per-user `revoked_at`, and every session row. API keys created until
+   * now stop working too unless `apiKeys` is false (a password change alone keeps them).
    */
-  async revokeUser(userId: string): Promise<void> {
-    await this.revocation.revokeUser(userId);
+  async revokeUser(userId: string, opts: { apiKeys?: boolean } = {}): Promise<void> {
+    await this.revocation.revokeUser(userId, undefined, { apiKeys: opts.apiKeys ?? true });
     const rows = await this.sessions.markAllRevoked(userId, null);
     this.#audited("user", rows, userId);
   }
@@ -51,6 +56,6 @@ export class SessionRevoker {
   }
 
   async #revokeTokens(rows: readonly DeviceSession[]): Promise<void> {
-    await Promise.all(rows.map((r) => this.revocation.revokeToken(r.id, r.expires_at ?? undefined)));
+    await Promise.all(rows.map((r) => this.revocation.revokeToken(r.id, r.expires_at ?? undefined, undefined, r.user_id)));
   }
 }

@@ -1,4 +1,5 @@
 import { DeviceSessionsRepo } from "../db/repos/device-sessions.ts";
+import { RevocationsRepo } from "../db/repos/revocations.ts";
 import { RevocationService } from "../auth/revocation.ts";
 import { SessionRevoker } from "../auth/session-revoker.ts";
 import { AuditTrail } from "../observability/audit-trail.ts";
@@ -28,7 +29,7 @@ export const revokeUserCommand: CliCommand = {
     const pool = await ctx.pool();
     const user = await userByEmail(pool, email);
     const store = ctx.store();
-    const revocation = new RevocationService(store, null, "closed", ctx.log, false);
+    const revocation = new RevocationService(store, null, "closed", ctx.log, false, undefined, new RevocationsRepo(pool));
     const sessions = new DeviceSessionsRepo(pool);
     const live = await sessions.listLive(user.id);
     await new SessionRevoker(sessions, revocation, new AuditTrail(ctx.log, createRegistry({ defaultMetrics: false }))).revokeUser(user.id);

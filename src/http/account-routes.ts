@@ -13,14 +13,15 @@ import { json } from "./respond.ts";
 export function accountRoutes(s: Services, auth: AuthModule) {
   return new Elysia({ name: "gatehouse.account", prefix: "/api/v1/auths" })
     .post("/update/password", async ({ body, request }) => {
-      const p = await auth.current.verified(request);
+      const p = await auth.current.verified(request, { storeOptional: true });
       checkPasswordLength(body.password);
       const hash = await auth.users.passwordHash(p.user.id);
       if (!hash || !(await auth.passwords.verify(body.password, hash))) throw new BadRequestError(MESSAGES.INVALID_PASSWORD, "ERR_INVALID_PASSWORD");
       checkNewPassword(body.new_password);
       await auth.users.updatePassword(p.user.id, await auth.passwords.hash(body.new_password));
       // Every other session ends: older tokens (Open WebUI's included) through revoked_at just
-      // below the caller's iat, newer Gatehouse sessions one by one. The caller stays signed in.
+      // below the caller's iat, newer Gatehouse sessions one by one. The caller stays signed in,
+      // and API keys keep working (a password change alone does not revoke them).
       const keep = p.claims?.jti ?? null;
       if (p.claims?.iat !== undefined) await auth.revocation.revokeUser(p.user.id, p.claims.iat - 1);
       else if (p.via === "jwt") await auth.revocation.revokeUser(p.user.id);

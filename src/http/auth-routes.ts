@@ -52,7 +52,8 @@ export function authRoutes(s: Services, auth: AuthModule) {
     .post("/signout", async ({ request }) => json({ status: true }, { cookies: await signOutSession(request, auth, oauthSessions, s.audit) }))
 
     .post("/signout/everywhere", async ({ request }) => {
-      const p = await auth.current.resolve(request);
+      // Postgres holds the revocation record: this works (and is checked) while Redis is down.
+      const p = await auth.current.resolve(request, { storeOptional: true });
       await auth.revoker.revokeUser(p.user.id);
       return json({ status: true }, { cookies: deleteAuthCookies(auth.cookies) });
     })

@@ -21,7 +21,8 @@ export function sessionRoutes(auth: AuthModule) {
       })));
     })
     .delete("/sessions/:id", async ({ params, request }) => {
-      const p = await auth.current.resolve(request);
+      // Revoking works while Redis is down (the durable record in Postgres is checked and written).
+      const p = await auth.current.resolve(request, { storeOptional: true });
       const row = await auth.sessions.byId(params.id);
       // Someone else's session is "not found", not "forbidden": ids are not to be probed.
       if (!row || row.user_id !== p.user.id || row.revoked_at !== null) throw new NotFoundError();
@@ -29,7 +30,7 @@ export function sessionRoutes(auth: AuthModule) {
       return json({ status: true });
     })
     .delete("/sessions", async ({ request }) => {
-      const p = await auth.current.resolve(request);
+      const p = await auth.current.resolve(request, { storeOptional: true });
       const revoked = await auth.revoker.revokeAllExcept(p.user.id, p.claims?.jti ?? null);
       return json({ status: true, revoked: revoked.length });
     });

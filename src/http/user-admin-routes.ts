@@ -7,6 +7,8 @@ import { publicUser } from "../auth/user-response.ts";
 import type { Role } from "../db/repos/users.ts";
 import { json } from "./respond.ts";
 
+const ROLE_RANK: Record<Role, number> = { pending: 0, user: 1, admin: 2 };
+
 /**
  * The admin's user changes that matter to sessions, at Open WebUI's paths: role and
  * profile updates (every instance drops its cached copy, so a demotion to `pending` is
@@ -15,20 +17,25 @@ import { json } from "./respond.ts";
 export function userAdminRoutes(auth: AuthModule) {
   return new Elysia({ name: "gatehouse.user-admin", prefix: "/api/v1/users" })
     .post("/:id/update", async ({ params, body, request }) => {
-      const admin = await auth.current.admin(request);
+      const admin = await auth.current.admin(request, { storeOptional: true });
       const user = await auth.users.byId(params.id);
       if (!user) throw new NotFoundError(MESSAGES.USER_NOT_FOUND);
       if (params.id === admin.user.id && body.role !== undefined && body.role !== "admin") {
         throw new BadRequestError(MESSAGES.ACTION_PROHIBITED, "ERR_SELF_DEMOTION");
       }
       if (body.role !== undefined) await auth.users.updateRole(user.id, body.role as Role);
+      // A demotion ends the user's API keys (the role check already refuses their sessions' new limits).
+      if (body.role !== undefined && ROLE_RANK[body.role as Role] < ROLE_RANK[user.role]) {
+        await auth.revocation.revokeUser(user.id, undefined, { keysOnly: true });
+      }
       if (body.name !== undefined || body.profile_image_url !== undefined) {
         await auth.users.updateProfile(user.id, { name: body.name, profileImageUrl: body.profile_image_url });
       }
       if (body.password) {
         checkNewPassword(body.password);
         await auth.users.updatePassword(user.id, await auth.passwords.hash(body.password));
-        await auth.revoker.revokeUser(user.id);
+        // An admin-set password is a password change: sessions end, API keys stay.
+        await auth.revoker.revokeUser(user.id, { apiKeys: false });
       }
       await auth.userCache.invalidate(user.id);
       return json(publicUser((await auth.users.byId(user.id)) ?? user));
@@ -41,7 +48,7 @@ export function userAdminRoutes(auth: AuthModule) {
       }),
     })
     .delete("/:id", async ({ params, request }) => {
-      const admin = await auth.current.admin(request);
+      const admin = await auth.current.admin(request, { storeOptional: true });
       if (params.id === admin.user.id) throw new BadRequestError(MESSAGES.ACTION_PROHIBITED, "ERR_SELF_DELETE");
       const user = await auth.users.byId(params.id);
       if (!user) throw new NotFoundError(MESSAGES.USER_NOT_FOUND);

@@ -21,22 +21,27 @@ export async function digestApiKey(key: string): Promise<string> {
 export class ApiKeysRepo {
   constructor(private readonly pool: StrictPool, private readonly storage: ApiKeyStorage) {}
 
-  /** The owner of a presented key, or null. */
-  async userIdFor(key: string): Promise<string | null> {
+  /** The owner of a presented key and when the key was created (unix seconds), or null. */
+  async ownerOf(key: string): Promise<{ userId: string; createdAt: number } | null> {
     const digest = await digestApiKey(key);
     return this.pool.run("api_key.lookup", async (c) => {
-      const rows = await c<{ user_id: string }[]>`select user_id from api_key where key = ${key} or key = ${digest} limit 1`;
-      return rows[0]?.user_id ?? null;
+      const rows = await c<{ user_id: string; created_at: string }[]>`select user_id, created_at from api_key where key = ${key} or key = ${digest} limit 1`;
+      return rows[0] ? { userId: rows[0].user_id, createdAt: Number(rows[0].created_at) } : null;
     });
   }
 
-  /** Replaces the user's key with `key`. */
+  /**
+   * Replaces the user's key with `key`. Its `created_at` is now — and after the user's key
+   * revocation time even within the same second, since keys created at or before it are refused.
+   */
   async put(userId: string, key: string): Promise<void> {
     const stored = this.storage === "sha256" ? await digestApiKey(key) : key;
     const now = epochSeconds();
     await this.pool.run("api_key.put", async (c) => {
-      await c`insert into api_key (id, user_id, key, created_at, updated_at) values (${`key_${userId}`}, ${userId}, ${stored}, ${now}, ${now})
-              on conflict (id) do update set key = excluded.key, updated_at = excluded.updated_at`;
+      await c`insert into api_key (id, user_id, key, created_at, updated_at)
+              select ${`key_${userId}`}, ${userId}, ${stored},
+                     greatest(${now}::bigint, (select keys_revoked_at + 1 from gatehouse_user_revocation where user_id = ${userId})), ${now}
+              on conflict (id) do update set key = excluded.key, created_at = excluded.created_at, updated_at = excluded.updated_at`;
     });
   }
 
