@@ -1,6 +1,6 @@
 import type { AuditTrail } from "../observability/audit-trail.ts";
-import type { GroupMatcher } from "./blocked-groups.ts";
-import { MAX_GROUP_NAME_LENGTH, NO_BLOCKED_GROUPS } from "./blocked-groups.ts";
+import type { GroupMatcher } from "../config/group-patterns.ts";
+import { MAX_GROUP_NAME_LENGTH, NO_BLOCKED_GROUPS } from "../config/group-patterns.ts";
 import type { GroupsRepo, MembershipChange } from "./groups-repo.ts";
 
 /** Where a sync's group names came from (audit label). */

@@ -99,6 +99,31 @@ export class GroupsRepo {
       (await c<{ user_id: string }[]>`select user_id from group_member where group_id = ${groupId} order by created_at, user_id`).map((r) => r.user_id));
   }
 
+  /** Members with their display names, oldest membership first. */
+  members(groupId: string): Promise<Array<{ id: string; name: string }>> {
+    return this.pool.run("group.member_names", async (c) =>
+      c<Array<{ id: string; name: string }>>`select u.id, u.name from group_member gm join "user" u on u.id = gm.user_id
+                                             where gm.group_id = ${groupId} order by gm.created_at, u.id`);
+  }
+
+  /** Groups whose `meta.scim.external_id` is `externalId` (Gatehouse's SCIM bookkeeping). */
+  byExternalId(externalId: string): Promise<GroupWithCount[]> {
+    return this.pool.run("group.by_external_id", async (c) =>
+      c.unsafe<GroupWithCount[]>(`select ${GROUP_COLUMNS}, ${COUNT} from "group" g where g.meta::jsonb->'scim'->>'external_id' = $1 order by g.created_at, g.id`, [externalId]));
+  }
+
+  /** Sets (string) or clears (null) `meta.scim.external_id`, keeping the rest of `meta`. */
+  setExternalId(id: string, externalId: string | null): Promise<GroupRecord | null> {
+    return this.pool.run("group.set_external_id", async (c) =>
+      (await c.unsafe<GroupRecord[]>(
+        `update "group" g set meta = (case when $2::text is null then coalesce(meta::jsonb, '{}'::jsonb) - 'scim'
+                 else coalesce(meta::jsonb, '{}'::jsonb) || jsonb_build_object('scim', jsonb_build_object('external_id', $2::text)) end)::json,
+                updated_at = $3
+          where id = $1 returning ${GROUP_COLUMNS}`,
+        [id, externalId, epochSeconds()],
+      ))[0] ?? null);
+  }
+
   create(g: NewGroup): Promise<GroupRecord> {
     return this.pool.run("group.create", (c) => insertGroup(c, g));
   }
