@@ -40,8 +40,8 @@ export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Pr
   const oauth = await createOAuthModule(s, auth);
   oauth.start();
   const ws = await createWsHub(s, auth);
-  const groups = createGroupsModule(s);
-  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth), pageRoutes(s, auth, oauth), scimRoutes(s, auth, groups), ...extra]);
+  const groups = createGroupsModule(s, (userId) => gateway.access.invalidate(userId));
+  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth, groups), pageRoutes(s, auth, oauth), scimRoutes(s, auth, groups), ...extra], groups);
   return {
     auth, gateway, oauth, ws, groups, gatehouse,
     stop: async () => {

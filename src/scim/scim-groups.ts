@@ -19,7 +19,12 @@ type GroupAction =
 
 /** SCIM `/Groups` over Open WebUI's `group` / `group_member` tables. */
 export class ScimGroups {
-  constructor(private readonly groups: GroupsRepo, private readonly scimUsers: ScimUsersRepo, private readonly audit?: AuditTrail) {}
+  constructor(
+    private readonly groups: GroupsRepo,
+    private readonly scimUsers: ScimUsersRepo,
+    private readonly audit?: AuditTrail,
+    private readonly membershipChanged: (userId: string) => Promise<void> = async () => {},
+  ) {}
 
   async list(params: URLSearchParams, base: string): Promise<Record<string, unknown>> {
     const { startIndex, count } = parsePaging(params, MAX_RESULTS, 100);
@@ -71,8 +76,10 @@ export class ScimGroups {
 
   async delete(id: string): Promise<void> {
     const g = await this.#existing(id);
+    const members = await this.groups.memberIds(id);
     await this.groups.delete(id);
     this.#audit("delete", g.name);
+    for (const u of members) await this.membershipChanged(u);
   }
 
   async #run(g: GroupRecord, actions: readonly GroupAction[]): Promise<GroupRecord> {
@@ -97,6 +104,7 @@ export class ScimGroups {
 
   #audit(action: string, group: string | null, userId?: string): void {
     this.audit?.record("group_change", "success", { action, group, source: "scim", ...(userId ? { userId } : {}) });
+    if (userId && action !== "create") void this.membershipChanged(userId);
   }
 
   async #existing(id: string) {

@@ -31,7 +31,7 @@ describe("SCIM attacks", () => {
       expect(r.body).toMatchObject({ schemas: [ERROR], status: "401" });
     }
     // The token counts only as an Authorization bearer: not in the query, a cookie or another header.
-    for (const init of [{}, { headers: { cookie: `token=${t}` } }, { headers: { "x-api-key": t } }]) {
+    for (const init of [{}, { headers: { cookie: `token=${t}` } }, { headers: { "x-api-key": t } }] as RequestInit[]) {
       expect((await app.request(`/api/v1/scim/v2/Users?access_token=${t}`, init)).status).toBe(401);
     }
     // And the SCIM token is no session credential.
