@@ -7,7 +7,7 @@ import type { MembershipChange } from "./groups-repo.ts";
  * become the user's memberships, with the same rules as the OAuth claim (creation by
  * `ENABLE_OAUTH_GROUP_CREATION`, `OAUTH_BLOCKED_GROUPS` untouched). Only a request whose
  * socket peer is a trusted proxy is believed (`fromTrustedPeer`, decided by the HTTP layer);
- * from anyone else, or without the header, memberships stay as they are.
+ * from anyone else, or without names in the header (as Open WebUI), memberships stay as they are.
  *
  * @returns what changed, or null when nothing was synced.
  */
@@ -20,6 +20,7 @@ export function syncGroupsFromHeader(
 ): Promise<MembershipChange | null> {
   const header = cfg.trustedGroupsHeader;
   const value = header ? request.headers.get(header) : null;
-  if (value === null || !fromTrustedPeer) return Promise.resolve(null);
-  return sync.syncUserGroups(userId, value.split(","), { create: cfg.oauthCreation, blocked: cfg.blocked, source: "trusted_header" });
+  const names = (value ?? "").split(",").filter((n) => n.trim() !== "");
+  if (names.length === 0 || !fromTrustedPeer) return Promise.resolve(null);
+  return sync.syncUserGroups(userId, names, { create: cfg.oauthCreation, blocked: cfg.blocked, source: "trusted_header" });
 }

@@ -86,8 +86,10 @@ describe("group sync from the OIDC groups claim, the trusted groups header, and 
     };
     expect((await signin("10.0.0.1", "support, eng ,blocked-y")).status).toBe(200);
     expect(await names(a, "hank@example.com")).toEqual(["eng", "support"]);
-    // The same header from another peer changes nothing.
-    expect((await signin("10.0.0.2", "")).status).toBe(200);
+    // The same header from another peer changes nothing; nor does a header without names.
+    expect((await signin("10.0.0.2", "eng")).status).toBe(200);
+    expect(await names(a, "hank@example.com")).toEqual(["eng", "support"]);
+    expect((await signin("10.0.0.1", " , ")).status).toBe(200);
     expect(await names(a, "hank@example.com")).toEqual(["eng", "support"]);
     expect((await signin("::ffff:10.0.0.1", "support")).status).toBe(200);
     expect(await names(a, "hank@example.com")).toEqual(["support"]);
