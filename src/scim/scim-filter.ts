@@ -9,6 +9,8 @@ export interface EqFilter {
 
 const MAX_FILTER_LENGTH = 1024;
 // attrPath SP "eq" SP compValue, with compValue a JSON string (RFC 7644 §3.4.2.2).
+// Entra ID looks users up by their work email this way; it means `emails.value` here (one email per user).
+const WORK_EMAIL = /^\s*emails\[\s*type\s+eq\s+"work"\s*\]\.value(?=\s)/i;
 const EQ = /^\s*([A-Za-z][\w.:-]*)\s+eq\s+("(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*")\s*$/i;
 
 /**
@@ -19,7 +21,7 @@ const EQ = /^\s*([A-Za-z][\w.:-]*)\s+eq\s+("(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]
  */
 export function parseEqFilter(filter: string, allowed: readonly string[]): EqFilter {
   if (filter.length > MAX_FILTER_LENGTH) throw new ScimError(400, `Filter longer than ${MAX_FILTER_LENGTH} characters`, "invalidFilter");
-  const m = EQ.exec(filter);
+  const m = EQ.exec(filter.replace(WORK_EMAIL, "emails.value"));
   if (!m) throw new ScimError(400, `Unsupported filter: only '<attribute> eq "<value>"' on ${allowed.join(", ")} is supported`, "invalidFilter");
   const attribute = allowed.find((a) => a.toLowerCase() === m[1]!.toLowerCase());
   if (!attribute) throw new ScimError(400, `Unsupported filter attribute; supported: ${allowed.join(", ")}`, "invalidFilter");

@@ -148,6 +148,8 @@ describe("Microsoft Entra ID's SCIM conversation (learn.microsoft.com 'use SCIM 
     r = await scim("GET", `/Users${filterQuery('userName eq "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee"')}`);
     expect(r.body).toMatchObject({ totalResults: 1 });
     expect(r.body.Resources![0]!["id"]).toBe(id);
+    r = await scim("GET", `/Users${filterQuery('emails[type eq "work"].value eq "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com"')}`);
+    expect(r.body.Resources?.map((u) => u["id"])).toEqual([id]);
     r = await scim("GET", `/Users${filterQuery('userName eq "non-existent user"')}`);
     expect(r.body).toMatchObject({ totalResults: 0, Resources: [], startIndex: 1 });
     r = await scim("GET", "/Users/5171a35d82074e068ce2");
@@ -237,7 +239,7 @@ describe("SCIM deprovisioning and errors", () => {
       expect(await res.json()).toMatchObject({ schemas: [ERROR], status: "401" });
     }
     const bad = (r: { status: number; body: Record<string, unknown> }, scimType: string) => expect(r).toMatchObject({ status: 400, body: { schemas: [ERROR], status: "400", scimType } });
-    for (const f of ['userName co "x"', 'userName eq "a" or userName eq "b"', "userName eq x", 'title eq "x"', 'userName eq "unterminated', "(", 'emails[type eq "work"].value eq "a"']) {
+    for (const f of ['userName co "x"', 'userName eq "a" or userName eq "b"', "userName eq x", 'title eq "x"', 'userName eq "unterminated', "(", 'emails[type eq "home"].value eq "a"']) {
       bad(await scim("GET", `/Users${filterQuery(f)}`), "invalidFilter");
     }
     bad(await scim("GET", `/Groups${filterQuery('displayName sw "x"')}`), "invalidFilter");
