@@ -93,17 +93,40 @@ export class GroupsRepo {
       ));
   }
 
+  /** The groups (id and name) of each of `userIds`, in one query; users in no group are absent. */
+  forUsers(userIds: readonly string[]): Promise<Map<string, Array<Pick<GroupRecord, "id" | "name">>>> {
+    if (userIds.length === 0) return Promise.resolve(new Map());
+    return this.pool.run("group.for_users", async (c) => {
+      const rows = await c<Array<{ user_id: string; id: string; name: string | null }>>`
+        select gm.user_id, g.id, g.name from group_member gm join "group" g on g.id = gm.group_id
+         where gm.user_id = any(${[...userIds]}) order by g.created_at nulls first, g.id`;
+      const out = new Map<string, Array<Pick<GroupRecord, "id" | "name">>>();
+      for (const r of rows) {
+        const list = out.get(r.user_id) ?? [];
+        list.push({ id: r.id, name: r.name });
+        out.set(r.user_id, list);
+      }
+      return out;
+    });
+  }
+
   /** Ids of the members of a group. */
   memberIds(groupId: string): Promise<string[]> {
     return this.pool.run("group.members", async (c) =>
       (await c<{ user_id: string }[]>`select user_id from group_member where group_id = ${groupId} order by created_at, user_id`).map((r) => r.user_id));
   }
 
-  /** Members with their display names, oldest membership first. */
-  members(groupId: string): Promise<Array<{ id: string; name: string }>> {
-    return this.pool.run("group.member_names", async (c) =>
-      c<Array<{ id: string; name: string }>>`select u.id, u.name from group_member gm join "user" u on u.id = gm.user_id
-                                             where gm.group_id = ${groupId} order by gm.created_at, u.id`);
+  /** Members (id and display name, oldest membership first) of each of `groupIds`, in one query. */
+  members(groupIds: readonly string[]): Promise<Map<string, Array<{ id: string; name: string }>>> {
+    if (groupIds.length === 0) return Promise.resolve(new Map());
+    return this.pool.run("group.member_names", async (c) => {
+      const rows = await c<Array<{ group_id: string; id: string; name: string }>>`
+        select gm.group_id, u.id, u.name from group_member gm join "user" u on u.id = gm.user_id
+         where gm.group_id = any(${[...groupIds]}) order by gm.created_at, u.id`;
+      const out = new Map<string, Array<{ id: string; name: string }>>();
+      for (const r of rows) out.set(r.group_id, [...(out.get(r.group_id) ?? []), { id: r.id, name: r.name }]);
+      return out;
+    });
   }
 
   /** Groups whose `meta.scim.external_id` is `externalId` (Gatehouse's SCIM bookkeeping). */

@@ -36,10 +36,10 @@ export class ScimGroups {
         : f.attribute === "externalId" ? await this.groups.byExternalId(f.value)
         : [await this.groups.byId(f.value)].filter((g): g is NonNullable<typeof g> => g !== null);
       const page = matches.slice(startIndex - 1, startIndex - 1 + count);
-      return listResponse(matches.length, startIndex, await Promise.all(page.map((g) => this.#resource(g, base, bare))));
+      return listResponse(matches.length, startIndex, await this.#resources(page, base, bare));
     }
     const { total, groups } = await this.groups.list({ offset: startIndex - 1, limit: count });
-    return listResponse(total, startIndex, await Promise.all(groups.map((g) => this.#resource(g, base, bare))));
+    return listResponse(total, startIndex, await this.#resources(groups, base, bare));
   }
 
   async get(id: string, params: URLSearchParams, base: string): Promise<Record<string, unknown>> {
@@ -114,9 +114,17 @@ export class ScimGroups {
   }
 
   async #resource(g: GroupRecord, base: string, bare = false): Promise<Record<string, unknown>> {
-    const r = groupResource(g, bare ? [] : await this.groups.members(g.id), base);
-    if (bare) delete r["members"];
-    return r;
+    return (await this.#resources([g], base, bare))[0]!;
+  }
+
+  /** The groups' resources, members read in one query (or not at all with `excludedAttributes=members`). */
+  async #resources(groups: readonly GroupRecord[], base: string, bare: boolean): Promise<Array<Record<string, unknown>>> {
+    const members = bare ? new Map<string, Array<{ id: string; name: string }>>() : await this.groups.members(groups.map((g) => g.id));
+    return groups.map((g) => {
+      const r = groupResource(g, members.get(g.id) ?? [], base);
+      if (bare) delete r["members"];
+      return r;
+    });
   }
 }
 
