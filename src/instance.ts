@@ -11,6 +11,8 @@ import { oauthRoutes } from "./http/oauth-routes.ts";
 import { pageRoutes } from "./pages/page-routes.ts";
 import { createWsHub } from "./ws/create-hub.ts";
 import type { WsHub } from "./ws/hub.ts";
+import { createGroupsModule, type GroupsModule } from "./groups/groups-module.ts";
+import { scimRoutes } from "./http/scim-routes.ts";
 
 /** One Gatehouse instance on its services: auth wiring plus the HTTP app. */
 export interface Instance {
@@ -19,6 +21,8 @@ export interface Instance {
   oauth: OAuthModule;
   /** The WebSocket hub the runtime adapters serve at `/ws`. */
   ws: WsHub;
+  /** Open WebUI's groups and the membership sync (OAuth, trusted header, LDAP, SCIM). */
+  groups: GroupsModule;
   gatehouse: Gatehouse;
   /** Stops background work (activity flush, subscriptions); the services close separately. */
   stop(): Promise<void>;
@@ -36,9 +40,10 @@ export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Pr
   const oauth = await createOAuthModule(s, auth);
   oauth.start();
   const ws = await createWsHub(s, auth);
-  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth), pageRoutes(s, auth, oauth), ...extra]);
+  const groups = createGroupsModule(s, (userId) => gateway.access.invalidate(userId));
+  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth, groups), pageRoutes(s, auth, oauth), scimRoutes(s, auth, groups), ...extra], groups);
   return {
-    auth, gateway, oauth, ws, gatehouse,
+    auth, gateway, oauth, ws, groups, gatehouse,
     stop: async () => {
       await ws.stop();
       await oauth.stop();
