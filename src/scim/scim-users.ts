@@ -4,6 +4,7 @@ import type { PasswordHasher } from "../auth/session-tokens.ts";
 import type { ScimUsersRepo, ScimUserRow, ScimUserUpdate } from "./scim-users-repo.ts";
 import type { Deprovisioner } from "./deprovision.ts";
 import { ScimError, invalidValue } from "./scim-error.ts";
+import { canonicalEmail, EmailAddressError } from "../auth/email-address.ts";
 import { parseEqFilter, parsePaging } from "./scim-filter.ts";
 import { parsePatch, scimBoolean, scimString, type PatchOperation } from "./scim-patch.ts";
 import { listResponse, MAX_RESULTS, splitName, userResource } from "./scim-resources.ts";
@@ -134,7 +135,7 @@ function readUser(body: Record<string, unknown>, creating: boolean): ScimUserUpd
     if (e) out.email = e;
   }
   // Open WebUI: the account email is the primary email, else the userName.
-  if (creating && out.email === undefined) out.email = out.userName!.toLowerCase();
+  if (creating && out.email === undefined) out.email = scimEmail(out.userName!);
   const name = nameFrom(body);
   if (name) out.name = name;
   else if (creating) out.name = out.email!.split("@")[0]!.slice(0, MAX_NAME) || out.email!;
@@ -163,7 +164,18 @@ function primaryEmail(v: unknown): string | null {
     return e as { value: string; primary?: unknown };
   });
   const primary = entries.find((e) => e.primary !== undefined && e.primary !== null && scimBoolean(e.primary, "emails.primary")) ?? entries[0]!;
-  return scimString(primary.value, "emails.value", MAX_EMAIL).toLowerCase();
+  return scimEmail(scimString(primary.value, "emails.value", MAX_EMAIL));
+}
+
+/** The account form of an address (look-alikes refused, as on every other path); a userName that is no address (a UPN) is kept lower-cased. */
+function scimEmail(raw: string): string {
+  if (!raw.includes("@")) return raw.toLowerCase();
+  try {
+    return canonicalEmail(raw);
+  } catch (e) {
+    if (e instanceof EmailAddressError) throw invalidValue(e.message);
+    throw e;
+  }
 }
 
 /** Folds one PATCH operation into `update`; attributes Gatehouse does not store are ignored, as Open WebUI does. */
