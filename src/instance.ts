@@ -11,12 +11,16 @@ import { oauthRoutes } from "./http/oauth-routes.ts";
 import { pageRoutes } from "./pages/page-routes.ts";
 import { createWsHub } from "./ws/create-hub.ts";
 import type { WsHub } from "./ws/hub.ts";
+import { createLdapModule, type LdapModule } from "./ldap/ldap-module.ts";
+import { ldapRoutes } from "./http/ldap-routes.ts";
 
 /** One Gatehouse instance on its services: auth wiring plus the HTTP app. */
 export interface Instance {
   auth: AuthModule;
   gateway: Gateway;
   oauth: OAuthModule;
+  /** LDAP sign-in; null when `ENABLE_LDAP` is off. */
+  ldap: LdapModule | null;
   /** The WebSocket hub the runtime adapters serve at `/ws`. */
   ws: WsHub;
   gatehouse: Gatehouse;
@@ -36,9 +40,10 @@ export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Pr
   const oauth = await createOAuthModule(s, auth);
   oauth.start();
   const ws = await createWsHub(s, auth);
-  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth), pageRoutes(s, auth, oauth), ...extra]);
+  const ldap = createLdapModule(s, auth);
+  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth), ldapRoutes(s, auth, ldap), pageRoutes(s, auth, oauth, ldap), ...extra]);
   return {
-    auth, gateway, oauth, ws, gatehouse,
+    auth, gateway, oauth, ldap, ws, gatehouse,
     stop: async () => {
       await ws.stop();
       await oauth.stop();

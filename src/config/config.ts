@@ -3,8 +3,10 @@ import { parseCryptoPolicy, type CryptoPolicy } from "../crypto/policy.ts";
 import { cryptoPoolSettingsFromEnv } from "../crypto/pool.ts";
 import { bool, duration, int, list, num, oneOf, optionalStr, str, url, type Env } from "./readers.ts";
 import { readOAuthConfig, type OAuthConfig } from "./oauth-config.ts";
+import { readLdapConfig, type LdapConfig } from "./ldap-config.ts";
 
 export type { ArcticProviderConfig, McpClientConfig, OAuthConfig } from "./oauth-config.ts";
+export type { LdapConfig, LdapTlsMode } from "./ldap-config.ts";
 
 /** Cookie SameSite values accepted by Open WebUI's settings. */
 export type SameSite = "lax" | "strict" | "none";
@@ -81,6 +83,8 @@ export interface Config {
     readonly signInRateLimit: { readonly perEmail: number; readonly perIp: number; readonly windowSeconds: number };
   };
   readonly oauth: OAuthConfig;
+  /** LDAP / Active Directory sign-in (`ENABLE_LDAP`, `LDAP_*`). */
+  readonly ldap: LdapConfig;
   /** The WebSocket hub (`/ws`). */
   readonly ws: WsConfig;
   readonly openai: {
@@ -188,6 +192,7 @@ export function loadConfig(env: Env): Config {
       },
     },
     oauth: readOAuthConfig(env),
+    ldap: readLdapConfig(env),
     ws: {
       authTimeoutMs: int(env, "GATEHOUSE_WS_AUTH_TIMEOUT_MS", 10_000, 100, 600_000),
       maxPayloadBytes: int(env, "GATEHOUSE_WS_MAX_PAYLOAD", 1_048_576, 1024, 67_108_864),
