@@ -111,7 +111,8 @@ export class LdapDirectory {
       url: c.url,
       connectTimeout: Math.min(c.connectTimeoutMs, remaining),
       timeout: remaining,
-      tlsOptions: this.#tls,
+      // ldapts speaks TLS from the first byte whenever tlsOptions are given: only for ldaps.
+      ...(c.tls === "ldaps" ? { tlsOptions: this.#tls } : {}),
       // Active Directory binds as user@domain, which is not a DN.
       strictDN: false,
     });

@@ -149,7 +149,7 @@ async function loadTree(url: string): Promise<void> {
     await c.add(carol.dn, person(carol, { objectClass: ["gatehouseAdUser"], ...CAROL_AD }));
     await c.add(twin1.dn, person(twin1));
     await c.add(twin2.dn, person(twin2));
-    await c.add(`cn=engineers,${LDAP_GROUPS}`, { objectClass: "groupOfNames", cn: "engineers", member: [ada.dn, carol.dn] });
+    await c.add(`cn=engineers,${LDAP_GROUPS}`, { objectClass: "groupOfNames", cn: "engineers", member: [ada.dn, carol.dn, twin1.dn, twin2.dn] });
     await c.add(`cn=staff,${LDAP_GROUPS}`, { objectClass: "groupOfNames", cn: "staff", member: [ada.dn, bob.dn, carol.dn] });
   } finally {
     await c.unbind();
