@@ -72,7 +72,8 @@ export class LdapDirectory {
     private readonly metrics: LdapMetrics,
     private readonly log: Logger,
   ) {
-    this.#permits = new Permits(config.maxConcurrency, config.maxConcurrency * 8);
+    // Waiters are bounded too (and each waits at most the timeout): a flood is refused with 503, not queued without end.
+    this.#permits = new Permits(config.maxConcurrency, Math.max(64, config.maxConcurrency * 8));
     this.#tls = tlsOptions(config);
   }
 
