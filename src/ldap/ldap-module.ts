@@ -4,6 +4,8 @@ import { FailureFloor } from "../auth/failure-floor.ts";
 import { createLdapMetrics } from "../observability/ldap-metrics.ts";
 import { LdapDirectory } from "./directory.ts";
 import { ldapSignIn, type LdapGroupSync, type LdapSignInResult } from "./ldap-sign-in.ts";
+import { GroupSync } from "../groups/group-sync.ts";
+import { GroupsRepo } from "../groups/groups-repo.ts";
 
 /** LDAP sign-in for one instance; `null` when `ENABLE_LDAP` is off. */
 export interface LdapModule {
@@ -17,7 +19,7 @@ export interface LdapModule {
  * Builds the directory client, its metrics and failure floor, and says at boot what is
  * insecure about the configuration (no TLS, or certificates not validated).
  */
-export function createLdapModule(s: Services, auth: AuthModule, syncGroups?: LdapGroupSync): LdapModule | null {
+export function createLdapModule(s: Services, auth: AuthModule): LdapModule | null {
   const c = s.config.ldap;
   if (!c.enabled) return null;
   if (c.tls === "none") {
@@ -26,6 +28,10 @@ export function createLdapModule(s: Services, auth: AuthModule, syncGroups?: Lda
     s.log.warn({ url: c.url }, "LDAP_VALIDATE_CERT=false: any certificate is accepted, so anyone on the path can read LDAP passwords");
   }
   const directory = new LdapDirectory(c, createLdapMetrics(s.registry), s.log);
+  const groups = c.groupManagement ? new GroupSync(new GroupsRepo(s.pool), s.audit) : null;
+  const syncGroups: LdapGroupSync | undefined = groups
+    ? async (user, names, opts) => void (await groups.syncUserGroups(user.id, names, { create: opts.create, source: "ldap" }))
+    : undefined;
   const deps = { auth, config: s.config, audit: s.audit, directory, floor: new FailureFloor(), syncGroups };
   s.log.info({ url: c.url, tls: c.tls, groups: c.groupManagement }, "LDAP sign-in enabled");
   return {

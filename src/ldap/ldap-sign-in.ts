@@ -11,7 +11,7 @@ import { LdapAuthFailedError, LdapDisabledError, LdapUnavailableError, type Ldap
 /** Longest user value sent to the directory (sAMAccountName is 20, a UPN rarely over 100). */
 const MAX_USER_LENGTH = 256;
 
-/** Group sync for a signed-in user (the shared function of src/groups once merged). */
+/** Makes the user's group memberships match the names (src/groups' shared sync). */
 export type LdapGroupSync = (user: UserRecord, groupNames: readonly string[], opts: { create: boolean }) => Promise<void>;
 
 /** What an LDAP sign-in needs. */
@@ -22,7 +22,7 @@ export interface LdapSignInDeps {
   directory: LdapDirectory;
   /** Pads failed LDAP sign-ins to the slowest recent directory exchange that reached the user bind. */
   floor: FailureFloor;
-  /** Applied when `ENABLE_LDAP_GROUP_MANAGEMENT` is on; absent until the groups module is wired. */
+  /** Applied when `ENABLE_LDAP_GROUP_MANAGEMENT` is on. */
   syncGroups?: LdapGroupSync;
 }
 
@@ -94,7 +94,9 @@ export async function ldapSignIn(d: LdapSignInDeps, rawUser: string, password: s
   const account = await findOrCreate(d, email, found.commonName?.trim() || found.username);
   if (account === null) return refuse("inactive");
   await limit.succeeded();
-  if (config.ldap.groupManagement && d.syncGroups && account.role !== "admin" && found.groups.length > 0) {
+  // As Open WebUI, admins' groups are left alone. Unlike Open WebUI, an empty list is synced too:
+  // the directory is authoritative, so losing the last group in LDAP loses it here.
+  if (config.ldap.groupManagement && d.syncGroups && account.role !== "admin") {
     await d.syncGroups(account, found.groups, { create: config.ldap.groupCreation });
   }
   return { user: account, groups: found.groups };
