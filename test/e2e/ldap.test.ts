@@ -142,6 +142,7 @@ describe("Active Directory-style attributes over StartTLS", () => {
       LDAP_SEARCH_FILTER: "(objectClass=gatehouseAdUser)",
       LDAP_ATTRIBUTE_FOR_USERNAME: "sAMAccountName",
       LDAP_ATTRIBUTE_FOR_MAIL: "userPrincipalName",
+      GATEHOUSE_SIGNIN_RATE_LIMIT_PER_IP: "4",
     });
   });
   afterAll(async () => {
@@ -155,6 +156,14 @@ describe("Active Directory-style attributes over StartTLS", () => {
     const other = await ad.request("/api/v1/auths/ldap", postJson({ user: "ada", password: ada.password }));
     expect(other.status).toBe(400);
     expect(sample(await (await ad.request("/metrics")).text(), "gatehouse_ldap_operations_total", { op: "starttls", outcome: "ok" })).toBe(2);
+  });
+
+  test("per-IP limit: failures spread over many user values still block the address, for every user", async () => {
+    for (const user of ["u1", "u2", "u3"]) expect((await ad.request("/api/v1/auths/ldap", postJson({ user, password: "x" }))).status).toBe(400);
+    const blocked = await ad.request("/api/v1/auths/ldap", postJson({ user: CAROL_AD.sAMAccountName, password: carol.password }));
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(ad.logText()).toContain('"outcome":"rate_limited"');
   });
 });
 
