@@ -92,8 +92,8 @@ export function authPageBody(m: AuthPageModel): string {
 <h2 id="ldap-title">${esc(m.ldapLabel)}</h2>
 <form method="post" action="/auth/ldap">
 <label for="ldap-user">Username</label><input id="ldap-user" name="user" autocomplete="username" required maxlength="256" value="${esc(m.ldapUser ?? "")}">
-<label for="ldap-password">Password</label><input id="ldap-password" name="password" type="password" autocomplete="current-password" required maxlength="4096">
-<button type="submit">Sign in</button>
+<label for="ldap-password">Directory password</label><input id="ldap-password" name="password" type="password" autocomplete="current-password" required maxlength="4096">
+<button type="submit">Sign in with ${esc(m.ldapLabel)}</button>
 </form>
 </section>`;
   return `<h1>Sign in to Gatehouse</h1>
