@@ -1,5 +1,5 @@
-import type { ConnectionOptions } from "node:tls";
-import { isIP } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
+import { connect as netConnect, isIP, type Socket } from "node:net";
 import { Client, InvalidCredentialsError, ResultCodeError, SizeLimitExceededError } from "ldapts";
 import type { LdapConfig } from "../config/config.ts";
 import { Permits, type PermitRefusal } from "../db/permits.ts";
@@ -8,6 +8,10 @@ import type { LdapMetrics, LdapOp, LdapOpOutcome } from "../observability/ldap-m
 import { userSearchFilter } from "./filter.ts";
 import { groupNamesFromDns, values, type RawEntry } from "./entry.ts";
 import { LdapAuthFailedError, LdapUnavailableError, type LdapOutage } from "./ldap-errors.ts";
+import { TimeoutError, withTimeout } from "../with-timeout.ts";
+
+/** How long after its own deadline an exchange that has not torn itself down is abandoned. */
+const DEADLINE_GRACE_MS = 250;
 
 /** What the directory says about a user whose password it just accepted. */
 export interface DirectoryUser {
@@ -98,30 +102,41 @@ export class LdapDirectory {
       this.log.warn({ why: why as PermitRefusal, limit: this.config.maxConcurrency }, "LDAP sign-in refused: every directory slot is busy");
       throw new LdapUnavailableError(why === "saturated" ? "saturated" : "timeout");
     }
-    try {
-      return await this.#exchange(user, password, deadline);
-    } finally {
-      this.#permits.release();
-    }
+    const exchange = this.#exchange(user, password, deadline);
+    // The slot is held until the exchange has really ended, so the bound holds.
+    void exchange.catch(() => {}).finally(() => this.#permits.release());
+    // The exchange tears itself down at the deadline; this is the guarantee that the caller is
+    // answered then even if a library call ignored that.
+    const remaining = Math.max(1, Math.ceil(deadline - performance.now()));
+    return withTimeout(exchange, remaining + DEADLINE_GRACE_MS, "LDAP exchange").catch((e: unknown) => {
+      if (e instanceof TimeoutError) throw new LdapUnavailableError("timeout");
+      throw e;
+    });
   }
 
   async #exchange(user: string, password: string, deadline: number): Promise<DirectoryUser> {
     const c = this.config;
     const remaining = Math.max(1, Math.ceil(deadline - performance.now()));
+    // Every socket ldapts opens (plain, ldaps, or the TLS layer of StartTLS) is kept, so the
+    // deadline can tear it down even mid-connect, when ldapts has nothing to unbind yet.
+    const sockets: Socket[] = [];
+    const keep = <S extends Socket>(s: S): S => (sockets.push(s), s);
     const client = new Client({
       url: c.url,
       connectTimeout: Math.min(c.connectTimeoutMs, remaining),
       timeout: remaining,
       // ldapts speaks TLS from the first byte whenever tlsOptions are given: only for ldaps.
       ...(c.tls === "ldaps" ? { tlsOptions: this.#tls } : {}),
+      createConnection: ((...args: Parameters<typeof netConnect>) => keep(netConnect(...args))) as typeof netConnect,
+      createSecureConnection: ((...args: Parameters<typeof tlsConnect>) => keep(tlsConnect(...args))) as typeof tlsConnect,
       // Active Directory binds as user@domain, which is not a DN.
       strictDN: false,
     });
     let expired = false;
     const timer = setTimeout(() => {
       expired = true;
-      // Destroys the socket: the operation in flight rejects now rather than at its own timeout.
-      void client.unbind().catch(() => {});
+      // The operation in flight (a connect included) rejects now rather than at its own timeout.
+      for (const socket of sockets) socket.destroy(new Error("LDAP exchange deadline passed"));
     }, remaining);
     const step = async <T>(op: LdapOp, run: () => Promise<T>): Promise<T> => {
       // ldapts reconnects on demand: never start an operation after the deadline tore the socket down.

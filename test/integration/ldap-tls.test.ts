@@ -106,3 +106,25 @@ describe("LDAP_VALIDATE_CERT=false", () => {
     expect(clear.text()).toContain("passwords cross the network in clear");
   });
 });
+
+describe("a directory that accepts connections but never answers", () => {
+  test("ldaps (TLS handshake unanswered) and StartTLS: 503 (timeout) by the deadline, and the slot is free again", async () => {
+    slapd.pause();
+    try {
+      for (const env of [ldaps("127.0.0.1", { LDAP_CA_CERT_FILE: slapd.caFile }), startTls("127.0.0.1", { LDAP_CA_CERT_FILE: slapd.caFile })]) {
+        const { dir } = directory({ ...env, GATEHOUSE_LDAP_TIMEOUT_MS: "800", GATEHOUSE_LDAP_CONNECT_TIMEOUT_MS: "60000" });
+        const started = performance.now();
+        const e = await dir.authenticate("ada", ada.password).catch((x: unknown) => x);
+        const elapsed = performance.now() - started;
+        expect(e).toBeInstanceOf(LdapUnavailableError);
+        expect((e as LdapUnavailableError).outage).toBe("timeout");
+        expect(elapsed).toBeGreaterThanOrEqual(790);
+        expect(elapsed).toBeLessThan(3000);
+        await Bun.sleep(50);
+        expect(dir.load).toEqual({ held: 0, waiting: 0 });
+      }
+    } finally {
+      slapd.resume();
+    }
+  });
+});
