@@ -148,33 +148,7 @@ export class LdapDirectory {
         this.metrics.observe(op, "ok", (performance.now() - started) / 1000);
         return out;
       } catch (e) {
-        const seconds = (performance.now() - started) / 1000;
-        if (e instanceof Refused) {
-          this.metrics.observe(op, "refused", seconds);
-          throw e.refusal;
-        }
-        if (e instanceof LdapUnavailableError) {
-          this.metrics.observe(op, "timeout", seconds);
-          throw e;
-        }
-        if (!expired && op === "bind_user" && e instanceof ResultCodeError) {
-          // Wrong password, locked or expired account (AD says 49 with a sub-code): the directory's "no".
-          this.metrics.observe(op, "refused", seconds);
-          throw new LdapAuthFailedError("password");
-        }
-        if (!expired && op === "search" && e instanceof SizeLimitExceededError) {
-          this.metrics.observe(op, "refused", seconds);
-          throw new LdapAuthFailedError("ambiguous_user");
-        }
-        const fault = faultOf(e, expired);
-        this.metrics.observe(op, fault, seconds);
-        const appRefused = op === "bind_app" && e instanceof InvalidCredentialsError;
-        const outage: LdapOutage = appRefused ? "app_bind" : fault === "error" ? "error" : fault;
-        this.log[appRefused || fault === "tls" || fault === "error" ? "error" : "warn"](
-          { op, outage, err: (e as Error).message, code: (e as { code?: unknown }).code },
-          appRefused ? "LDAP application bind refused: check LDAP_APP_DN and LDAP_APP_PASSWORD" : "LDAP directory unavailable",
-        );
-        throw new LdapUnavailableError(outage);
+        throw this.#failure(op, e, expired, (performance.now() - started) / 1000);
       }
     };
     try {
@@ -210,5 +184,35 @@ export class LdapDirectory {
       clearTimeout(timer);
       if (!expired) await client.unbind().catch(() => {});
     }
+  }
+
+  /** Records a failed operation and says what the caller sees: the directory's "no" (400) or an outage (503). */
+  #failure(op: LdapOp, e: unknown, expired: boolean, seconds: number): LdapAuthFailedError | LdapUnavailableError {
+    if (e instanceof Refused) {
+      this.metrics.observe(op, "refused", seconds);
+      return e.refusal;
+    }
+    if (e instanceof LdapUnavailableError) {
+      this.metrics.observe(op, "timeout", seconds);
+      return e;
+    }
+    // Wrong password, locked or expired account (AD answers 49 with a sub-code): the directory's "no".
+    const refusal = expired ? null
+      : op === "bind_user" && e instanceof ResultCodeError ? "password"
+      : op === "search" && e instanceof SizeLimitExceededError ? "ambiguous_user"
+      : null;
+    if (refusal !== null) {
+      this.metrics.observe(op, "refused", seconds);
+      return new LdapAuthFailedError(refusal);
+    }
+    const fault = faultOf(e, expired);
+    this.metrics.observe(op, fault, seconds);
+    const appRefused = op === "bind_app" && e instanceof InvalidCredentialsError;
+    const outage: LdapOutage = appRefused ? "app_bind" : fault;
+    this.log[appRefused || fault === "tls" || fault === "error" ? "error" : "warn"](
+      { op, outage, err: (e as Error).message, code: (e as { code?: unknown }).code },
+      appRefused ? "LDAP application bind refused: check LDAP_APP_DN and LDAP_APP_PASSWORD" : "LDAP directory unavailable",
+    );
+    return new LdapUnavailableError(outage);
   }
 }

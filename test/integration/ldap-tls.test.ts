@@ -128,3 +128,14 @@ describe("a directory that accepts connections but never answers", () => {
     }
   });
 });
+
+describe("a refused application account", () => {
+  test("a wrong LDAP_APP_PASSWORD is an outage (503, logged as an error naming the variables), not the user's wrong password", async () => {
+    const { dir, logText } = directory({ LDAP_SERVER_HOST: "127.0.0.1", LDAP_SERVER_PORT: String(slapd.port), LDAP_USE_TLS: "false", LDAP_APP_PASSWORD: "not-the-app-password" });
+    const e = await dir.authenticate("ada", ada.password).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(LdapUnavailableError);
+    expect((e as LdapUnavailableError).outage).toBe("app_bind");
+    expect(logText()).toContain("check LDAP_APP_DN and LDAP_APP_PASSWORD");
+    expect(logText()).not.toContain("not-the-app-password");
+  });
+});
