@@ -5,6 +5,8 @@ import type { AuthModule } from "../auth/auth-module.ts";
 import { isValidEmail } from "../auth/credentials-policy.ts";
 import { encodeBase64Url } from "../crypto/base64url.ts";
 import type { FailureFloor } from "../auth/failure-floor.ts";
+import { RateLimitedError } from "../auth/auth-errors.ts";
+import type { SignInRateLimiter } from "../auth/signin-rate-limit.ts";
 import type { DirectoryUser, LdapDirectory } from "./directory.ts";
 import { LdapAuthFailedError, LdapDisabledError, LdapUnavailableError, type LdapRefusal } from "./ldap-errors.ts";
 
@@ -55,51 +57,61 @@ export async function ldapSignIn(d: LdapSignInDeps, rawUser: string, password: s
   if (!config.ldap.enabled) throw new LdapDisabledError();
   const user = userValue(rawUser);
   const key = `ldap:${(user ?? rawUser.slice(0, MAX_USER_LENGTH)).toLowerCase()}`;
-  // The rate-limit steps of one attempt. Today: check first, count the failure after;
-  // the atomic limiter (consume before verifying, refund on success) replaces these three lines.
-  const limit = {
-    before: () => auth.rateLimit.check(key, ip),
-    failed: () => auth.rateLimit.fail(key, ip),
-    succeeded: async () => {},
-  };
-  await limit.before().catch((e: unknown) => {
-    audit.record("signin", "rate_limited", { method: "ldap", ip });
-    throw e;
-  });
   const started = performance.now();
+  const outcome: { found?: DirectoryUser; refusal?: LdapRefusal } = {};
+  /** The credential check: true when the directory accepted the password, false for a refusal (which counts). */
+  const check = async (): Promise<boolean> => {
+    if (user === null) outcome.refusal = "bad_user_value";
+    else if (password === "") outcome.refusal = "empty_password";
+    if (outcome.refusal) return false;
+    try {
+      outcome.found = await d.directory.authenticate(user!, password);
+      d.floor.observe(performance.now() - started);
+      return true;
+    } catch (e) {
+      if (!(e instanceof LdapAuthFailedError)) throw e;
+      // Only an exchange that reached the user bind is as long as a wrong password's.
+      if (e.reason === "password") d.floor.observe(performance.now() - started);
+      outcome.refusal = e.reason;
+      return false;
+    }
+  };
   const refuse = async (reason: LdapRefusal): Promise<never> => {
     await d.floor.pad(started);
-    await limit.failed();
     audit.record("signin", "failure", { method: "ldap", ip, reason });
     throw new LdapAuthFailedError(reason);
   };
-  if (user === null) return refuse("bad_user_value");
-  if (password === "") return refuse("empty_password");
-
-  let found: DirectoryUser;
-  try {
-    found = await d.directory.authenticate(user, password);
-    d.floor.observe(performance.now() - started);
-  } catch (e) {
-    if (e instanceof LdapAuthFailedError) {
-      if (e.reason === "password") d.floor.observe(performance.now() - started);
-      return refuse(e.reason);
-    }
+  // The atomic limiter (consume before verifying, refund on success) replaces this line with
+  // `await auth.rateLimit.attempt(key, ip, check)` (and checkThenCount goes).
+  const ok = await checkThenCount(auth.rateLimit, key, ip, check).catch((e: unknown) => {
+    if (e instanceof RateLimitedError) audit.record("signin", "rate_limited", { method: "ldap", ip });
     if (e instanceof LdapUnavailableError) audit.record("signin", "failure", { method: "ldap", ip, reason: `directory_${e.outage}` });
     throw e;
-  }
+  });
+  if (!ok || !outcome.found) return refuse(outcome.refusal ?? "password");
+  const found = outcome.found;
 
   const email = found.mails.map((m) => m.trim().toLowerCase()).find(isValidEmail);
   if (email === undefined) return refuse("no_email");
   const account = await findOrCreate(d, email, found.commonName?.trim() || found.username);
   if (account === null) return refuse("inactive");
-  await limit.succeeded();
   // As Open WebUI, admins' groups are left alone. Unlike Open WebUI, an empty list is synced too:
   // the directory is authoritative, so losing the last group in LDAP loses it here.
   if (config.ldap.groupManagement && d.syncGroups && account.role !== "admin") {
     await d.syncGroups(account, found.groups, { create: config.ldap.groupCreation });
   }
   return { user: account, groups: found.groups };
+}
+
+/**
+ * Today's limiter (`check`, then `fail` after a refusal) in the shape of the atomic one's
+ * `attempt`: a thrown error (an outage) counts nothing.
+ */
+async function checkThenCount(limiter: SignInRateLimiter, key: string, ip: string, verify: () => Promise<boolean>): Promise<boolean> {
+  await limiter.check(key, ip);
+  const ok = await verify();
+  if (!ok) await limiter.fail(key, ip);
+  return ok;
 }
 
 /** The user with this email, or a new one; null when the account exists but is deactivated. */
