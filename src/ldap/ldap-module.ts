@@ -21,13 +21,18 @@ export interface LdapModule {
  */
 export function createLdapModule(s: Services, auth: AuthModule): LdapModule | null {
   const c = s.config.ldap;
+  // Declared even when LDAP is off, so dashboards and alerts see the families on every instance.
+  const metrics = createLdapMetrics(s.registry);
   if (!c.enabled) return null;
   if (c.tls === "none") {
     s.log.warn({ url: c.url }, "LDAP without TLS: passwords cross the network in clear (set LDAP_USE_TLS=true or GATEHOUSE_LDAP_STARTTLS=true)");
   } else if (!c.validateCert) {
     s.log.warn({ url: c.url }, "LDAP_VALIDATE_CERT=false: any certificate is accepted, so anyone on the path can read LDAP passwords");
   }
-  const directory = new LdapDirectory(c, createLdapMetrics(s.registry), s.log);
+  if (c.appDn !== null && c.appPassword === null) {
+    s.log.warn("LDAP_APP_DN is set without LDAP_APP_PASSWORD: many directories take that bind as anonymous");
+  }
+  const directory = new LdapDirectory(c, metrics, s.log);
   const groups = c.groupManagement ? new GroupSync(new GroupsRepo(s.pool), s.audit) : null;
   const syncGroups: LdapGroupSync | undefined = groups
     ? async (user, names, opts) => void (await groups.syncUserGroups(user.id, names, { create: opts.create, source: "ldap" }))
