@@ -229,3 +229,25 @@ describe("protections", () => {
     expect(sample(text, "gatehouse_ldap_operations_total", { op: "bind_app", outcome: "timeout" })).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe("with ENABLE_LDAP off", () => {
+  test("no LDAP form on /auth; the route and the form post answer Open WebUI's 400 `LDAP authentication is not enabled`", async () => {
+    const off = await startTestApp({ DATABASE_URL: await freshDatabaseUrl("ldapoff"), REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: uniquePrefix("ldapoff") });
+    try {
+      expect(await (await off.request("/auth")).text()).not.toContain('action="/auth/ldap"');
+      const r = await off.request("/api/v1/auths/ldap", postJson({ user: "ada", password: ada.password }));
+      expect({ status: r.status, body: await r.json() }).toEqual({ status: 400, body: { detail: "LDAP authentication is not enabled" } });
+      const form = await off.request("/auth/ldap", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "sec-fetch-site": "same-origin" },
+        body: new URLSearchParams({ user: "ada", password: ada.password }).toString(),
+      });
+      expect(form.status).toBe(400);
+      expect(await form.text()).toContain("LDAP authentication is not enabled");
+      // The metric families exist anyway, for dashboards and alerts.
+      expect(await (await off.request("/metrics")).text()).toContain("# TYPE gatehouse_ldap_operations_total counter");
+    } finally {
+      await off.close();
+    }
+  });
+});

@@ -17,6 +17,8 @@ import type { Services } from "../../src/services.ts";
 import type { AuthModule } from "../../src/auth/auth-module.ts";
 import { captureLogger } from "../helpers/capture-log.ts";
 import { sample } from "../helpers/metrics-text.ts";
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import { startSlapd, LDAP_APP, LDAP_PEOPLE, LDAP_USERS, type SlapdHandle } from "../harness/slapd.ts";
 
 let slapd: SlapdHandle;
@@ -137,5 +139,20 @@ describe("a refused application account", () => {
     expect((e as LdapUnavailableError).outage).toBe("app_bind");
     expect(logText()).toContain("check LDAP_APP_DN and LDAP_APP_PASSWORD");
     expect(logText()).not.toContain("not-the-app-password");
+  });
+});
+
+describe("the harness", () => {
+  test("stop() ends slapd and removes its directory; down()/up() keep the ports and the tree", async () => {
+    const other = await startSlapd();
+    const dir = dirname(other.caFile);
+    const { dir: d1 } = directory({ LDAP_SERVER_HOST: "127.0.0.1", LDAP_SERVER_PORT: String(other.port), LDAP_USE_TLS: "false" });
+    await other.down();
+    await other.up();
+    expect((await d1.authenticate("ada", ada.password)).dn).toBe(ada.dn);
+    const pid = other.pid;
+    await other.stop();
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(existsSync(dir)).toBe(false);
   });
 });
