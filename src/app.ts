@@ -11,6 +11,7 @@ import { sessionRoutes } from "./http/session-routes.ts";
 import { forwardAuthRoute } from "./http/forward-auth-route.ts";
 import { jwksRoute } from "./http/jwks-route.ts";
 import { userAdminRoutes } from "./http/user-admin-routes.ts";
+import { groupRoutes } from "./http/group-routes.ts";
 import { routeLabel, withDbAccounting, type FetchHandler } from "./http/request-accounting.ts";
 import { withRequestLimits } from "./http/request-limits.ts";
 import { withRequestObserver } from "./http/request-observer.ts";
@@ -18,6 +19,7 @@ import type { Gateway } from "./gateway/gateway.ts";
 import { gatewayRoutes } from "./gateway/routes.ts";
 import { openapiRoutes } from "./http/openapi/openapi-routes.ts";
 import { applyRouteDocs } from "./http/openapi/route-docs.ts";
+import type { GroupsModule } from "./groups/groups-module.ts";
 import pkg from "../package.json" with { type: "json" };
 
 /** The composed Elysia app and the fetch handler to serve it with. */
@@ -28,20 +30,21 @@ export interface Gatehouse {
 }
 
 /** Composes the app from its plugins; no logic of its own. */
-export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway, extra: AnyElysia[] = []): Gatehouse {
+export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway, extra: AnyElysia[] = [], groups?: GroupsModule): Gatehouse {
   const app = new Elysia({ aot: true })
     .use(errorHandler(s.log))
     .use(routeLabel())
     .use(healthRoutes(s))
     .use(metricsRoute(s.registry))
-    .use(authRoutes(s, auth))
+    .use(authRoutes(s, auth, groups))
     .use(accountRoutes(s, auth))
     .use(apiKeyRoutes(s, auth))
     .use(sessionRoutes(auth))
-    .use(forwardAuthRoute(auth))
+    .use(forwardAuthRoute(auth, groups?.repo))
     .use(jwksRoute(auth))
     .use(userAdminRoutes(auth))
     .use(gatewayRoutes(auth, gateway));
+  if (groups) app.use(groupRoutes(auth, groups.repo));
   for (const plugin of extra) app.use(plugin);
   if (s.config.server.openapi) {
     app.use(openapiRoutes(pkg.version));

@@ -13,6 +13,8 @@ import { createWsHub } from "./ws/create-hub.ts";
 import type { WsHub } from "./ws/hub.ts";
 import { createLdapModule, type LdapModule } from "./ldap/ldap-module.ts";
 import { ldapRoutes } from "./http/ldap-routes.ts";
+import { createGroupsModule, type GroupsModule } from "./groups/groups-module.ts";
+import { scimRoutes } from "./http/scim-routes.ts";
 
 /** One Gatehouse instance on its services: auth wiring plus the HTTP app. */
 export interface Instance {
@@ -23,6 +25,8 @@ export interface Instance {
   ldap: LdapModule | null;
   /** The WebSocket hub the runtime adapters serve at `/ws`. */
   ws: WsHub;
+  /** Open WebUI's groups and the membership sync (OAuth, trusted header, LDAP, SCIM). */
+  groups: GroupsModule;
   gatehouse: Gatehouse;
   /** Stops background work (activity flush, subscriptions); the services close separately. */
   stop(): Promise<void>;
@@ -40,10 +44,11 @@ export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Pr
   const oauth = await createOAuthModule(s, auth);
   oauth.start();
   const ws = await createWsHub(s, auth);
-  const ldap = createLdapModule(s, auth);
-  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth), ldapRoutes(s, auth, ldap), pageRoutes(s, auth, oauth, ldap), ...extra]);
+  const groups = createGroupsModule(s, (userId) => gateway.access.invalidate(userId));
+  const ldap = createLdapModule(s, auth, groups.sync);
+  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth, groups), ldapRoutes(s, auth, ldap), pageRoutes(s, auth, oauth, ldap), scimRoutes(s, auth, groups), ...extra], groups);
   return {
-    auth, gateway, oauth, ldap, ws, gatehouse,
+    auth, gateway, oauth, ldap, ws, groups, gatehouse,
     stop: async () => {
       await ws.stop();
       await oauth.stop();

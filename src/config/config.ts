@@ -4,6 +4,8 @@ import { cryptoPoolSettingsFromEnv } from "../crypto/pool.ts";
 import { bool, duration, int, list, num, oneOf, optionalStr, str, url, type Env } from "./readers.ts";
 import { readOAuthConfig, type OAuthConfig } from "./oauth-config.ts";
 import { readLdapConfig, type LdapConfig } from "./ldap-config.ts";
+import { readGroupsConfig, type GroupsConfig } from "./groups-config.ts";
+import { readScimConfig, type ScimConfig } from "./scim-config.ts";
 
 export type { ArcticProviderConfig, McpClientConfig, OAuthConfig } from "./oauth-config.ts";
 export type { LdapConfig, LdapTlsMode } from "./ldap-config.ts";
@@ -85,6 +87,10 @@ export interface Config {
   readonly oauth: OAuthConfig;
   /** LDAP / Active Directory sign-in (`ENABLE_LDAP`, `LDAP_*`). */
   readonly ldap: LdapConfig;
+  /** Group sync from OAuth claims and the trusted groups header. */
+  readonly groups: GroupsConfig;
+  /** SCIM 2.0 provisioning at `/api/v1/scim/v2/`. */
+  readonly scim: ScimConfig;
   /** The WebSocket hub (`/ws`). */
   readonly ws: WsConfig;
   readonly openai: {
@@ -193,6 +199,8 @@ export function loadConfig(env: Env): Config {
     },
     oauth: readOAuthConfig(env),
     ldap: readLdapConfig(env),
+    groups: readGroupsConfig(env),
+    scim: readScimConfig(env),
     ws: {
       authTimeoutMs: int(env, "GATEHOUSE_WS_AUTH_TIMEOUT_MS", 10_000, 100, 600_000),
       maxPayloadBytes: int(env, "GATEHOUSE_WS_MAX_PAYLOAD", 1_048_576, 1024, 67_108_864),

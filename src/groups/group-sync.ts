@@ -1,6 +1,6 @@
 import type { AuditTrail } from "../observability/audit-trail.ts";
-import type { GroupMatcher } from "./blocked-groups.ts";
-import { MAX_GROUP_NAME_LENGTH, NO_BLOCKED_GROUPS } from "./blocked-groups.ts";
+import type { GroupMatcher } from "../config/group-patterns.ts";
+import { MAX_GROUP_NAME_LENGTH, NO_BLOCKED_GROUPS } from "../config/group-patterns.ts";
 import type { GroupsRepo, MembershipChange } from "./groups-repo.ts";
 
 /** Where a sync's group names came from (audit label). */
@@ -26,7 +26,11 @@ export const MAX_GROUPS_PER_SYNC = 500;
  * audit line per change; none when nothing changed.
  */
 export class GroupSync {
-  constructor(private readonly repo: GroupsRepo, private readonly audit?: AuditTrail) {}
+  constructor(
+    private readonly repo: GroupsRepo,
+    private readonly audit?: AuditTrail,
+    private readonly changed: (userId: string) => Promise<void> = async () => {},
+  ) {}
 
   async syncUserGroups(userId: string, names: readonly string[], opts: SyncOptions): Promise<MembershipChange> {
     const clean = normaliseGroupNames(names);
@@ -45,6 +49,7 @@ export class GroupSync {
     for (const name of change.created) this.audit?.record("group_change", "success", { action: "create", group: name, source: opts.source, userId });
     for (const name of change.added) this.audit?.record("group_change", "success", { action: "add_member", group: name, source: opts.source, userId });
     for (const name of change.removed) this.audit?.record("group_change", "success", { action: "remove_member", group: name, source: opts.source, userId });
+    if (change.added.length > 0 || change.removed.length > 0) await this.changed(userId);
     return change;
   }
 }

@@ -93,10 +93,58 @@ export class GroupsRepo {
       ));
   }
 
+  /** The groups (id and name) of each of `userIds`, in one query; users in no group are absent. */
+  forUsers(userIds: readonly string[]): Promise<Map<string, Array<Pick<GroupRecord, "id" | "name">>>> {
+    if (userIds.length === 0) return Promise.resolve(new Map());
+    return this.pool.run("group.for_users", async (c) => {
+      const rows = await c<Array<{ user_id: string; id: string; name: string | null }>>`
+        select gm.user_id, g.id, g.name from group_member gm join "group" g on g.id = gm.group_id
+         where gm.user_id = any(${[...userIds]}) order by g.created_at nulls first, g.id`;
+      const out = new Map<string, Array<Pick<GroupRecord, "id" | "name">>>();
+      for (const r of rows) {
+        const list = out.get(r.user_id) ?? [];
+        list.push({ id: r.id, name: r.name });
+        out.set(r.user_id, list);
+      }
+      return out;
+    });
+  }
+
   /** Ids of the members of a group. */
   memberIds(groupId: string): Promise<string[]> {
     return this.pool.run("group.members", async (c) =>
       (await c<{ user_id: string }[]>`select user_id from group_member where group_id = ${groupId} order by created_at, user_id`).map((r) => r.user_id));
+  }
+
+  /** Members (id and display name, oldest membership first) of each of `groupIds`, in one query. */
+  members(groupIds: readonly string[]): Promise<Map<string, Array<{ id: string; name: string }>>> {
+    if (groupIds.length === 0) return Promise.resolve(new Map());
+    return this.pool.run("group.member_names", async (c) => {
+      const rows = await c<Array<{ group_id: string; id: string; name: string }>>`
+        select gm.group_id, u.id, u.name from group_member gm join "user" u on u.id = gm.user_id
+         where gm.group_id = any(${[...groupIds]}) order by gm.created_at, u.id`;
+      const out = new Map<string, Array<{ id: string; name: string }>>();
+      for (const r of rows) out.set(r.group_id, [...(out.get(r.group_id) ?? []), { id: r.id, name: r.name }]);
+      return out;
+    });
+  }
+
+  /** Groups whose `meta.scim.external_id` is `externalId` (Gatehouse's SCIM bookkeeping). */
+  byExternalId(externalId: string): Promise<GroupWithCount[]> {
+    return this.pool.run("group.by_external_id", async (c) =>
+      c.unsafe<GroupWithCount[]>(`select ${GROUP_COLUMNS}, ${COUNT} from "group" g where g.meta::jsonb->'scim'->>'external_id' = $1 order by g.created_at, g.id`, [externalId]));
+  }
+
+  /** Sets (string) or clears (null) `meta.scim.external_id`, keeping the rest of `meta`. */
+  setExternalId(id: string, externalId: string | null): Promise<GroupRecord | null> {
+    return this.pool.run("group.set_external_id", async (c) =>
+      (await c.unsafe<GroupRecord[]>(
+        `update "group" g set meta = (case when $2::text is null then coalesce(meta::jsonb, '{}'::jsonb) - 'scim'
+                 else coalesce(meta::jsonb, '{}'::jsonb) || jsonb_build_object('scim', jsonb_build_object('external_id', $2::text)) end)::json,
+                updated_at = $3
+          where id = $1 returning ${GROUP_COLUMNS}`,
+        [id, externalId, epochSeconds()],
+      ))[0] ?? null);
   }
 
   create(g: NewGroup): Promise<GroupRecord> {

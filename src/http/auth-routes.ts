@@ -7,7 +7,8 @@ import { OAuthSessionsRepo } from "../db/repos/oauth-sessions.ts";
 import { userFromTrustedHeader } from "../auth/trusted-header.ts";
 import type { SignInContext } from "../auth/session-issuer.ts";
 import type { UserRecord } from "../db/repos/users.ts";
-import { clientAddress } from "./client-address.ts";
+import { clientAddress, isTrustedPeer } from "./client-address.ts";
+import type { GroupsModule } from "../groups/groups-module.ts";
 import { json } from "./respond.ts";
 import { passwordSignIn, signUp } from "../auth/password-sign-in.ts";
 import { signOutSession } from "../auth/sign-out.ts";
@@ -21,7 +22,7 @@ const SignUpBody = t.Object({
 const SignInBody = t.Object({ email: t.String({ maxLength: 320 }), password: t.String({ maxLength: 4096 }) });
 
 /** Open WebUI's sign-up, sign-in, sign-out and session-user routes. */
-export function authRoutes(s: Services, auth: AuthModule) {
+export function authRoutes(s: Services, auth: AuthModule, groups?: GroupsModule) {
   const oauthSessions = new OAuthSessionsRepo(s.pool);
   const deps = { auth, config: s.config, audit: s.audit };
   const context = (request: Request, method: SignInContext["method"]): SignInContext => ({
@@ -42,7 +43,9 @@ export function authRoutes(s: Services, auth: AuthModule) {
 
     .post("/signin", async ({ body, request }) => {
       if (s.config.auth.trustedEmailHeader) {
-        return signedIn(request, await userFromTrustedHeader(request, auth, s.config), "trusted_header");
+        const user = await userFromTrustedHeader(request, auth, s.config);
+        await groups?.fromHeader(user.id, request, isTrustedPeer(request, s.config.server.trustedProxies));
+        return signedIn(request, user, "trusted_header");
       }
       const user = await passwordSignIn(deps, body.email, body.password, clientAddress(request, s.config.server.trustedProxies));
       return signedIn(request, user, "password");

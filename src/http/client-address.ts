@@ -29,6 +29,11 @@ export function clientAddress(request: Request, trustedProxies: readonly string[
   return chain[0] ?? peer;
 }
 
+/** Whether the socket peer is one of `GATEHOUSE_TRUSTED_PROXIES` (never, when none are configured). */
+export function isTrustedPeer(request: Request, trustedProxies: readonly string[]): boolean {
+  return trustedProxies.length > 0 && isTrusted(peerAddress(request), trustedProxies);
+}
+
 function isTrusted(address: string, trusted: readonly string[]): boolean {
   const a = normalise(address);
   return trusted.some((t) => t === "*" || normalise(t) === a);

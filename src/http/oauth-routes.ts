@@ -15,12 +15,13 @@ import { tokenDictFrom } from "../oauth/token-dict.ts";
 import { backchannelLogout } from "../oauth/backchannel-logout.ts";
 import { clientAddress } from "./client-address.ts";
 import { json } from "./respond.ts";
+import type { GroupsModule } from "../groups/groups-module.ts";
 
 /** Browsers drop cookies above 4 KB; the ID token cookie is skipped rather than truncated. */
 const MAX_COOKIE_BYTES = 4096;
 
 /** See the module comment. */
-export function oauthRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
+export function oauthRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, groups?: GroupsModule) {
   const redirect = (location: string, cookies: readonly string[] = []) => {
     const headers = new Headers({ location, "cache-control": "no-store" });
     for (const c of cookies) headers.append("set-cookie", c);
@@ -49,6 +50,7 @@ export function oauthRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
       const pending = await oauth.transactions.consume(request, name);
       const login = await provider.exchange(new URL(request.url), pending);
       const user = await oauth.users.resolve(name, login);
+      await groups?.fromClaims(user.id, login.claims);
       const dict = tokenDictFrom(login.tokenResponse, Math.floor(Date.now() / 1000));
       const sessionId = await oauth.sessions.create(user.id, name, dict);
       const issued = await auth.issuer.issue(user, {

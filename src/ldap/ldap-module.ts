@@ -4,8 +4,7 @@ import { FailureFloor } from "../auth/failure-floor.ts";
 import { createLdapMetrics } from "../observability/ldap-metrics.ts";
 import { LdapDirectory } from "./directory.ts";
 import { ldapSignIn, type LdapGroupSync, type LdapSignInResult } from "./ldap-sign-in.ts";
-import { GroupSync } from "../groups/group-sync.ts";
-import { GroupsRepo } from "../groups/groups-repo.ts";
+import type { GroupSync } from "../groups/group-sync.ts";
 
 /** LDAP sign-in for one instance; `null` when `ENABLE_LDAP` is off. */
 export interface LdapModule {
@@ -17,9 +16,10 @@ export interface LdapModule {
 
 /**
  * Builds the directory client, its metrics and failure floor, and says at boot what is
- * insecure about the configuration (no TLS, or certificates not validated).
+ * insecure about the configuration (no TLS, or certificates not validated). Group
+ * memberships go through the instance's one `groupSync` (src/groups).
  */
-export function createLdapModule(s: Services, auth: AuthModule): LdapModule | null {
+export function createLdapModule(s: Services, auth: AuthModule, groupSync?: GroupSync): LdapModule | null {
   const c = s.config.ldap;
   // Declared even when LDAP is off, so dashboards and alerts see the families on every instance.
   const metrics = createLdapMetrics(s.registry);
@@ -33,9 +33,8 @@ export function createLdapModule(s: Services, auth: AuthModule): LdapModule | nu
     s.log.warn("LDAP_APP_DN is set without LDAP_APP_PASSWORD: many directories take that bind as anonymous");
   }
   const directory = new LdapDirectory(c, metrics, s.log);
-  const groups = c.groupManagement ? new GroupSync(new GroupsRepo(s.pool), s.audit) : null;
-  const syncGroups: LdapGroupSync | undefined = groups
-    ? async (user, names, opts) => void (await groups.syncUserGroups(user.id, names, { create: opts.create, source: "ldap" }))
+  const syncGroups: LdapGroupSync | undefined = c.groupManagement && groupSync
+    ? async (user, names, opts) => void (await groupSync.syncUserGroups(user.id, names, { create: opts.create, source: "ldap" }))
     : undefined;
   const deps = { auth, config: s.config, audit: s.audit, directory, floor: new FailureFloor(), syncGroups };
   s.log.info({ url: c.url, tls: c.tls, groups: c.groupManagement }, "LDAP sign-in enabled");

@@ -9,7 +9,7 @@ import { AuditTrail } from "../../src/observability/audit-trail.ts";
 import { UsersRepo } from "../../src/db/repos/users.ts";
 import { GroupsRepo } from "../../src/groups/groups-repo.ts";
 import { GroupSync } from "../../src/groups/group-sync.ts";
-import { blockedGroupMatcher } from "../../src/groups/blocked-groups.ts";
+import { blockedGroupMatcher } from "../../src/config/group-patterns.ts";
 import { captureLogger } from "../helpers/capture-log.ts";
 import { freshDatabaseUrl } from "../helpers/real-services.ts";
 

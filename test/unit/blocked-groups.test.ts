@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { blockedGroupMatcher, UnsafeGroupPatternError } from "../../src/groups/blocked-groups.ts";
+import { blockedGroupMatcher, UnsafeGroupPatternError } from "../../src/config/group-patterns.ts";
 
 describe("OAUTH_BLOCKED_GROUPS matcher", () => {
   test("exact names, shell wildcards and regexes, as Open WebUI reads them", () => {

@@ -4,6 +4,9 @@ import { epochSeconds } from "./users.ts";
 /** Matches every user (in `user_id`) or every model (in `model_id`). */
 export const ANY = "*";
 
+/** `user_id` of a grant to a group's members: `group:` + the group's id or name. */
+export const GROUP_GRANT_PREFIX = "group:";
+
 /** A `gatehouse_model_access` row. */
 export interface ModelAccessGrant {
   user_id: string;
@@ -16,10 +19,15 @@ export interface ModelAccessGrant {
 export class ModelAccessRepo {
   constructor(private readonly pool: StrictPool) {}
 
-  /** Model ids granted to `userId`, directly or to every user (`*`); may contain `*`. */
+  /** Model ids granted to `userId`: directly, to every user (`*`), or to a group they belong to (`group:{id|name}`); may contain `*`. */
   modelsFor(userId: string): Promise<string[]> {
     return this.pool.run("model_access.for_user", async (c) =>
-      (await c<{ model_id: string }[]>`select distinct model_id from gatehouse_model_access where user_id = ${userId} or user_id = ${ANY}`)
+      (await c<{ model_id: string }[]>`
+        select distinct model_id from gatehouse_model_access
+         where user_id = ${userId} or user_id = ${ANY}
+            or user_id in (select ${GROUP_GRANT_PREFIX} || x from group_member gm join "group" g on g.id = gm.group_id,
+                                  lateral (values (g.id), (g.name)) v(x)
+                            where gm.user_id = ${userId} and x is not null)`)
         .map((r) => r.model_id));
   }
 

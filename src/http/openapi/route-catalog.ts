@@ -17,6 +17,13 @@ export interface RouteDoc {
 
 const json = (schema: string, description: string, status = 200) => ({ status, schema, description });
 
+/** A SCIM 2.0 route: bearer `SCIM_TOKEN` (not a session), SCIM JSON in and out, errors in SCIM's error schema. */
+const scimDoc = (summary: string, status = 200): RouteDoc => ({
+  summary, tag: "scim", access: "admin", errors: [400, 401, 403, 404, 409, 413],
+  ok: status === 204 ? { status, description: "No content" } : { status, description: "A SCIM resource or ListResponse", contentType: "application/scim+json" },
+  description: "Authorization: Bearer SCIM_TOKEN (ENABLE_SCIM). Errors use urn:ietf:params:scim:api:messages:2.0:Error, not `{\"detail\"}`.",
+});
+
 /**
  * Every route of the app, keyed `"METHOD /path"` as Elysia registers it. The OpenAPI test
  * fails when a route is missing here or an entry names a route that no longer exists.
@@ -46,10 +53,29 @@ export const ROUTE_CATALOG: Record<string, RouteDoc> = {
   "GET /api/v1/auths/sessions": { summary: "The user's live device sessions, the current one marked", tag: "sessions", access: "session", ok: { status: 200, schema: "DeviceSession[]", description: "Newest first" }, errors: [401, 403] },
   "DELETE /api/v1/auths/sessions/:id": { summary: "Revoke one of the user's sessions", tag: "sessions", access: "session", ok: json("Status", "Revoked on every instance within a second"), errors: [401, 403, 404] },
   "DELETE /api/v1/auths/sessions": { summary: "Revoke every session but the current one", tag: "sessions", access: "session", ok: json("RevokedCount", "How many sessions ended"), errors: [401, 403] },
-  "GET /api/v1/auths/verify": { summary: "Forward auth for nginx auth_request / Traefik forwardAuth", tag: "sessions", access: "verified", ok: { status: 200, description: "Empty body; the user in `X-User-Id`, `X-User-Email`, `X-User-Name`, `X-User-Role`, `X-Auth-Request-User`, `X-Auth-Request-Email`" }, errors: [401, 403] },
+  "GET /api/v1/auths/verify": { summary: "Forward auth for nginx auth_request / Traefik forwardAuth", tag: "sessions", access: "verified", ok: { status: 200, description: "Empty body; the user in `X-User-Id`, `X-User-Email`, `X-User-Name`, `X-User-Role`, `X-User-Groups`, `X-Auth-Request-User`, `X-Auth-Request-Email`, `X-Auth-Request-Groups`" }, errors: [401, 403] },
   "GET /.well-known/jwks.json": { summary: "Public keys of asymmetric session tokens", tag: "auth", access: "public", ok: { status: 200, schema: "Jwks", contentType: "application/jwk-set+json", description: "Current keys and retired ones still inside their tokens' lifetime" }, errors: [404], description: "404 while session tokens use HS256 (there is no public key)." },
 
   "POST /api/v1/users/:id/update": { summary: "Change a user's role, profile or password (admin); takes effect on every instance", tag: "users", access: "admin", ok: json("User", "The updated user"), errors: [400, 401, 404] },
+  "GET /api/v1/groups/": { summary: "Groups in Open WebUI's shape: all for an admin, the caller's own otherwise", tag: "groups", access: "verified", ok: { status: 200, description: "A list of Open WebUI `GroupResponse` objects (every `group` column plus `member_count`)" }, errors: [401, 403] },
+
+  "GET /api/v1/scim/v2/ServiceProviderConfig": scimDoc("SCIM: what this service provider supports (PATCH, eq filters; no bulk, sort, etag)"),
+  "GET /api/v1/scim/v2/ResourceTypes": scimDoc("SCIM: the User and Group resource types"),
+  "GET /api/v1/scim/v2/ResourceTypes/:id": scimDoc("SCIM: one resource type"),
+  "GET /api/v1/scim/v2/Schemas": scimDoc("SCIM: the User and Group schemas (attributes Gatehouse stores)"),
+  "GET /api/v1/scim/v2/Schemas/:id": scimDoc("SCIM: one schema"),
+  "GET /api/v1/scim/v2/Users": scimDoc("SCIM: list users (filter `userName|externalId|id|emails.value eq \"…\"`, startIndex, count ≤ 200)"),
+  "POST /api/v1/scim/v2/Users": scimDoc("SCIM: provision a user", 201),
+  "GET /api/v1/scim/v2/Users/:id": scimDoc("SCIM: one user"),
+  "PUT /api/v1/scim/v2/Users/:id": scimDoc("SCIM: replace a user; active:false ends every session of the user"),
+  "PATCH /api/v1/scim/v2/Users/:id": scimDoc("SCIM: patch a user (add/replace/remove; Okta's and Entra ID's forms); active:false ends every session"),
+  "DELETE /api/v1/scim/v2/Users/:id": scimDoc("SCIM: deprovision and delete a user (every session, key and socket ends first)", 204),
+  "GET /api/v1/scim/v2/Groups": scimDoc("SCIM: list groups (filter `displayName|externalId|id eq \"…\"`, excludedAttributes=members)"),
+  "POST /api/v1/scim/v2/Groups": scimDoc("SCIM: create a group", 201),
+  "GET /api/v1/scim/v2/Groups/:id": scimDoc("SCIM: one group"),
+  "PUT /api/v1/scim/v2/Groups/:id": scimDoc("SCIM: replace a group's name and members"),
+  "PATCH /api/v1/scim/v2/Groups/:id": scimDoc("SCIM: rename, add, remove or replace members"),
+  "DELETE /api/v1/scim/v2/Groups/:id": scimDoc("SCIM: delete a group", 204),
   "DELETE /api/v1/users/:id": { summary: "Delete a user (admin); every token of the user is revoked first", tag: "users", access: "admin", ok: { status: 200, schema: "true", description: "`true`" }, errors: [400, 401, 404] },
 
   "POST /api/chat/completions": { summary: "OpenAI-compatible chat completion through the gateway (JSON or SSE stream)", tag: "gateway", access: "verified", ok: json("ChatCompletion", "The upstream's answer; with `stream: true`, `text/event-stream`"), errors: [400, 401, 403, 404, 502, 504], description: "No database connection is held while the upstream answers." },
@@ -57,7 +83,7 @@ export const ROUTE_CATALOG: Record<string, RouteDoc> = {
   "GET /api/models": { summary: "Models the user may use, from every upstream", tag: "gateway", access: "verified", ok: json("ModelList", "OpenAI's list shape"), errors: [401, 403, 502] },
   "GET /v1/models": { summary: "Same as /api/models, at the OpenAI path", tag: "gateway", access: "verified", ok: json("ModelList", "OpenAI's list shape"), errors: [401, 403, 502] },
   "GET /api/v1/gateway/model-access": { summary: "Model grants (admin), optionally for one user", tag: "gateway", access: "admin", ok: { status: 200, schema: "ModelGrant[]", description: "Grants, oldest first" }, errors: [401, 422] },
-  "POST /api/v1/gateway/model-access": { summary: "Grant a user (or `*`) a model (or `*`) (admin)", tag: "gateway", access: "admin", ok: json("Granted", "false when the grant existed"), errors: [401, 422] },
+  "POST /api/v1/gateway/model-access": { summary: "Grant a user (or `*`, or `group:{id|name}`) a model (or `*`) (admin)", tag: "gateway", access: "admin", ok: json("Granted", "false when the grant existed"), errors: [401, 422] },
   "DELETE /api/v1/gateway/model-access": { summary: "Withdraw a grant (admin)", tag: "gateway", access: "admin", ok: json("Revoked", "false when there was no such grant"), errors: [401, 422] },
   "GET /api/v1/gateway/usage": { summary: "The user's recent gateway calls", tag: "gateway", access: "verified", ok: { status: 200, schema: "UsageRow[]", description: "Newest first" }, errors: [401, 403, 422] },
 
