@@ -11,6 +11,8 @@ import { oauthRoutes } from "./http/oauth-routes.ts";
 import { pageRoutes } from "./pages/page-routes.ts";
 import { createWsHub } from "./ws/create-hub.ts";
 import type { WsHub } from "./ws/hub.ts";
+import { createLdapModule, type LdapModule } from "./ldap/ldap-module.ts";
+import { ldapRoutes } from "./http/ldap-routes.ts";
 import { createGroupsModule, type GroupsModule } from "./groups/groups-module.ts";
 import { scimRoutes } from "./http/scim-routes.ts";
 
@@ -19,6 +21,8 @@ export interface Instance {
   auth: AuthModule;
   gateway: Gateway;
   oauth: OAuthModule;
+  /** LDAP sign-in; null when `ENABLE_LDAP` is off. */
+  ldap: LdapModule | null;
   /** The WebSocket hub the runtime adapters serve at `/ws`. */
   ws: WsHub;
   /** Open WebUI's groups and the membership sync (OAuth, trusted header, LDAP, SCIM). */
@@ -41,9 +45,10 @@ export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Pr
   oauth.start();
   const ws = await createWsHub(s, auth);
   const groups = createGroupsModule(s, (userId) => gateway.access.invalidate(userId));
-  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth, groups), pageRoutes(s, auth, oauth), scimRoutes(s, auth, groups), ...extra], groups);
+  const ldap = createLdapModule(s, auth, groups.sync);
+  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth, groups), ldapRoutes(s, auth, ldap), pageRoutes(s, auth, oauth, ldap), scimRoutes(s, auth, groups), ...extra], groups);
   return {
-    auth, gateway, oauth, ws, groups, gatehouse,
+    auth, gateway, oauth, ldap, ws, groups, gatehouse,
     stop: async () => {
       await ws.stop();
       await oauth.stop();

@@ -3,10 +3,12 @@ import { parseCryptoPolicy, type CryptoPolicy } from "../crypto/policy.ts";
 import { cryptoPoolSettingsFromEnv } from "../crypto/pool.ts";
 import { bool, duration, int, list, num, oneOf, optionalStr, str, url, type Env } from "./readers.ts";
 import { readOAuthConfig, type OAuthConfig } from "./oauth-config.ts";
+import { readLdapConfig, type LdapConfig } from "./ldap-config.ts";
 import { readGroupsConfig, type GroupsConfig } from "./groups-config.ts";
 import { readScimConfig, type ScimConfig } from "./scim-config.ts";
 
 export type { ArcticProviderConfig, McpClientConfig, OAuthConfig } from "./oauth-config.ts";
+export type { LdapConfig, LdapTlsMode } from "./ldap-config.ts";
 
 /** Cookie SameSite values accepted by Open WebUI's settings. */
 export type SameSite = "lax" | "strict" | "none";
@@ -83,6 +85,8 @@ export interface Config {
     readonly signInRateLimit: { readonly perEmail: number; readonly perIp: number; readonly windowSeconds: number };
   };
   readonly oauth: OAuthConfig;
+  /** LDAP / Active Directory sign-in (`ENABLE_LDAP`, `LDAP_*`). */
+  readonly ldap: LdapConfig;
   /** Group sync from OAuth claims and the trusted groups header. */
   readonly groups: GroupsConfig;
   /** SCIM 2.0 provisioning at `/api/v1/scim/v2/`. */
@@ -196,6 +200,7 @@ export function loadConfig(env: Env): Config {
       },
     },
     oauth: readOAuthConfig(env),
+    ldap: readLdapConfig(env),
     groups: readGroupsConfig(env),
     scim: readScimConfig(env),
     ws: {

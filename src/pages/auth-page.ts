@@ -58,6 +58,10 @@ export interface AuthPageModel {
   signUpOpen: boolean;
   /** Prefills the email field after a failed attempt. */
   email?: string;
+  /** `LDAP_SERVER_LABEL` when LDAP sign-in is on (the form is shown), else null. */
+  ldapLabel?: string | null;
+  /** Prefills the LDAP user field after a failed attempt. */
+  ldapUser?: string;
 }
 
 /** The `/auth` page body. */
@@ -84,7 +88,16 @@ export function authPageBody(m: AuthPageModel): string {
 <button type="submit">Create account</button>
 </form>
 </section>`;
+  const ldap = m.ldapLabel == null ? "" : `<section class="card" aria-labelledby="ldap-title">
+<h2 id="ldap-title">${esc(m.ldapLabel)}</h2>
+<form method="post" action="/auth/ldap">
+<label for="ldap-user">Username</label><input id="ldap-user" name="user" autocomplete="username" required maxlength="256" value="${esc(m.ldapUser ?? "")}">
+<label for="ldap-password">Directory password</label><input id="ldap-password" name="password" type="password" autocomplete="current-password" required maxlength="4096">
+<button type="submit">Sign in with ${esc(m.ldapLabel)}</button>
+</form>
+</section>`;
   return `<h1>Sign in to Gatehouse</h1>
+${ldap}
 <section class="card" aria-labelledby="signin-title">
 <h2 id="signin-title">Email and password</h2>
 <form method="post" action="/auth/signin">

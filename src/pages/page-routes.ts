@@ -15,6 +15,8 @@ import { assertSameOrigin } from "./csrf.ts";
 import { page, seeOther, type Flash } from "./layout.ts";
 import { authPageBody, flashFrom, type NoticeCode, type ProviderButton } from "./auth-page.ts";
 import { sessionsPageBody } from "./sessions-page.ts";
+import type { LdapModule } from "../ldap/ldap-module.ts";
+import { LdapDisabledError } from "../ldap/ldap-errors.ts";
 
 const LABELS: Record<string, string> = { google: "Google", microsoft: "Microsoft", github: "GitHub" };
 const notice = (path: string, code: NoticeCode) => `${path}?notice=${code}`;
@@ -24,7 +26,7 @@ const notice = (path: string, code: NoticeCode) => `${path}?notice=${code}`;
  * `/account/sessions` (devices: revoke one, sign out everywhere else), with their form posts.
  * The posts run the same code as the JSON API and are refused unless sent from our own pages.
  */
-export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
+export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, ldap: LdapModule | null = null) {
   const deps = { auth, config: s.config, audit: s.audit };
   const publicOrigin = s.config.server.publicUrl === null ? null : new URL(s.config.server.publicUrl).origin;
   const sameOrigin = (request: Request) => assertSameOrigin(request, publicOrigin);
@@ -47,8 +49,9 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
   const presentedCookie = (request: Request) => /(?:^|;\s*)token=/.test(request.headers.get("cookie") ?? "");
   const signedOutRedirect = (request: Request) =>
     presentedCookie(request) ? seeOther(notice("/auth", "session_ended"), deleteAuthCookies(auth.cookies)) : seeOther("/auth");
-  const authPage = async (flash: Flash | null, status = 200, email?: string, headers: Array<[string, string]> = []) => {
-    const res = page({ title: "Sign in", flash, status, body: authPageBody({ signedInAs: null, providers, signUpOpen: await signUpOpen(deps), email }) });
+  const ldapLabel = ldap?.label ?? null;
+  const authPage = async (flash: Flash | null, status = 200, email?: string, headers: Array<[string, string]> = [], ldapUser?: string) => {
+    const res = page({ title: "Sign in", flash, status, body: authPageBody({ signedInAs: null, providers, signUpOpen: await signUpOpen(deps), email, ldapLabel, ldapUser }) });
     for (const [k, v] of headers) res.headers.set(k, v);
     return res;
   };
@@ -57,10 +60,12 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
     return seeOther("/account/sessions", [issued.cookie]);
   };
   /** A refused form post re-renders the page with the reason (4xx); anything else propagates. */
-  const refusedForm = (e: unknown, email: string) => {
-    if (!(e instanceof ServiceError) || e.status >= 500) throw e;
+  const refusedForm = (e: unknown, email: string, ldapUser?: string) => {
+    // A directory outage (503) is the user's business too: it is shown, with its Retry-After.
+    const shown = e instanceof ServiceError && (e.status < 500 || (ldapUser !== undefined && e.status === 503));
+    if (!shown) throw e;
     const headers: Array<[string, string]> = e.retryAfterSeconds !== undefined ? [["retry-after", String(e.retryAfterSeconds)]] : [];
-    return authPage({ kind: "error", text: e.message }, e.status, email, headers);
+    return authPage({ kind: "error", text: e.message }, e.status, email, headers, ldapUser);
   };
   const form = async (request: Request) => new URLSearchParams(await request.text());
 
@@ -79,6 +84,18 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
         return await signedIn(request, user, "password");
       } catch (e) {
         return refusedForm(e, email);
+      }
+    }, { parse: "none" })
+    .post("/auth/ldap", async ({ request }) => {
+      sameOrigin(request);
+      const f = await form(request);
+      const user = f.get("user") ?? "";
+      try {
+        if (!ldap) throw new LdapDisabledError();
+        const { user: account } = await ldap.signIn(user, f.get("password") ?? "", clientAddress(request, s.config.server.trustedProxies));
+        return await signedIn(request, account, "ldap");
+      } catch (e) {
+        return refusedForm(e, "", user.slice(0, 256));
       }
     }, { parse: "none" })
     .post("/auth/signup", async ({ request }) => {

@@ -13,7 +13,7 @@ export interface DeviceRow {
 }
 
 const METHODS: Record<string, string> = {
-  password: "password", signup: "sign-up", oauth: "single sign-on", trusted_header: "trusted proxy", api_key: "API key",
+  password: "password", signup: "sign-up", oauth: "single sign-on", trusted_header: "trusted proxy", api_key: "API key", ldap: "LDAP",
 };
 
 function when(epochSeconds: number): string {

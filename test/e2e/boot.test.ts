@@ -16,6 +16,7 @@ const BAD: Array<[string, string, string]> = [
   ["WEBUI_AUTH_COOKIE_SAME_SITE", "maybe", "WEBUI_AUTH_COOKIE_SAME_SITE: invalid value; expected one of lax, strict, none"],
   ["REDIS_URL", "ftp://x", "REDIS_URL: invalid value; expected a URL starting with redis:// or rediss://"],
   ["OAUTH_SESSION_TOKEN_ENCRYPTION_KEY", "#".repeat(44), "OAUTH_SESSION_TOKEN_ENCRYPTION_KEY: invalid value; expected a Fernet key"],
+  ["LDAP_SEARCH_FILTER", "objectClass=user", "LDAP_SEARCH_FILTER: invalid value; expected an LDAP filter in parentheses"],
   ["OAUTH_BLOCKED_GROUPS", '["(a+)+$"]', "OAUTH_BLOCKED_GROUPS: invalid value; expected a JSON array of group names"],
 ];
 

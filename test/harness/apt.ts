@@ -124,3 +124,28 @@ export function ensureChromium(): Promise<void> {
   });
   return chromium;
 }
+
+/** Debian's OpenLDAP server (with its overlay modules), its command-line tools and openssl for test certificates. */
+export const SLAPD = "/usr/sbin/slapd";
+const SLAPD_PACKAGES = ["slapd", "ldap-utils", "openssl"];
+
+let slapd: Promise<void> | undefined;
+
+/**
+ * Ensures `slapd` (with the memberof module) and `openssl` exist for the LDAP tests, installing
+ * slapd, ldap-utils and openssl with apt-get as root; otherwise throws naming the packages.
+ * Shared by concurrent callers; retried after a failure.
+ */
+export function ensureSlapd(): Promise<void> {
+  const missing = () => !existsSync(SLAPD) || !existsSync("/usr/lib/ldap/memberof.so") || Bun.which("openssl") === null;
+  slapd ??= (async () => {
+    if (!missing()) return;
+    if (!isRoot()) throw new Error(`slapd or openssl not found: install them with \`sudo apt-get install -y ${SLAPD_PACKAGES.join(" ")}\``);
+    await aptInstall(SLAPD_PACKAGES);
+    if (missing()) throw new Error(`installed ${SLAPD_PACKAGES.join(" ")} but ${SLAPD} or its memberof module is still missing`);
+  })().catch((e: unknown) => {
+    slapd = undefined;
+    throw e;
+  });
+  return slapd;
+}

@@ -16,6 +16,7 @@ export type { ClusterHandle, PostgresHandle, RedisHandle, SentinelTopology, Serv
 export { createDatabase, startPostgres } from "./postgres.ts";
 export { startRedis } from "./redis.ts";
 export { startRedisCluster, startSentinelTopology } from "./redis-topologies.ts";
+export { startSlapd } from "./slapd.ts";
 
 /**
  * Stops everything this module started that is still running, SIGKILLs any process left

@@ -29,7 +29,7 @@ export const SCHEMAS: Record<string, Schema> = {
     id: { type: "string", description: "The session's token id (`jti`)" },
     created_at: int, last_seen_at: int, expires_at: nullableInt,
     user_agent: { type: ["string", "null"] }, ip: { type: ["string", "null"] },
-    auth_method: { enum: ["password", "signup", "oauth", "trusted_header", "api_key"] },
+    auth_method: { enum: ["password", "signup", "oauth", "trusted_header", "ldap", "api_key"] },
     current: bool,
   }),
   RevokedCount: obj({ status: bool, revoked: int }),
