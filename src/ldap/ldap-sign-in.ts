@@ -3,10 +3,10 @@ import type { UserRecord } from "../db/repos/users.ts";
 import type { AuditTrail } from "../observability/audit-trail.ts";
 import type { AuthModule } from "../auth/auth-module.ts";
 import { isValidEmail } from "../auth/credentials-policy.ts";
+import { canonicalEmail } from "../auth/email-address.ts";
 import { encodeBase64Url } from "../crypto/base64url.ts";
 import type { FailureFloor } from "../auth/failure-floor.ts";
 import { RateLimitedError } from "../auth/auth-errors.ts";
-import type { SignInRateLimiter } from "../auth/signin-rate-limit.ts";
 import type { DirectoryUser, LdapDirectory } from "./directory.ts";
 import { LdapAuthFailedError, LdapDisabledError, LdapUnavailableError, type LdapRefusal } from "./ldap-errors.ts";
 
@@ -81,9 +81,8 @@ export async function ldapSignIn(d: LdapSignInDeps, rawUser: string, password: s
     audit.record("signin", "failure", { method: "ldap", ip, reason });
     throw new LdapAuthFailedError(reason);
   };
-  // The atomic limiter (consume before verifying, refund on success) replaces this line with
-  // `await auth.rateLimit.attempt(key, ip, check)` (and checkThenCount goes).
-  const ok = await checkThenCount(auth.rateLimit, key, ip, check).catch((e: unknown) => {
+  // Consumed before the directory is asked, given back on success: a burst cannot slip past the limit.
+  const ok = await auth.rateLimit.attempt(key, ip, check).catch((e: unknown) => {
     if (e instanceof RateLimitedError) audit.record("signin", "rate_limited", { method: "ldap", ip });
     if (e instanceof LdapUnavailableError) audit.record("signin", "failure", { method: "ldap", ip, reason: `directory_${e.outage}` });
     throw e;
@@ -91,7 +90,7 @@ export async function ldapSignIn(d: LdapSignInDeps, rawUser: string, password: s
   if (!ok || !outcome.found) return refuse(outcome.refusal ?? "password");
   const found = outcome.found;
 
-  const email = found.mails.map((m) => m.trim().toLowerCase()).find(isValidEmail);
+  const email = found.mails.map((m) => canonicalEmail(m, "")).find(isValidEmail);
   if (email === undefined) return refuse("no_email");
   const account = await findOrCreate(d, email, found.commonName?.trim() || found.username);
   if (account === null) return refuse("inactive");
@@ -101,17 +100,6 @@ export async function ldapSignIn(d: LdapSignInDeps, rawUser: string, password: s
     await d.syncGroups(account, found.groups, { create: config.ldap.groupCreation });
   }
   return { user: account, groups: found.groups };
-}
-
-/**
- * Today's limiter (`check`, then `fail` after a refusal) in the shape of the atomic one's
- * `attempt`: a thrown error (an outage) counts nothing.
- */
-async function checkThenCount(limiter: SignInRateLimiter, key: string, ip: string, verify: () => Promise<boolean>): Promise<boolean> {
-  await limiter.check(key, ip);
-  const ok = await verify();
-  if (!ok) await limiter.fail(key, ip);
-  return ok;
 }
 
 /** The user with this email, or a new one; null when the account exists but is deactivated. */
