@@ -17,6 +17,12 @@ export interface OAuthConfig {
   readonly previousSessionEncryptionKeys: readonly string[];
   readonly enableSignup: boolean;
   readonly mergeAccountsByEmail: boolean;
+  /**
+   * `OAUTH_MERGE_UNVERIFIED_EMAIL_PROVIDERS`: providers (`oidc`, `google`, `microsoft`, `github`)
+   * whose logins merge by email without `email_verified: true` (a provider known not to send the
+   * claim whose emails the operator trusts). Never Microsoft's multi-tenant authorities.
+   */
+  readonly mergeUnverifiedEmailProviders: readonly string[];
   readonly allowedDomains: readonly string[];
   /** `ENABLE_OAUTH_ROLE_MANAGEMENT`: roles come from `OAUTH_ROLES_CLAIM` on every login. */
   readonly roleManagement: boolean;
@@ -71,6 +77,7 @@ export function readOAuthConfig(env: Env): OAuthConfig {
     previousSessionEncryptionKeys: fernetKeyList(env, "GATEHOUSE_OAUTH_PREVIOUS_ENCRYPTION_KEYS"),
     enableSignup: bool(env, "ENABLE_OAUTH_SIGNUP", false),
     mergeAccountsByEmail: bool(env, "OAUTH_MERGE_ACCOUNTS_BY_EMAIL", false),
+    mergeUnverifiedEmailProviders: mergeUnverifiedEmailProviders(env),
     allowedDomains: list(env, "OAUTH_ALLOWED_DOMAINS").filter((d) => d !== "*"),
     roleManagement: bool(env, "ENABLE_OAUTH_ROLE_MANAGEMENT", false),
     rolesClaim: str(env, "OAUTH_ROLES_CLAIM", "roles"),
@@ -123,4 +130,17 @@ function mcpClients(env: Env): McpClientConfig[] {
     if (!ok) throw new ConfigError("GATEHOUSE_OAUTH_MCP_CLIENTS", MCP_CLIENTS_SHAPE);
     return { id: o["id"] as string, issuer: o["issuer"] as string, clientId: o["client_id"] as string, clientSecret: (o["client_secret"] as string | undefined) ?? null, scopes: (o["scopes"] as string | undefined) ?? "" };
   });
+}
+
+const SIGN_IN_PROVIDERS = ["oidc", "google", "microsoft", "github"];
+// Tenants of Microsoft's multi-tenant authorities: any tenant's admin can put any address on a user.
+const MULTI_TENANT = new Set(["common", "organizations", "consumers"]);
+
+function mergeUnverifiedEmailProviders(env: Env): string[] {
+  const names = list(env, "OAUTH_MERGE_UNVERIFIED_EMAIL_PROVIDERS").map((n) => n.toLowerCase());
+  if (names.some((n) => !SIGN_IN_PROVIDERS.includes(n))) throw new ConfigError("OAUTH_MERGE_UNVERIFIED_EMAIL_PROVIDERS", `a comma-separated list of ${SIGN_IN_PROVIDERS.join(", ")}`);
+  if (names.includes("microsoft") && MULTI_TENANT.has(str(env, "MICROSOFT_CLIENT_TENANT_ID", "common").toLowerCase())) {
+    throw new ConfigError("OAUTH_MERGE_UNVERIFIED_EMAIL_PROVIDERS", "without microsoft while MICROSOFT_CLIENT_TENANT_ID is a multi-tenant authority (common, organizations, consumers)");
+  }
+  return names;
 }

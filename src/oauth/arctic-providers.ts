@@ -94,26 +94,27 @@ export class ArcticProvider implements OAuthProvider {
   }
 }
 
-/** GitHub's user document with its primary verified email; `sub` is the numeric id. */
+/**
+ * GitHub's user document with its primary verified email from `/user/emails` (`email_verified`
+ * true); without access to that list (no `user:email` scope) the profile's public email, not
+ * asserted verified. `sub` is the numeric id.
+ */
 async function githubIdentity(accessToken: string): Promise<Record<string, unknown>> {
-  const get = async (path: string): Promise<unknown> => {
-    const r = await fetch(`https://api.github.com${path}`, { headers: { authorization: `Bearer ${accessToken}`, accept: "application/vnd.github+json", "user-agent": "gatehouse" }, signal: AbortSignal.timeout(10_000) });
-    if (!r.ok) throw new OAuthLoginError("provider_unavailable", "GitHub API refused");
-    return r.json();
-  };
-  const user = (await get("/user")) as Record<string, unknown>;
+  const get = async (path: string): Promise<Response> =>
+    fetch(`https://api.github.com${path}`, { headers: { authorization: `Bearer ${accessToken}`, accept: "application/vnd.github+json", "user-agent": "gatehouse" }, signal: AbortSignal.timeout(10_000) });
+  const userRes = await get("/user");
+  if (!userRes.ok) throw new OAuthLoginError("provider_unavailable", "GitHub API refused");
+  const user = (await userRes.json()) as Record<string, unknown>;
   if (typeof user !== "object" || user === null || typeof user["id"] !== "number") throw new OAuthLoginError("invalid_id_token", "GitHub user without id");
-  let email = typeof user["email"] === "string" ? user["email"] : null;
-  if (!email) {
-    const emails = await get("/user/emails");
-    if (Array.isArray(emails)) {
-      const primary = emails.find((e: unknown) => typeof e === "object" && e !== null && (e as Record<string, unknown>)["primary"] === true && (e as Record<string, unknown>)["verified"] === true);
-      if (primary && typeof primary.email === "string") email = primary.email;
-    }
-  }
+  const emailsRes = await get("/user/emails");
+  const emails: unknown = emailsRes.ok ? await emailsRes.json() : null;
+  const primary = Array.isArray(emails)
+    ? (emails as unknown[]).find((e): e is { email: string } => typeof e === "object" && e !== null && (e as Record<string, unknown>)["primary"] === true && (e as Record<string, unknown>)["verified"] === true && typeof (e as Record<string, unknown>)["email"] === "string")
+    : undefined;
   return {
     sub: String(user["id"]),
-    email,
+    email: primary?.email ?? (typeof user["email"] === "string" ? user["email"] : null),
+    email_verified: primary !== undefined,
     name: typeof user["name"] === "string" && user["name"] ? user["name"] : user["login"],
     picture: typeof user["avatar_url"] === "string" ? user["avatar_url"] : undefined,
   };

@@ -8,6 +8,7 @@
 import * as oauth from "oauth4webapi";
 import type { CryptoService } from "../crypto/crypto-service.ts";
 import { IdTokenVerifier } from "./id-token-verifier.ts";
+import { fetchUserinfo, mergeClaims } from "./userinfo.ts";
 import { OAuthLoginError } from "./oauth-errors.ts";
 import { RefreshError, type LoginSecrets, type OAuthProvider, type ProviderLogin } from "./provider.ts";
 import type { TokenDict } from "./token-dict.ts";
@@ -29,6 +30,8 @@ export interface OidcSettings {
   requireIdToken?: boolean;
   /** Where signature checks run (offload policy); inline when absent. */
   crypto?: CryptoService | null;
+  /** Ask the userinfo endpoint after the ID-token checks (default true; MCP clients need no identity). */
+  userinfo?: boolean;
 }
 
 /** Signature checks against a provider that publishes no key set always fail. */
@@ -120,9 +123,13 @@ export class OidcProvider implements OAuthProvider {
     } catch {
       throw new OAuthLoginError("invalid_id_token_signature", "ID token signature not valid");
     }
-    const claims = oauth.getValidatedIdTokenClaims(result)! as unknown as Record<string, unknown>;
-    const sub = claims["sub"];
+    const idClaims = oauth.getValidatedIdTokenClaims(result)! as unknown as Record<string, unknown>;
+    const sub = idClaims["sub"];
     if (typeof sub !== "string" || sub === "") throw new OAuthLoginError("invalid_id_token", "ID token without sub");
+    const useUserinfo = (this.#s.userinfo ?? true) && typeof as.userinfo_endpoint === "string";
+    const claims = useUserinfo
+      ? mergeClaims(idClaims, await fetchUserinfo({ as, client: this.#client, jwks, options: () => this.#options() }, result.access_token, sub))
+      : idClaims;
     return { tokenResponse: { ...result } as Record<string, unknown>, claims, sub };
   }
 

@@ -12,7 +12,11 @@ export interface LoginSecrets {
 export interface ProviderLogin {
   /** The raw token-endpoint response, checked field by field into a dict later. */
   tokenResponse: Record<string, unknown>;
-  /** ID-token claims (validated) or, for non-OIDC providers, the user-info document. */
+  /**
+   * The identity claims the login reads (email, name, picture, roles, groups): the validated
+   * ID-token claims merged with the userinfo answer (ID token first, userinfo fills what it
+   * lacks), or, for GitHub, its user document.
+   */
   claims: Record<string, unknown>;
   /** The provider's subject; empty only for plain OAuth 2 servers without an ID token (MCP). */
   sub: string;

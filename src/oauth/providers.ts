@@ -37,6 +37,7 @@ export function mcpProviders(config: Config, crypto: CryptoService | null = null
       redirectUri: null,
       discovery: c.issuer.includes("/.well-known/oauth-authorization-server") ? "oauth2" : "oidc",
       requireIdToken: false,
+      userinfo: false,
       crypto,
     }));
   }

@@ -130,6 +130,19 @@ describe("OAuth callbacks that must be refused (redirect with an error, never a 
     expect((await app.instance.auth.users.byEmail("taken@example.com"))!.oauth).toBeNull();
   });
 
+  test("a failing userinfo endpoint: userinfo_failed redirect, no session, no user", async () => {
+    const rows = await oauthRows();
+    idp.addAccount({ sub: "uinfo", email: "uinfo@example.com", name: "U" });
+    idp.userinfoStatus = 500;
+    try {
+      expect(errorOf((await browserLogin(gh, "uinfo")).response!)).toBe("userinfo_failed");
+    } finally {
+      idp.userinfoStatus = null;
+    }
+    expect(await oauthRows()).toBe(rows);
+    expect(await app.instance.auth.users.byEmail("uinfo@example.com")).toBeNull();
+  });
+
   test("unknown provider is 404", async () => {
     expect((await gh("/oauth/nope/login")).status).toBe(404);
   });
