@@ -156,6 +156,17 @@ export class OidcProvider implements OAuthProvider {
     }
   }
 
+  async endSessionUrl(params: { idTokenHint: string | null; postLogoutRedirectUri: string | null; state: string }): Promise<URL | null> {
+    const { as } = await this.#discover();
+    if (typeof as.end_session_endpoint !== "string") return null;
+    const url = new URL(as.end_session_endpoint);
+    if (params.idTokenHint) url.searchParams.set("id_token_hint", params.idTokenHint);
+    url.searchParams.set("client_id", this.#s.clientId);
+    if (params.postLogoutRedirectUri) url.searchParams.set("post_logout_redirect_uri", params.postLogoutRedirectUri);
+    url.searchParams.set("state", params.state);
+    return url;
+  }
+
   async verifyLogoutToken(token: string): Promise<{ sub: string | null; sid: string | null; jti: string | null }> {
     const { as, jwks } = await this.#discover();
     const payload = await jwks.verify(token, { issuer: as.issuer, audience: this.#s.clientId, maxTokenAgeSeconds: 600 });

@@ -39,6 +39,11 @@ export interface OAuthProvider {
    * `invalid_grant` (the grant is dead) or `transient` (network, timeout, 5xx, anything else).
    */
   refresh(current: TokenDict): Promise<Record<string, unknown>>;
+  /**
+   * The provider's RP-initiated logout URL (`end_session_endpoint` with `id_token_hint`,
+   * `post_logout_redirect_uri`, `state`), or null when it has none; absent for presets without one.
+   */
+  endSessionUrl?(params: { idTokenHint: string | null; postLogoutRedirectUri: string | null; state: string }): Promise<URL | null>;
   /** Validates a back-channel logout token; absent for providers without one. */
   verifyLogoutToken?(token: string): Promise<{ sub: string | null; sid: string | null; jti: string | null }>;
 }

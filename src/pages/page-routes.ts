@@ -93,8 +93,9 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
     }, { parse: "none" })
     .post("/auth/signout", async ({ request }) => {
       sameOrigin(request);
+      const providerLogout = (await auth.providerLogoutUrl?.(request)) ?? null;
       const cookies = await signOutSession(request, auth, oauthSessions, s.audit);
-      return seeOther(notice("/auth", "signed_out"), cookies);
+      return seeOther(providerLogout ?? notice("/auth", "signed_out"), cookies);
     }, { parse: "none" })
     .get("/account/sessions", async ({ request }) => {
       const p = await principal(request);
