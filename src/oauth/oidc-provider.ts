@@ -1,15 +1,17 @@
 /**
- * Generic OpenID Connect through oauth4webapi: discovery (cached per instance), authorization
- * URL with state, nonce and PKCE S256, code exchange with ID-token claim validation
- * (`iss`, `aud`, `exp`, `nonce` by oauth4webapi; the signature against the provider's JWKS by
- * the crypto service's `idtoken.verify` op, the key set cached and refetched only on an
- * unknown `kid`), and refresh.
+ * Generic OpenID Connect through oauth4webapi: discovery (cached per instance as long as its
+ * HTTP cache headers allow; while the provider is unreachable its login button answers 503, see
+ * `cached-document.ts`), authorization URL with state, nonce and PKCE S256, code exchange with
+ * ID-token claim validation (`iss`, `aud`, `exp`, `nonce` by oauth4webapi; the signature against
+ * the provider's JWKS by the crypto service's `idtoken.verify` op, the key set cached by its
+ * headers and refetched early on an unknown `kid`), userinfo, refresh and RP-initiated logout.
  */
 import * as oauth from "oauth4webapi";
 import type { CryptoService } from "../crypto/crypto-service.ts";
 import { IdTokenVerifier } from "./id-token-verifier.ts";
+import { CachedDocument, type CachePolicy } from "./cached-document.ts";
 import { fetchUserinfo, mergeClaims } from "./userinfo.ts";
-import { OAuthLoginError } from "./oauth-errors.ts";
+import { OAuthLoginError, OAuthProviderUnavailableError } from "./oauth-errors.ts";
 import { RefreshError, type LoginSecrets, type OAuthProvider, type ProviderLogin } from "./provider.ts";
 import type { TokenDict } from "./token-dict.ts";
 
@@ -37,6 +39,9 @@ export interface OidcSettings {
 /** Signature checks against a provider that publishes no key set always fail. */
 const NO_JWKS = { verify: () => Promise.reject(new Error("the provider publishes no jwks_uri")) };
 
+/** Discovery documents: as long as their cache headers say (1 s to 24 h; 1 h without headers). */
+const DISCOVERY_CACHE_POLICY: CachePolicy = { defaultTtlMs: 3_600_000, minTtlMs: 1_000, maxTtlMs: 86_400_000, failureBackoffMs: 2_000 };
+
 const WELL_KNOWN = /\/\.well-known\/(openid-configuration|oauth-authorization-server)$/;
 const BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout";
 
@@ -48,7 +53,9 @@ export class OidcProvider implements OAuthProvider {
   readonly #issuer: URL;
   readonly #client: oauth.Client;
   readonly #auth: oauth.ClientAuth;
-  #server: Promise<{ as: oauth.AuthorizationServer; jwks: Pick<IdTokenVerifier, "verify"> }> | null = null;
+  readonly #discovery: CachedDocument<oauth.AuthorizationServer>;
+  /** The key set of the current discovery document's `jwks_uri`. */
+  #jwks: { uri: string; verifier: IdTokenVerifier } | null = null;
 
   constructor(s: OidcSettings) {
     this.#s = s;
@@ -57,6 +64,10 @@ export class OidcProvider implements OAuthProvider {
     this.#issuer = new URL(s.providerUrl.replace(WELL_KNOWN, ""));
     this.#client = { client_id: s.clientId };
     this.#auth = s.clientSecret ? oauth.ClientSecretBasic(s.clientSecret) : oauth.None();
+    this.#discovery = new CachedDocument(async () => {
+      const response = await oauth.discoveryRequest(this.#issuer, { ...this.#options(), algorithm: this.#s.discovery ?? "oidc" });
+      return { value: await oauth.processDiscoveryResponse(this.#issuer, response), response };
+    }, DISCOVERY_CACHE_POLICY);
   }
 
   #options(): { signal: AbortSignal; [oauth.allowInsecureRequests]?: boolean } {
@@ -64,23 +75,20 @@ export class OidcProvider implements OAuthProvider {
     return { signal: AbortSignal.timeout(this.#s.timeoutMs ?? 10_000), [oauth.allowInsecureRequests]: this.#issuer.protocol === "http:" };
   }
 
-  /** The discovery document and key set, fetched once; a failed fetch is retried next time. */
-  #discover(): Promise<{ as: oauth.AuthorizationServer; jwks: Pick<IdTokenVerifier, "verify"> }> {
-    this.#server ??= (async () => {
-      const res = await oauth.discoveryRequest(this.#issuer, { ...this.#options(), algorithm: this.#s.discovery ?? "oidc" });
-      const as = await oauth.processDiscoveryResponse(this.#issuer, res);
-      const jwks = as.jwks_uri ? new IdTokenVerifier(new URL(as.jwks_uri), this.#s.timeoutMs ?? 10_000, this.#s.crypto ?? null) : NO_JWKS;
-      return { as, jwks };
-    })().catch((e: unknown) => {
-      this.#server = null;
-      throw e;
-    });
-    return this.#server;
+  /** The discovery document (cached, see the module comment) and the key set it names. */
+  async #discover(): Promise<{ as: oauth.AuthorizationServer; jwks: Pick<IdTokenVerifier, "verify"> }> {
+    const as = await this.#discovery.get();
+    if (!as.jwks_uri) return { as, jwks: NO_JWKS };
+    if (this.#jwks?.uri !== as.jwks_uri) {
+      this.#jwks = { uri: as.jwks_uri, verifier: new IdTokenVerifier(new URL(as.jwks_uri), this.#s.timeoutMs ?? 10_000, this.#s.crypto ?? null) };
+    }
+    return { as, jwks: this.#jwks.verifier };
   }
 
   async authorizationUrl(secrets: LoginSecrets): Promise<URL> {
+    // Nothing to redirect to yet: the login button answers 503 until the provider is back.
     const { as } = await this.#discover().catch(() => {
-      throw new OAuthLoginError("provider_unavailable", "discovery failed");
+      throw new OAuthProviderUnavailableError(this.name);
     });
     const url = new URL(as.authorization_endpoint!);
     url.searchParams.set("client_id", this.#s.clientId);
