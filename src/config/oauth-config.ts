@@ -35,21 +35,38 @@ export interface OAuthConfig {
   readonly pictureClaim: string;
   /** `ENABLE_OAUTH_BACKCHANNEL_LOGOUT`: accept logout tokens at `POST /oauth/backchannel-logout`. */
   readonly backchannelLogout: boolean;
-  readonly google: ArcticProviderConfig;
-  readonly microsoft: ArcticProviderConfig & { readonly tenantId: string };
-  readonly github: ArcticProviderConfig;
+  readonly google: PresetProviderConfig & {
+    /** `GOOGLE_ISSUER_URL`: the issuer discovery starts from (a look-alike in tests). */
+    readonly issuerUrl: string;
+    /** `GOOGLE_HOSTED_DOMAIN`: only accounts of this Google Workspace domain (`hd`), or null. */
+    readonly hostedDomain: string | null;
+  };
+  readonly microsoft: PresetProviderConfig & {
+    readonly tenantId: string;
+    /** `MICROSOFT_CLIENT_LOGIN_BASE_URL` (Open WebUI's): the authority host, for national clouds. */
+    readonly loginBaseUrl: string;
+  };
+  readonly github: PresetProviderConfig & {
+    /** `GITHUB_BASE_URL`: where `/login/oauth/*` live (GitHub Enterprise Server: its host). */
+    readonly baseUrl: string;
+    /** `GITHUB_API_URL`: the REST API root (GitHub Enterprise Server: `https://{host}/api/v3`). */
+    readonly apiUrl: string;
+  };
   /** `GATEHOUSE_OAUTH_MCP_CLIENTS`: OAuth clients for MCP tool servers (provider `mcp:{id}`). */
   readonly mcpClients: readonly McpClientConfig[];
 }
 
-/** One arctic-backed provider (Google, Microsoft, GitHub); enabled when both id and secret are set. */
-export interface ArcticProviderConfig {
+/** One provider preset (Google, Microsoft, GitHub); enabled when both id and secret are set. */
+export interface PresetProviderConfig {
   readonly clientId: string | null;
   readonly clientSecret: string | null;
   /** null → `{origin}/oauth/{provider}/login/callback` of the request. */
   readonly redirectUri: string | null;
   readonly scopes: string;
 }
+
+/** The former name of {@link PresetProviderConfig} (the presets no longer use arctic). */
+export type ArcticProviderConfig = PresetProviderConfig;
 
 /** One MCP tool server's OAuth client. */
 export interface McpClientConfig {
@@ -92,6 +109,8 @@ export function readOAuthConfig(env: Env): OAuthConfig {
       clientSecret: optionalStr(env, "GOOGLE_CLIENT_SECRET"),
       redirectUri: url(env, "GOOGLE_REDIRECT_URI", ["http:", "https:"]),
       scopes: str(env, "GOOGLE_OAUTH_SCOPE", "openid email profile"),
+      issuerUrl: url(env, "GOOGLE_ISSUER_URL", ["http:", "https:"]) ?? "https://accounts.google.com",
+      hostedDomain: optionalStr(env, "GOOGLE_HOSTED_DOMAIN")?.toLowerCase() ?? null,
     },
     microsoft: {
       clientId: optionalStr(env, "MICROSOFT_CLIENT_ID"),
@@ -99,12 +118,15 @@ export function readOAuthConfig(env: Env): OAuthConfig {
       tenantId: str(env, "MICROSOFT_CLIENT_TENANT_ID", "common"),
       redirectUri: url(env, "MICROSOFT_REDIRECT_URI", ["http:", "https:"]),
       scopes: str(env, "MICROSOFT_OAUTH_SCOPE", "openid email profile"),
+      loginBaseUrl: stripSlash(url(env, "MICROSOFT_CLIENT_LOGIN_BASE_URL", ["http:", "https:"]) ?? "https://login.microsoftonline.com"),
     },
     github: {
       clientId: optionalStr(env, "GITHUB_CLIENT_ID"),
       clientSecret: optionalStr(env, "GITHUB_CLIENT_SECRET"),
       redirectUri: url(env, "GITHUB_CLIENT_REDIRECT_URI", ["http:", "https:"]),
       scopes: str(env, "GITHUB_CLIENT_SCOPE", "user:email"),
+      baseUrl: stripSlash(url(env, "GITHUB_BASE_URL", ["http:", "https:"]) ?? "https://github.com"),
+      apiUrl: stripSlash(url(env, "GITHUB_API_URL", ["http:", "https:"]) ?? "https://api.github.com"),
     },
     mcpClients: mcpClients(env),
   };
@@ -130,6 +152,10 @@ function mcpClients(env: Env): McpClientConfig[] {
     if (!ok) throw new ConfigError("GATEHOUSE_OAUTH_MCP_CLIENTS", MCP_CLIENTS_SHAPE);
     return { id: o["id"] as string, issuer: o["issuer"] as string, clientId: o["client_id"] as string, clientSecret: (o["client_secret"] as string | undefined) ?? null, scopes: (o["scopes"] as string | undefined) ?? "" };
   });
+}
+
+function stripSlash(u: string): string {
+  return u.replace(/\/+$/, "");
 }
 
 const SIGN_IN_PROVIDERS = ["oidc", "google", "microsoft", "github"];

@@ -34,6 +34,21 @@ export interface OidcSettings {
   crypto?: CryptoService | null;
   /** Ask the userinfo endpoint after the ID-token checks (default true; MCP clients need no identity). */
   userinfo?: boolean;
+  /** Fixed endpoints instead of discovery (GitHub publishes no metadata). */
+  metadata?: oauth.AuthorizationServer;
+  /**
+   * Microsoft Entra ID: the discovery `issuer` of a multi-tenant authority is a template
+   * (`…/{tenantid}/v2.0`), filled from each ID token's `tid` before the `iss` check.
+   */
+  tenantTemplatedIssuer?: boolean;
+  /** How the client authenticates at the token endpoint (default HTTP Basic). */
+  clientAuth?: "basic" | "post";
+  /** Extra authorization request parameters (Google's `hd`). */
+  authParams?: Readonly<Record<string, string>>;
+  /** For providers without an ID token: the identity claims (with `sub`) read with the access token. */
+  identity?: (accessToken: string, signal: AbortSignal) => Promise<Record<string, unknown>>;
+  /** Provider-specific checks of the merged claims; throws `OAuthLoginError`. */
+  checkClaims?: (claims: Record<string, unknown>) => void;
 }
 
 /** Signature checks against a provider that publishes no key set always fail. */
@@ -63,10 +78,12 @@ export class OidcProvider implements OAuthProvider {
     this.redirectUri = s.redirectUri;
     this.#issuer = new URL(s.providerUrl.replace(WELL_KNOWN, ""));
     this.#client = { client_id: s.clientId };
-    this.#auth = s.clientSecret ? oauth.ClientSecretBasic(s.clientSecret) : oauth.None();
+    this.#auth = !s.clientSecret ? oauth.None() : s.clientAuth === "post" ? oauth.ClientSecretPost(s.clientSecret) : oauth.ClientSecretBasic(s.clientSecret);
     this.#discovery = new CachedDocument(async () => {
+      if (s.metadata) return { value: s.metadata, response: new Response(null, { headers: { "cache-control": "max-age=86400" } }) };
       const response = await oauth.discoveryRequest(this.#issuer, { ...this.#options(), algorithm: this.#s.discovery ?? "oidc" });
-      return { value: await oauth.processDiscoveryResponse(this.#issuer, response), response };
+      const as = await oauth.processDiscoveryResponse(s.tenantTemplatedIssuer ? (INTERNALS._nodiscoverycheck as unknown as URL) : this.#issuer, response);
+      return { value: s.tenantTemplatedIssuer ? withTenantIssuer(as) : as, response };
     }, DISCOVERY_CACHE_POLICY);
   }
 
@@ -99,6 +116,7 @@ export class OidcProvider implements OAuthProvider {
     url.searchParams.set("nonce", secrets.nonce);
     url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(secrets.codeVerifier));
     url.searchParams.set("code_challenge_method", "S256");
+    for (const [k, v] of Object.entries(this.#s.authParams ?? {})) url.searchParams.set(k, v);
     return url;
   }
 
@@ -119,26 +137,39 @@ export class OidcProvider implements OAuthProvider {
     } catch {
       throw new OAuthLoginError("provider_unavailable", "token endpoint unreachable");
     }
+    const body = (await res.clone().json().catch(() => null)) as { id_token?: unknown; error?: unknown } | null;
+    // GitHub answers a refused code with 200 and an error body, which oauth4webapi does not look at.
+    if (res.ok && typeof body?.error === "string") throw new OAuthLoginError(safeCode(body.error), "token endpoint refused the code");
+    // An expected nonce makes oauth4webapi require an ID token: only pass it when one is due or present.
+    const idTokenDue = (this.#s.requireIdToken ?? true) || typeof body?.id_token === "string";
     let result: oauth.TokenEndpointResponse;
     try {
-      result = await oauth.processAuthorizationCodeResponse(as, this.#client, res, { expectedNonce: secrets.nonce, requireIdToken: this.#s.requireIdToken ?? true });
+      result = await oauth.processAuthorizationCodeResponse(as, this.#client, res, idTokenDue ? { expectedNonce: secrets.nonce, requireIdToken: true } : { requireIdToken: false });
     } catch (e) {
       throw new OAuthLoginError(idTokenErrorCode(e), "token response rejected");
     }
-    if (result.id_token === undefined) return { tokenResponse: { ...result } as Record<string, unknown>, claims: {}, sub: "" };
+    const tokenResponse = { ...result } as Record<string, unknown>;
+    if (result.id_token === undefined) {
+      if (!this.#s.identity) return { tokenResponse, claims: {}, sub: "" };
+      const claims = await this.#s.identity(result.access_token, this.#options().signal);
+      this.#s.checkClaims?.(claims);
+      return { tokenResponse, claims, sub: String(claims["sub"]) };
+    }
+    // oauth4webapi checked `iss` (for a templated issuer: against the token's own tenant).
+    const idClaims = oauth.getValidatedIdTokenClaims(result)! as unknown as Record<string, unknown>;
     try {
-      await jwks.verify(result.id_token!, { issuer: as.issuer, audience: this.#s.clientId });
+      await jwks.verify(result.id_token, { issuer: String(idClaims["iss"]), audience: this.#s.clientId });
     } catch {
       throw new OAuthLoginError("invalid_id_token_signature", "ID token signature not valid");
     }
-    const idClaims = oauth.getValidatedIdTokenClaims(result)! as unknown as Record<string, unknown>;
     const sub = idClaims["sub"];
     if (typeof sub !== "string" || sub === "") throw new OAuthLoginError("invalid_id_token", "ID token without sub");
     const useUserinfo = (this.#s.userinfo ?? true) && typeof as.userinfo_endpoint === "string";
     const claims = useUserinfo
       ? mergeClaims(idClaims, await fetchUserinfo({ as, client: this.#client, jwks, options: () => this.#options() }, result.access_token, sub))
       : idClaims;
-    return { tokenResponse: { ...result } as Record<string, unknown>, claims, sub };
+    this.#s.checkClaims?.(claims);
+    return { tokenResponse, claims, sub };
   }
 
   async refresh(current: TokenDict): Promise<Record<string, unknown>> {
@@ -189,6 +220,26 @@ export class OidcProvider implements OAuthProvider {
     if (sub === null && sid === null) throw new Error("logout token without sub or sid");
     return { sub, sid, jti: typeof payload.jti === "string" ? payload.jti : null };
   }
+}
+
+/**
+ * oauth4webapi's exported but untyped hooks for multi-tenant issuers (what openid-client, by the
+ * same author, uses for Entra ID): skip the discovery issuer comparison; compute the expected `iss`.
+ */
+const INTERNALS = oauth as unknown as { _nodiscoverycheck: symbol; _expectedIssuer: symbol };
+
+/** A tenant id as Entra ID puts it in `tid` (a GUID); anything else cannot fill the issuer template. */
+const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Discovery metadata whose `iss` check fills a `{tenantid}` issuer template from the token's `tid`. */
+function withTenantIssuer(as: oauth.AuthorizationServer): oauth.AuthorizationServer {
+  if (!as.issuer.includes("{tenantid}")) return as;
+  const expected = (result: { claims: Record<string, unknown> }) => {
+    const tid = result.claims["tid"];
+    // A token without a usable tid can match no issuer.
+    return typeof tid === "string" && TENANT_ID.test(tid) ? as.issuer.replace("{tenantid}", tid) : "urn:gatehouse:no-tenant";
+  };
+  return { ...as, [INTERNALS._expectedIssuer]: expected } as oauth.AuthorizationServer;
 }
 
 function idTokenErrorCode(e: unknown): string {

@@ -25,7 +25,7 @@ export interface ProviderLogin {
 /** Raised by `refresh` for the two outcomes callers treat differently. */
 export type RefreshFailure = "invalid_grant" | "transient";
 
-/** One sign-in provider (generic OIDC or an arctic preset), all behind the same calls. */
+/** One sign-in provider (generic OIDC or a preset), all behind the same calls. */
 export interface OAuthProvider {
   /** The route and `oauth_session.provider` name: `oidc`, `google`, `microsoft`, `github`. */
   readonly name: string;

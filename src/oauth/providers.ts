@@ -1,7 +1,7 @@
 import type { Config } from "../config/config.ts";
 import type { CryptoService } from "../crypto/crypto-service.ts";
 import { OidcProvider } from "./oidc-provider.ts";
-import { arcticPresets } from "./arctic-providers.ts";
+import { presetProviders } from "./presets.ts";
 import type { OAuthProvider } from "./provider.ts";
 
 /** The providers the configuration enables, by route name (`oidc`, `google`, `microsoft`, `github`). */
@@ -19,7 +19,7 @@ export function configuredProviders(config: Config, crypto: CryptoService | null
       crypto,
     }));
   }
-  for (const p of arcticPresets(config)) out.set(p.name, p);
+  for (const p of presetProviders(config, crypto)) out.set(p.name, p);
   return out;
 }
 
