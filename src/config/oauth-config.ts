@@ -33,6 +33,8 @@ export interface OAuthConfig {
   readonly emailClaim: string;
   readonly usernameClaim: string;
   readonly pictureClaim: string;
+  /** `GATEHOUSE_OAUTH_PROVIDER_TIMEOUT_MS`: each request to a provider (discovery, token, userinfo, JWKS). */
+  readonly providerTimeoutMs: number;
   /** `ENABLE_OAUTH_BACKCHANNEL_LOGOUT`: accept logout tokens at `POST /oauth/backchannel-logout`. */
   readonly backchannelLogout: boolean;
   readonly google: PresetProviderConfig & {
@@ -103,6 +105,7 @@ export function readOAuthConfig(env: Env): OAuthConfig {
     emailClaim: str(env, "OAUTH_EMAIL_CLAIM", "email"),
     usernameClaim: str(env, "OAUTH_USERNAME_CLAIM", "name"),
     pictureClaim: str(env, "OAUTH_PICTURE_CLAIM", "picture"),
+    providerTimeoutMs: int(env, "GATEHOUSE_OAUTH_PROVIDER_TIMEOUT_MS", 10_000, 100, 120_000),
     backchannelLogout: bool(env, "ENABLE_OAUTH_BACKCHANNEL_LOGOUT", false),
     google: {
       clientId: optionalStr(env, "GOOGLE_CLIENT_ID"),

@@ -15,27 +15,27 @@ import { githubIdentity } from "./github-identity.ts";
 
 /** The presets the configuration enables (client id and secret both set). */
 export function presetProviders(config: Config, crypto: CryptoService | null = null): OidcProvider[] {
-  const { google, microsoft, github } = config.oauth;
+  const { google, microsoft, github, providerTimeoutMs: timeoutMs } = config.oauth;
   const out: OidcProvider[] = [];
   if (google.clientId && google.clientSecret) {
     const hd = google.hostedDomain;
     out.push(new OidcProvider({
       name: "google", providerUrl: google.issuerUrl, clientId: google.clientId, clientSecret: google.clientSecret,
-      scopes: google.scopes, redirectUri: google.redirectUri, crypto,
+      scopes: google.scopes, redirectUri: google.redirectUri, timeoutMs, crypto,
       ...(hd ? { authParams: { hd }, checkClaims: (c) => checkHostedDomain(c, hd) } : {}),
     }));
   }
   if (microsoft.clientId && microsoft.clientSecret) {
     out.push(new OidcProvider({
       name: "microsoft", providerUrl: `${microsoft.loginBaseUrl}/${encodeURIComponent(microsoft.tenantId)}/v2.0`,
-      clientId: microsoft.clientId, clientSecret: microsoft.clientSecret, scopes: microsoft.scopes, redirectUri: microsoft.redirectUri, crypto,
+      clientId: microsoft.clientId, clientSecret: microsoft.clientSecret, scopes: microsoft.scopes, redirectUri: microsoft.redirectUri, timeoutMs, crypto,
       tenantTemplatedIssuer: true, checkClaims: checkTenant,
     }));
   }
   if (github.clientId && github.clientSecret) {
     out.push(new OidcProvider({
       name: "github", providerUrl: github.baseUrl, clientId: github.clientId, clientSecret: github.clientSecret,
-      scopes: github.scopes, redirectUri: github.redirectUri, crypto,
+      scopes: github.scopes, redirectUri: github.redirectUri, timeoutMs, crypto,
       metadata: { issuer: github.baseUrl, authorization_endpoint: `${github.baseUrl}/login/oauth/authorize`, token_endpoint: `${github.baseUrl}/login/oauth/access_token` },
       requireIdToken: false, userinfo: false, clientAuth: "post",
       identity: (token, signal) => githubIdentity(github.apiUrl, token, signal),

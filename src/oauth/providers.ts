@@ -16,6 +16,7 @@ export function configuredProviders(config: Config, crypto: CryptoService | null
       clientSecret: o.clientSecret,
       scopes: o.scopes,
       redirectUri: o.redirectUri,
+      timeoutMs: o.providerTimeoutMs,
       crypto,
     }));
   }
@@ -38,6 +39,7 @@ export function mcpProviders(config: Config, crypto: CryptoService | null = null
       discovery: c.issuer.includes("/.well-known/oauth-authorization-server") ? "oauth2" : "oidc",
       requireIdToken: false,
       userinfo: false,
+      timeoutMs: config.oauth.providerTimeoutMs,
       crypto,
     }));
   }

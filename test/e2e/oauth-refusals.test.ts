@@ -34,6 +34,7 @@ describe("OAuth callbacks that must be refused (redirect with an error, never a 
       OAUTH_ROLES_CLAIM: "realm_access.roles",
       OAUTH_ALLOWED_ROLES: "gh-user,gh-admin",
       OAUTH_ADMIN_ROLES: "gh-admin",
+      GATEHOUSE_OAUTH_PROVIDER_TIMEOUT_MS: "3000",
     });
     gh = (path, init) => app.request(path, init);
   });
@@ -141,6 +142,19 @@ describe("OAuth callbacks that must be refused (redirect with an error, never a 
     }
     expect(await oauthRows()).toBe(rows);
     expect(await app.instance.auth.users.byEmail("uinfo@example.com")).toBeNull();
+  });
+
+  test("a userinfo endpoint slower than the provider timeout: userinfo_failed when the timeout fires, not when it answers", async () => {
+    idp.addAccount({ sub: "slowinfo", email: "slowinfo@example.com", name: "S" });
+    idp.userinfoDelayMs = 12_000;
+    const started = performance.now();
+    try {
+      expect(errorOf((await browserLogin(gh, "slowinfo")).response!)).toBe("userinfo_failed");
+    } finally {
+      idp.userinfoDelayMs = 0;
+    }
+    expect(performance.now() - started).toBeLessThan(10_000); // the 3 s timeout, not the 12 s answer
+    expect(await app.instance.auth.users.byEmail("slowinfo@example.com")).toBeNull();
   });
 
   test("unknown provider is 404", async () => {
