@@ -14,6 +14,9 @@ import { browserLogin, type GatehouseFetch } from "../fixtures/oidc-provider-bro
 const CALLBACK = "http://gatehouse.test/oauth/oidc/login/callback";
 const DISCOVERY = "/.well-known/openid-configuration";
 
+// One database for the file: each setup's user has its own email.
+let database: Promise<string> | null = null;
+
 /** A provider with `accounts` and a Gatehouse instance on it; `configure` runs before Gatehouse starts. */
 function setup(label: string, configure: (idp: OidcFixture) => Promise<void> = async () => {}) {
   const ctx = {} as { idp: OidcFixture; app: TestApp; gh: GatehouseFetch };
@@ -21,7 +24,7 @@ function setup(label: string, configure: (idp: OidcFixture) => Promise<void> = a
     ctx.idp = await startOidcProvider({ redirectUris: [CALLBACK], accounts: [{ sub: "ivy", email: `ivy-${label}@example.com`, name: "Ivy" }] });
     await configure(ctx.idp);
     ctx.app = await startTestApp({
-      DATABASE_URL: await freshDatabaseUrl(`oauth_${label}`),
+      DATABASE_URL: await (database ??= freshDatabaseUrl("oauth_discovery")),
       REDIS_URL: await redisUrl(),
       REDIS_KEY_PREFIX: uniquePrefix(`oauth-${label}`),
       OAUTH_CLIENT_ID: ctx.idp.clientId,
@@ -29,6 +32,7 @@ function setup(label: string, configure: (idp: OidcFixture) => Promise<void> = a
       OPENID_PROVIDER_URL: ctx.idp.issuer,
       OPENID_REDIRECT_URI: CALLBACK,
       ENABLE_OAUTH_SIGNUP: "true",
+      GATEHOUSE_CRYPTO_POLICY: "inline", // no pool calibration at each start: these tests are about OAuth
     });
     ctx.gh = (path, init) => ctx.app.request(path, init);
   });

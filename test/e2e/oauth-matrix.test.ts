@@ -172,6 +172,7 @@ for (const [i, c] of CASES.entries()) {
         REDIS_URL: await redisUrl(),
         REDIS_KEY_PREFIX: uniquePrefix(`oauth-matrix-${i}`),
         WEBUI_URL: ORIGIN,
+        GATEHOUSE_CRYPTO_POLICY: "inline", // no pool calibration at each start: these tests are about OAuth
         OAUTH_CLIENT_ID: ctx.idp.clientId,
         OAUTH_CLIENT_SECRET: ctx.idp.clientSecret,
         OPENID_PROVIDER_URL: ctx.idp.issuer,

@@ -34,6 +34,7 @@ describe("provider presets against look-alikes", () => {
       REDIS_URL: await redisUrl(),
       REDIS_KEY_PREFIX: uniquePrefix("oauth-presets"),
       ENABLE_OAUTH_SIGNUP: "true",
+      GATEHOUSE_CRYPTO_POLICY: "inline", // no pool calibration at each start: these tests are about OAuth
       ENABLE_SIGNUP: "true",
       OAUTH_MERGE_ACCOUNTS_BY_EMAIL: "true",
       GOOGLE_CLIENT_ID: LOOKALIKE_CLIENT.id, GOOGLE_CLIENT_SECRET: LOOKALIKE_CLIENT.secret,

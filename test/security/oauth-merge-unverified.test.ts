@@ -37,6 +37,7 @@ describe("OAuth merge-by-email requires a verified email", () => {
       OPENID_REDIRECT_URI: CALLBACK,
       OAUTH_MERGE_ACCOUNTS_BY_EMAIL: "true",
       ENABLE_SIGNUP: "true",
+      GATEHOUSE_CRYPTO_POLICY: "inline", // no pool calibration at each start: these tests are about OAuth
     });
     gh = (path, init) => app.request(path, init);
     for (const email of ["victim@example.com", "owner@example.com"]) {
