@@ -74,6 +74,16 @@ const CASES: Case[] = [
     expected: { email: "inid@example.com", name: "In Id Token" },
     emailInIdToken: true,
     check: async (c) => {
+      // Precedence: the ID token's claims win; userinfo only fills what the ID token lacks (picture).
+      c.idp.addAccount({ sub: "precedence", email: "id-token@example.com", name: "Id Token Name" });
+      c.idp.userinfoOverride = { email: "userinfo@example.com", name: "Userinfo Name", picture: "https://img.example.com/p.png" };
+      try {
+        const p = await browserLogin(c.ghA, "precedence");
+        const user = (await (await c.ghB("/api/v1/auths/", p.jar.with())).json()) as { email: string; name: string; profile_image_url: string };
+        expect({ email: user.email, name: user.name, picture: user.profile_image_url }).toEqual({ email: "id-token@example.com", name: "Id Token Name", picture: "https://img.example.com/p.png" });
+      } finally {
+        c.idp.userinfoOverride = null;
+      }
       // An ID token too big for a cookie (> 4 KB) is kept in the row, only the cookie is skipped.
       c.idp.addAccount({ sub: "heavy", email: "heavy@example.com", name: "Heavy", extra: { groups: Array.from({ length: 80 }, (_, i) => `group-with-a-long-name-${i}-${"x".repeat(40)}`) } });
       const heavy = await browserLogin(c.ghA, "heavy");

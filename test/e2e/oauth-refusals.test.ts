@@ -144,6 +144,17 @@ describe("OAuth callbacks that must be refused (redirect with an error, never a 
     expect(await app.instance.auth.users.byEmail("uinfo@example.com")).toBeNull();
   });
 
+  test("a userinfo answer about another subject: userinfo_sub_mismatch", async () => {
+    idp.addAccount({ sub: "subswap", email: "subswap@example.com", name: "S" });
+    idp.userinfoOverride = { sub: "frank", email: "frank@example.com" };
+    try {
+      expect(errorOf((await browserLogin(gh, "subswap")).response!)).toBe("userinfo_sub_mismatch");
+    } finally {
+      idp.userinfoOverride = null;
+    }
+    expect(await app.instance.auth.users.byEmail("subswap@example.com")).toBeNull();
+  });
+
   test("a userinfo endpoint slower than the provider timeout: userinfo_failed when the timeout fires, not when it answers", async () => {
     idp.addAccount({ sub: "slowinfo", email: "slowinfo@example.com", name: "S" });
     idp.userinfoDelayMs = 12_000;
