@@ -65,6 +65,33 @@ describe("OAuth merge-by-email requires a verified email", () => {
   });
 });
 
+describe("OAUTH_MERGE_UNVERIFIED_EMAIL_PROVIDERS: the operator's documented opt-in for one provider", () => {
+  test("listed provider: the unverified email merges; the setting names providers, not a global switch", async () => {
+    const idp = await startOidcProvider({ redirectUris: [CALLBACK], accounts: [{ sub: "no-claim-idp-user", email: "trusted@example.com", name: "T", emailVerified: false }] });
+    const app = await startTestApp({
+      DATABASE_URL: await freshDatabaseUrl("oauth_merge_override"),
+      REDIS_URL: await redisUrl(),
+      REDIS_KEY_PREFIX: uniquePrefix("oauth-merge-override"),
+      GATEHOUSE_CRYPTO_POLICY: "inline",
+      OAUTH_CLIENT_ID: idp.clientId,
+      OAUTH_CLIENT_SECRET: idp.clientSecret,
+      OPENID_PROVIDER_URL: idp.issuer,
+      OPENID_REDIRECT_URI: CALLBACK,
+      OAUTH_MERGE_ACCOUNTS_BY_EMAIL: "true",
+      OAUTH_MERGE_UNVERIFIED_EMAIL_PROVIDERS: "oidc",
+    });
+    try {
+      const gh: GatehouseFetch = (path, init) => app.request(path, init);
+      expect((await gh("/api/v1/auths/signup", postJson({ name: "Trusted", email: "trusted@example.com", password: "pw-123456" }))).status).toBe(200);
+      expect((await browserLogin(gh, "no-claim-idp-user")).response!.headers.get("location")).toBe("/auth");
+      expect((await app.instance.auth.users.byEmail("trusted@example.com"))!.oauth).toEqual({ oidc: { sub: "no-claim-idp-user" } });
+    } finally {
+      await app.close();
+      await idp.stop();
+    }
+  });
+});
+
 describe("Microsoft multi-tenant logins never merge on an unverified email", () => {
   const env = { WEBUI_SECRET_KEY: "test-webui-secret-key", OAUTH_MERGE_ACCOUNTS_BY_EMAIL: "true", OAUTH_MERGE_UNVERIFIED_EMAIL_PROVIDERS: "microsoft" };
 
