@@ -36,6 +36,11 @@ export interface AuthModule {
   cookies: CookiePolicy;
   /** The least time a failed password sign-in takes (see FailureFloor). */
   failureFloor: FailureFloor;
+  /**
+   * The identity provider's logout URL for the session a sign-out request ends, or null. Set by
+   * the OAuth module (auth does not depend on it); read before the sign-out deletes the session.
+   */
+  providerLogoutUrl: ((request: Request) => Promise<string | null>) | null;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -74,6 +79,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
   };
   return {
     users, sessions, apiKeys, userCache, revocation, activity, issuer, revoker, current, rateLimit, cookies, failureFloor,
+    providerLogoutUrl: null,
     passwords: crypto.passwords,
     tokens: crypto.tokens,
     keys: crypto.keys,

@@ -35,6 +35,13 @@ export function authRoutes(s: Services, auth: AuthModule, groups?: GroupsModule)
     return json(sessionUserResponse(user, issued.token, issued.expiresAt), { cookies: [issued.cookie] });
   };
 
+  // As Open WebUI: `redirect_url` is the identity provider's logout URL when it has one.
+  const signOut = async (request: Request) => {
+    const redirectUrl = (await auth.providerLogoutUrl?.(request)) ?? null;
+    const cookies = await signOutSession(request, auth, oauthSessions, s.audit);
+    return json(redirectUrl ? { status: true, redirect_url: redirectUrl } : { status: true }, { cookies });
+  };
+
   return new Elysia({ name: "gatehouse.auth", prefix: "/api/v1/auths" })
     .post("/signup", async ({ body, request }) => {
       const user = await signUp(deps, { name: body.name, email: body.email, password: body.password, profileImageUrl: body.profile_image_url });
@@ -51,8 +58,8 @@ export function authRoutes(s: Services, auth: AuthModule, groups?: GroupsModule)
       return signedIn(request, user, "password");
     }, { body: SignInBody })
 
-    .get("/signout", async ({ request }) => json({ status: true }, { cookies: await signOutSession(request, auth, oauthSessions, s.audit) }))
-    .post("/signout", async ({ request }) => json({ status: true }, { cookies: await signOutSession(request, auth, oauthSessions, s.audit) }))
+    .get("/signout", ({ request }) => signOut(request))
+    .post("/signout", ({ request }) => signOut(request))
 
     .post("/signout/everywhere", async ({ request }) => {
       // Postgres holds the revocation record: this works (and is checked) while Redis is down.

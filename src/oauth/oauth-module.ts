@@ -8,6 +8,7 @@ import { LoginTransactions } from "./login-transaction.ts";
 import { OAuthUserResolver } from "./user-resolver.ts";
 import { configuredProviders, mcpProviders } from "./providers.ts";
 import { OAuthSweep } from "./sweep.ts";
+import { providerLogoutUrl } from "./rp-logout.ts";
 import type { OAuthProvider } from "./provider.ts";
 
 /** Everything the OAuth routes use, built once per instance. */
@@ -33,6 +34,7 @@ export async function createOAuthModule(s: Services, auth: AuthModule, opts: Tok
   const sessions = new OAuthSessions(new OAuthSessionsRepo(s.pool), cipher, auth.revoker, s.config.oauth.maxSessionsPerUser, s.log);
   const tokens = new OAuthTokenAccess(sessions, (name) => providers.get(name) ?? mcp.get(name), s.store, s.log, { audit: s.audit, ...opts });
   const sweep = new OAuthSweep(sessions, tokens, s.log);
+  auth.providerLogoutUrl = (request) => providerLogoutUrl(request, { auth, sessions, providers, publicUrl: s.config.server.publicUrl });
   return {
     providers, mcp, sessions, tokens, sweep,
     transactions: new LoginTransactions(s.store, auth.cookies),

@@ -12,7 +12,11 @@ export interface LoginSecrets {
 export interface ProviderLogin {
   /** The raw token-endpoint response, checked field by field into a dict later. */
   tokenResponse: Record<string, unknown>;
-  /** ID-token claims (validated) or, for non-OIDC providers, the user-info document. */
+  /**
+   * The identity claims the login reads (email, name, picture, roles, groups): the validated
+   * ID-token claims merged with the userinfo answer (ID token first, userinfo fills what it
+   * lacks), or, for GitHub, its user document.
+   */
   claims: Record<string, unknown>;
   /** The provider's subject; empty only for plain OAuth 2 servers without an ID token (MCP). */
   sub: string;
@@ -21,7 +25,7 @@ export interface ProviderLogin {
 /** Raised by `refresh` for the two outcomes callers treat differently. */
 export type RefreshFailure = "invalid_grant" | "transient";
 
-/** One sign-in provider (generic OIDC or an arctic preset), all behind the same calls. */
+/** One sign-in provider (generic OIDC or a preset), all behind the same calls. */
 export interface OAuthProvider {
   /** The route and `oauth_session.provider` name: `oidc`, `google`, `microsoft`, `github`. */
   readonly name: string;
@@ -35,6 +39,11 @@ export interface OAuthProvider {
    * `invalid_grant` (the grant is dead) or `transient` (network, timeout, 5xx, anything else).
    */
   refresh(current: TokenDict): Promise<Record<string, unknown>>;
+  /**
+   * The provider's RP-initiated logout URL (`end_session_endpoint` with `id_token_hint`,
+   * `post_logout_redirect_uri`, `state`), or null when it has none; absent for presets without one.
+   */
+  endSessionUrl?(params: { idTokenHint: string | null; postLogoutRedirectUri: string | null; state: string }): Promise<URL | null>;
   /** Validates a back-channel logout token; absent for providers without one. */
   verifyLogoutToken?(token: string): Promise<{ sub: string | null; sid: string | null; jti: string | null }>;
 }

@@ -1,7 +1,7 @@
 import type { Config } from "../config/config.ts";
 import type { CryptoService } from "../crypto/crypto-service.ts";
 import { OidcProvider } from "./oidc-provider.ts";
-import { arcticPresets } from "./arctic-providers.ts";
+import { presetProviders } from "./presets.ts";
 import type { OAuthProvider } from "./provider.ts";
 
 /** The providers the configuration enables, by route name (`oidc`, `google`, `microsoft`, `github`). */
@@ -16,10 +16,11 @@ export function configuredProviders(config: Config, crypto: CryptoService | null
       clientSecret: o.clientSecret,
       scopes: o.scopes,
       redirectUri: o.redirectUri,
+      timeoutMs: o.providerTimeoutMs,
       crypto,
     }));
   }
-  for (const p of arcticPresets(config)) out.set(p.name, p);
+  for (const p of presetProviders(config, crypto)) out.set(p.name, p);
   return out;
 }
 
@@ -37,6 +38,8 @@ export function mcpProviders(config: Config, crypto: CryptoService | null = null
       redirectUri: null,
       discovery: c.issuer.includes("/.well-known/oauth-authorization-server") ? "oauth2" : "oidc",
       requireIdToken: false,
+      userinfo: false,
+      timeoutMs: config.oauth.providerTimeoutMs,
       crypto,
     }));
   }

@@ -1,6 +1,7 @@
 /**
  * Finds or creates the Gatehouse user for a provider login, as Open WebUI does: by
- * `oauth.{provider}.sub`, then by email only with `OAUTH_MERGE_ACCOUNTS_BY_EMAIL`, creating
+ * `oauth.{provider}.sub`, then by email only with `OAUTH_MERGE_ACCOUNTS_BY_EMAIL` and (unlike
+ * Open WebUI) only when the provider asserts the email verified, see `email-verified.ts`; creating
  * users only with `ENABLE_OAUTH_SIGNUP`; `OAUTH_ALLOWED_DOMAINS` and role management apply.
  */
 import type { Config } from "../config/config.ts";
@@ -10,6 +11,7 @@ import { isValidEmail } from "../auth/credentials-policy.ts";
 import { canonicalEmail } from "../auth/email-address.ts";
 import { OAuthLoginError } from "./oauth-errors.ts";
 import { claimAt, mapRole } from "./role-mapping.ts";
+import { emailVerified } from "./email-verified.ts";
 import type { ProviderLogin } from "./provider.ts";
 
 /** See the module comment. */
@@ -35,6 +37,9 @@ export class OAuthUserResolver {
       const byEmail = await this.auth.users.byEmail(email);
       if (byEmail) {
         if (!o.mergeAccountsByEmail) throw new OAuthLoginError("email_taken", "an account with this email exists");
+        if (!emailVerified(provider, login.claims) && !o.mergeUnverifiedEmailProviders.includes(provider)) {
+          throw new OAuthLoginError("email_not_verified", "the provider does not assert this email verified: not linked to the existing account");
+        }
         user = await this.auth.users.setOAuthSub(byEmail.id, provider, login.sub);
       }
     }

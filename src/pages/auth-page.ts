@@ -20,6 +20,10 @@ const OAUTH_ERRORS: Record<string, string> = {
   signup_disabled: "New accounts cannot be created through this provider.",
   user_not_found: "No account is linked to this sign-in.",
   user_mismatch: "This authorisation was started by another account.",
+  userinfo_failed: "The provider did not answer with your profile. Please try again later.",
+  userinfo_sub_mismatch: "The provider's profile answer did not match this sign-in.",
+  email_not_verified: "An account with this email already exists, and the provider does not confirm the address is yours. Sign in with your password.",
+  hosted_domain_mismatch: "Only accounts of this organisation's Google Workspace domain can sign in.",
 };
 
 /** Notices a redirect may ask for, by code: a link can never put its own words on our page. */

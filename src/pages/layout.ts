@@ -39,6 +39,11 @@ export interface PageParts {
   flash?: Flash | null;
   status?: number;
   cookies?: readonly string[];
+  /**
+   * Send the browser on to this absolute URL at once (`<meta http-equiv="refresh">`): how a form
+   * post leads to another site, which `form-action 'self'` forbids for a redirect.
+   */
+  refreshTo?: string;
 }
 
 /**
@@ -55,7 +60,7 @@ export function page(parts: PageParts): Response {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(parts.title)} · Gatehouse</title>
+<title>${esc(parts.title)} · Gatehouse</title>${parts.refreshTo ? `\n<meta http-equiv="refresh" content="0; url=${esc(parts.refreshTo)}">` : ""}
 <style nonce="${nonce}">${STYLES}</style>
 </head>
 <body>

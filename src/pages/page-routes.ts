@@ -13,6 +13,7 @@ import { OAuthSessionsRepo } from "../db/repos/oauth-sessions.ts";
 import { clientAddress } from "../http/client-address.ts";
 import { assertSameOrigin } from "./csrf.ts";
 import { page, seeOther, type Flash } from "./layout.ts";
+import { providerSignOutPage } from "./signout-page.ts";
 import { authPageBody, flashFrom, type NoticeCode, type ProviderButton } from "./auth-page.ts";
 import { sessionsPageBody } from "./sessions-page.ts";
 import type { LdapModule } from "../ldap/ldap-module.ts";
@@ -110,8 +111,9 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, ld
     }, { parse: "none" })
     .post("/auth/signout", async ({ request }) => {
       sameOrigin(request);
+      const providerLogout = (await auth.providerLogoutUrl?.(request)) ?? null;
       const cookies = await signOutSession(request, auth, oauthSessions, s.audit);
-      return seeOther(notice("/auth", "signed_out"), cookies);
+      return providerLogout ? providerSignOutPage(providerLogout, cookies) : seeOther(notice("/auth", "signed_out"), cookies);
     }, { parse: "none" })
     .get("/account/sessions", async ({ request }) => {
       const p = await principal(request);

@@ -34,6 +34,7 @@ describe("OAuth callbacks that must be refused (redirect with an error, never a 
       OAUTH_ROLES_CLAIM: "realm_access.roles",
       OAUTH_ALLOWED_ROLES: "gh-user,gh-admin",
       OAUTH_ADMIN_ROLES: "gh-admin",
+      GATEHOUSE_OAUTH_PROVIDER_TIMEOUT_MS: "3000",
     });
     gh = (path, init) => app.request(path, init);
   });
@@ -128,6 +129,43 @@ describe("OAuth callbacks that must be refused (redirect with an error, never a 
     await idp.addAccount({ sub: "taker", email: "taken@example.com", name: "Taker" });
     expect(errorOf((await browserLogin(gh, "taker")).response!)).toBe("email_taken");
     expect((await app.instance.auth.users.byEmail("taken@example.com"))!.oauth).toBeNull();
+  });
+
+  test("a failing userinfo endpoint: userinfo_failed redirect, no session, no user", async () => {
+    const rows = await oauthRows();
+    idp.addAccount({ sub: "uinfo", email: "uinfo@example.com", name: "U" });
+    idp.userinfoStatus = 500;
+    try {
+      expect(errorOf((await browserLogin(gh, "uinfo")).response!)).toBe("userinfo_failed");
+    } finally {
+      idp.userinfoStatus = null;
+    }
+    expect(await oauthRows()).toBe(rows);
+    expect(await app.instance.auth.users.byEmail("uinfo@example.com")).toBeNull();
+  });
+
+  test("a userinfo answer about another subject: userinfo_sub_mismatch", async () => {
+    idp.addAccount({ sub: "subswap", email: "subswap@example.com", name: "S" });
+    idp.userinfoOverride = { sub: "frank", email: "frank@example.com" };
+    try {
+      expect(errorOf((await browserLogin(gh, "subswap")).response!)).toBe("userinfo_sub_mismatch");
+    } finally {
+      idp.userinfoOverride = null;
+    }
+    expect(await app.instance.auth.users.byEmail("subswap@example.com")).toBeNull();
+  });
+
+  test("a userinfo endpoint slower than the provider timeout: userinfo_failed when the timeout fires, not when it answers", async () => {
+    idp.addAccount({ sub: "slowinfo", email: "slowinfo@example.com", name: "S" });
+    idp.userinfoDelayMs = 12_000;
+    const started = performance.now();
+    try {
+      expect(errorOf((await browserLogin(gh, "slowinfo")).response!)).toBe("userinfo_failed");
+    } finally {
+      idp.userinfoDelayMs = 0;
+    }
+    expect(performance.now() - started).toBeLessThan(10_000); // the 3 s timeout, not the 12 s answer
+    expect(await app.instance.auth.users.byEmail("slowinfo@example.com")).toBeNull();
   });
 
   test("unknown provider is 404", async () => {

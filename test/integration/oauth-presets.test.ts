@@ -9,7 +9,7 @@ import type { LoginSecrets } from "../../src/oauth/provider.ts";
 
 const secrets: LoginSecrets = { state: "st4te", nonce: "n0nce", codeVerifier: "v".repeat(43), redirectUri: "https://chat.example.com/oauth/x/login/callback" };
 
-describe("arctic presets behind OAuthProvider", () => {
+describe("provider presets behind OAuthProvider", () => {
   const config = loadConfig({
     WEBUI_SECRET_KEY: "k",
     GOOGLE_CLIENT_ID: "g-id", GOOGLE_CLIENT_SECRET: "g-secret",
@@ -23,30 +23,22 @@ describe("arctic presets behind OAuthProvider", () => {
     expect(configuredProviders(loadConfig({ WEBUI_SECRET_KEY: "k", GOOGLE_CLIENT_ID: "only-id" })).size).toBe(0);
   });
 
-  test("Google: PKCE S256, state, nonce, scopes, redirect", async () => {
-    const u = await providers.get("google")!.authorizationUrl(secrets);
-    expect(u.origin + u.pathname).toBe("https://accounts.google.com/o/oauth2/v2/auth");
-    expect(Object.fromEntries(u.searchParams)).toMatchObject({
-      response_type: "code", client_id: "g-id", state: "st4te", nonce: "n0nce", scope: "openid email profile",
-      redirect_uri: secrets.redirectUri, code_challenge_method: "S256",
-    });
-    expect(u.searchParams.get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/);
-  });
-
-  test("Microsoft: the tenant's v2.0 endpoint", async () => {
-    const u = await providers.get("microsoft")!.authorizationUrl(secrets);
-    expect(u.origin + u.pathname).toBe("https://login.microsoftonline.com/contoso/oauth2/v2.0/authorize");
-    expect(u.searchParams.get("client_id")).toBe("m-id");
-    expect(u.searchParams.get("nonce")).toBe("n0nce");
-    expect(u.searchParams.get("code_challenge_method")).toBe("S256");
-  });
-
-  test("GitHub: no PKCE or nonce (GitHub ignores them), default scope user:email, configured redirect", async () => {
+  test("GitHub: fixed endpoints (no discovery), PKCE S256, default scope user:email, configured redirect", async () => {
     const p = providers.get("github")!;
     expect(p.redirectUri).toBe("https://chat.example.com/oauth/github/login/callback");
     const u = await p.authorizationUrl({ ...secrets, redirectUri: p.redirectUri! });
     expect(u.origin + u.pathname).toBe("https://github.com/login/oauth/authorize");
-    expect(Object.fromEntries(u.searchParams)).toMatchObject({ client_id: "gh-id", state: "st4te", scope: "user:email", redirect_uri: p.redirectUri! });
+    expect(Object.fromEntries(u.searchParams)).toMatchObject({ client_id: "gh-id", state: "st4te", scope: "user:email", redirect_uri: p.redirectUri!, code_challenge_method: "S256" });
+  });
+
+  test("base URLs: GitHub Enterprise Server and a national Microsoft cloud", async () => {
+    const ghes = loadConfig({ WEBUI_SECRET_KEY: "k", GITHUB_CLIENT_ID: "id", GITHUB_CLIENT_SECRET: "s", GITHUB_BASE_URL: "https://ghe.example.com/", GITHUB_API_URL: "https://ghe.example.com/api/v3" });
+    const u = await configuredProviders(ghes).get("github")!.authorizationUrl(secrets);
+    expect(u.origin + u.pathname).toBe("https://ghe.example.com/login/oauth/authorize");
+    expect(ghes.oauth.github.apiUrl).toBe("https://ghe.example.com/api/v3");
+    const cloud = loadConfig({ WEBUI_SECRET_KEY: "k", MICROSOFT_CLIENT_LOGIN_BASE_URL: "https://login.microsoftonline.us" });
+    expect(cloud.oauth.microsoft.loginBaseUrl).toBe("https://login.microsoftonline.us");
+    expect(loadConfig({ WEBUI_SECRET_KEY: "k" }).oauth.google.issuerUrl).toBe("https://accounts.google.com");
   });
 });
 
