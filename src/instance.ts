@@ -11,6 +11,7 @@ import { oauthRoutes } from "./http/oauth-routes.ts";
 import { pageRoutes } from "./pages/page-routes.ts";
 import { createWsHub } from "./ws/create-hub.ts";
 import type { WsHub } from "./ws/hub.ts";
+import { securityWarnings } from "./config/boot-checks.ts";
 
 /** One Gatehouse instance on its services: auth wiring plus the HTTP app. */
 export interface Instance {
@@ -26,6 +27,7 @@ export interface Instance {
 
 /** Builds the crypto, the auth module and the app, and starts background work. */
 export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Promise<Instance> {
+  for (const warning of securityWarnings(s.config)) s.log.warn({ security: true }, warning);
   const tokenConfig = await sessionTokenConfig(s.config, s.secretKey);
   if (tokenConfig.generatedKeyFile) s.log.info({ alg: tokenConfig.alg, file: tokenConfig.generatedKeyFile }, "session tokens signed with a generated key");
   const { codec: tokens, keys } = await createSessionTokenCodec(tokenConfig, s.crypto);

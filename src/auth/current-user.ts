@@ -11,6 +11,7 @@ import { presentedCredential, type PresentedCredential } from "./token-source.ts
 import { ForbiddenError, UnauthorizedError } from "./auth-errors.ts";
 import { MESSAGES } from "./messages.ts";
 import { deleteAuthCookies, type CookiePolicy } from "./cookies.ts";
+import { trustedProxyHeader } from "./trusted-header.ts";
 
 /** Who is making a request. */
 export interface Principal {
@@ -26,6 +27,17 @@ function requireVerified(p: Principal): Principal {
   return p;
 }
 
+/** Options of one resolution. */
+export interface ResolveOptions {
+  /** false: do not record activity (forward auth). */
+  touch?: boolean;
+  /**
+   * The trusted-proxy email already vetted by the caller (a WebSocket upgrade); when
+   * omitted it is read from the request, and counts only from a trusted proxy.
+   */
+  trustedEmail?: string | null;
+}
+
 /** What the resolver needs. */
 export interface CurrentUserDeps {
   tokens: SessionTokenCodec;
@@ -35,6 +47,8 @@ export interface CurrentUserDeps {
   activity: ActivityRecorder;
   enableApiKeys: () => boolean;
   trustedEmailHeader: string | null;
+  /** `GATEHOUSE_TRUSTED_PROXIES`: the trusted email header counts only from these peers. */
+  trustedProxies: readonly string[];
   cookies: CookiePolicy;
   /** Refused tokens and API keys are audited here. */
   audit?: AuditTrail;
@@ -60,7 +74,7 @@ export class CurrentUserResolver {
   }
 
   /** The principal, or a 401/403 {@link ServiceError} exactly as Open WebUI words it. */
-  resolve(request: Request, opts: { touch?: boolean } = {}): Promise<Principal> {
+  resolve(request: Request, opts: ResolveOptions = {}): Promise<Principal> {
     const credential = presentedCredential(request);
     if (!credential) return Promise.reject(new ForbiddenError(MESSAGES.NOT_AUTHENTICATED, "ERR_NOT_AUTHENTICATED"));
     // The warm path (every answer cached) completes without a single await.
@@ -84,7 +98,7 @@ export class CurrentUserResolver {
   }
 
   /** Like {@link resolve}, then refuses roles other than `user`/`admin` (401, as Open WebUI). */
-  verified(request: Request, opts: { touch?: boolean } = {}): Promise<Principal> {
+  verified(request: Request, opts: ResolveOptions = {}): Promise<Principal> {
     return this.resolve(request, opts).then(requireVerified);
   }
 
@@ -95,8 +109,11 @@ export class CurrentUserResolver {
     return p;
   }
 
-  #finish(request: Request, principal: Principal, opts: { touch?: boolean }): Principal {
-    this.#checkTrustedHeader(request, principal.user);
+  #finish(request: Request, principal: Principal, opts: ResolveOptions): Principal {
+    const trustedEmail = opts.trustedEmail !== undefined
+      ? opts.trustedEmail
+      : trustedProxyHeader(request, this.d.trustedEmailHeader, this.d.trustedProxies, this.d.audit);
+    this.#checkTrustedHeader(trustedEmail, principal.user);
     if (opts.touch !== false) this.d.activity.note(principal.user.id, principal.claims?.jti);
     return principal;
   }
@@ -146,10 +163,8 @@ export class CurrentUserResolver {
   }
 
   /** A trusted-proxy email that differs from the token's user ends the session, cookies included. */
-  #checkTrustedHeader(request: Request, user: UserRecord): void {
-    const header = this.d.trustedEmailHeader;
-    if (!header) return;
-    const email = (request.headers.get(header) ?? "").trim().toLowerCase();
+  #checkTrustedHeader(trustedEmail: string | null, user: UserRecord): void {
+    const email = (trustedEmail ?? "").trim().toLowerCase();
     if (email && email !== user.email.toLowerCase()) {
       const err = new UnauthorizedError(MESSAGES.USER_MISMATCH, "ERR_TRUSTED_USER_MISMATCH");
       for (const c of deleteAuthCookies(this.d.cookies)) err.withHeader("set-cookie", c);

@@ -42,7 +42,7 @@ export function authRoutes(s: Services, auth: AuthModule) {
 
     .post("/signin", async ({ body, request }) => {
       if (s.config.auth.trustedEmailHeader) {
-        return signedIn(request, await userFromTrustedHeader(request, auth, s.config), "trusted_header");
+        return signedIn(request, await userFromTrustedHeader(request, auth, s.config, s.audit), "trusted_header");
       }
       const user = await passwordSignIn(deps, body.email, body.password, clientAddress(request, s.config.server.trustedProxies));
       return signedIn(request, user, "password");

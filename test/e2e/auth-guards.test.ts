@@ -115,7 +115,7 @@ describe("forward auth", () => {
     expect(ok.headers.get("x-auth-request-email")).toBe("fay@example.com");
     expect(ok.headers.get("x-user-id")).toMatch(/^[0-9a-f-]{36}$/);
     const no = await app.request("/api/v1/auths/verify");
-    expect(no.status).toBe(403);
+    expect(no.status).toBe(401);
     const bad = await app.request("/api/v1/auths/verify", { headers: { authorization: "Bearer x.y.z" } });
     expect(bad.status).toBe(401);
     // Verified requests are served from caches: no checkout at all.
