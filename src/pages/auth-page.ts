@@ -58,6 +58,8 @@ export interface AuthPageModel {
   signUpOpen: boolean;
   /** Prefills the email field after a failed attempt. */
   email?: string;
+  /** A same-site path to go to after sign-in (already checked with safeNext). */
+  next?: string | null;
 }
 
 /** The `/auth` page body. */
@@ -87,7 +89,7 @@ export function authPageBody(m: AuthPageModel): string {
   return `<h1>Sign in to Gatehouse</h1>
 <section class="card" aria-labelledby="signin-title">
 <h2 id="signin-title">Email and password</h2>
-<form method="post" action="/auth/signin">
+<form method="post" action="/auth/signin">${m.next ? `<input type="hidden" name="next" value="${esc(m.next)}">` : ""}
 <label for="signin-email">Email</label><input id="signin-email" name="email" type="email" autocomplete="username" required maxlength="320" value="${esc(m.email ?? "")}">
 <label for="signin-password">Password</label><input id="signin-password" name="password" type="password" autocomplete="current-password" required maxlength="4096">
 <button type="submit">Sign in</button>

@@ -12,6 +12,7 @@ import type { UserRecord } from "../db/repos/users.ts";
 import { OAuthSessionsRepo } from "../db/repos/oauth-sessions.ts";
 import { clientAddress } from "../http/client-address.ts";
 import { assertSameOrigin } from "./csrf.ts";
+import { nextFromQuery, safeNext } from "./next-path.ts";
 import { page, seeOther, type Flash } from "./layout.ts";
 import { authPageBody, flashFrom, type NoticeCode, type ProviderButton } from "./auth-page.ts";
 import { sessionsPageBody } from "./sessions-page.ts";
@@ -47,26 +48,31 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
   const presentedCookie = (request: Request) => /(?:^|;\s*)token=/.test(request.headers.get("cookie") ?? "");
   const signedOutRedirect = (request: Request) =>
     presentedCookie(request) ? seeOther(notice("/auth", "session_ended"), deleteAuthCookies(auth.cookies)) : seeOther("/auth");
-  const authPage = async (flash: Flash | null, status = 200, email?: string, headers: Array<[string, string]> = []) => {
-    const res = page({ title: "Sign in", flash, status, body: authPageBody({ signedInAs: null, providers, signUpOpen: await signUpOpen(deps), email }) });
+  const authPage = async (flash: Flash | null, status = 200, email?: string, headers: Array<[string, string]> = [], next: string | null = null) => {
+    const res = page({ title: "Sign in", flash, status, body: authPageBody({ signedInAs: null, providers, signUpOpen: await signUpOpen(deps), email, next }) });
     for (const [k, v] of headers) res.headers.set(k, v);
     return res;
   };
-  const signedIn = async (request: Request, user: UserRecord, method: SignInContext["method"]) => {
+  const signedIn = async (request: Request, user: UserRecord, method: SignInContext["method"], next: string | null = null) => {
     const issued = await auth.issuer.issue(user, context(request, method));
-    return seeOther("/account/sessions", [issued.cookie]);
+    return seeOther(next ?? "/account/sessions", [issued.cookie]);
   };
   /** A refused form post re-renders the page with the reason (4xx); anything else propagates. */
-  const refusedForm = (e: unknown, email: string) => {
+  const refusedForm = (e: unknown, email: string, next: string | null = null) => {
     if (!(e instanceof ServiceError) || e.status >= 500) throw e;
     const headers: Array<[string, string]> = e.retryAfterSeconds !== undefined ? [["retry-after", String(e.retryAfterSeconds)]] : [];
-    return authPage({ kind: "error", text: e.message }, e.status, email, headers);
+    return authPage({ kind: "error", text: e.message }, e.status, email, headers, next);
   };
+  /** Our own origins, for an absolute `next`/`rd`. */
+  const ownOrigins = (request: Request) => [new URL(request.url).origin, ...(publicOrigin ? [publicOrigin] : [])];
   const form = async (request: Request) => new URLSearchParams(await request.text());
 
   return new Elysia({ name: "gatehouse.pages" })
     .get("/auth", async ({ request }) => {
       const p = await principal(request);
+      const next = nextFromQuery(new URL(request.url), ownOrigins(request));
+      if (p && next) return seeOther(next);
+      if (!p && next) return authPage(flashFrom(new URL(request.url).searchParams), 200, undefined, [], next);
       if (p) return page({ title: "Signed in", flash: flashFrom(new URL(request.url).searchParams), body: authPageBody({ signedInAs: p.user, providers, signUpOpen: false }) });
       return authPage(flashFrom(new URL(request.url).searchParams));
     })
@@ -74,11 +80,12 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
       sameOrigin(request);
       const f = await form(request);
       const email = f.get("email") ?? "";
+      const next = safeNext(f.get("next"), ownOrigins(request));
       try {
         const user = await passwordSignIn(deps, email, f.get("password") ?? "", clientAddress(request, s.config.server.trustedProxies));
-        return await signedIn(request, user, "password");
+        return await signedIn(request, user, "password", next);
       } catch (e) {
-        return refusedForm(e, email);
+        return refusedForm(e, email, next);
       }
     }, { parse: "none" })
     .post("/auth/signup", async ({ request }) => {
