@@ -37,13 +37,15 @@ export function withCsrfGuard(fetch: FetchHandler, opts: CsrfGuardOptions): Fetc
 
 function csrfRefusal(request: Request, opts: CsrfGuardOptions): Response | null {
   const method = request.method;
-  const pathname = new URL(request.url).pathname;
   if (SAFE.has(method)) {
-    if (method === "GET" && pathname === SIGNOUT && requestSite(request, opts.publicOrigin) === "cross-site") {
+    // The hot path (forward auth, reads): no URL parsing unless it may be the sign-out route.
+    if (method !== "GET" || !request.url.includes(SIGNOUT)) return null;
+    if (new URL(request.url).pathname === SIGNOUT && requestSite(request, opts.publicOrigin) === "cross-site") {
       return detail(403, "Cross-site sign-out refused", [["vary", "Origin, Sec-Fetch-Site"]]);
     }
     return null;
   }
+  const pathname = new URL(request.url).pathname;
   if (opts.ownCheck(pathname)) return null;
   const site = requestSite(request, opts.publicOrigin);
   if (LOGIN.has(pathname)) {

@@ -9,16 +9,20 @@ import { forwardedProto } from "./client-address.ts";
  */
 export function withForwardedSecureCookies(fetch: FetchHandler, trustedProxies: readonly string[]): FetchHandler {
   if (trustedProxies.length === 0) return fetch;
-  return async (request) => {
-    const response = await fetch(request);
-    if (forwardedProto(request, trustedProxies) !== "https") return response;
-    const cookies = response.headers.getSetCookie();
-    if (cookies.length === 0 || cookies.every(isSecure)) return response;
-    const copy = new Response(response.body, response);
-    copy.headers.delete("set-cookie");
-    for (const c of cookies) copy.headers.append("set-cookie", isSecure(c) ? c : `${c}; Secure`);
-    return copy;
+  return (request) => {
+    if (forwardedProto(request, trustedProxies) !== "https") return fetch(request);
+    return Promise.resolve(fetch(request)).then(secureCookies);
   };
+}
+
+/** `response` with `Secure` added to each cookie lacking it (copied: some responses have immutable headers). */
+function secureCookies(response: Response): Response {
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length === 0 || cookies.every(isSecure)) return response;
+  const copy = new Response(response.body, response);
+  copy.headers.delete("set-cookie");
+  for (const c of cookies) copy.headers.append("set-cookie", isSecure(c) ? c : `${c}; Secure`);
+  return copy;
 }
 
 function isSecure(cookie: string): boolean {
