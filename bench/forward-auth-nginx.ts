@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { startPostgres, startRedis, stopAll, freePort, ensureBinaries } from "../test/harness/services.ts";
+import { NGINX } from "../test/harness/apt.ts";
 import { readmeNginxBlock, startNginx, type NginxFixture } from "../test/security/nginx-fixture.ts";
 import { machine, table, writeResults } from "./lib/results.ts";
 
@@ -94,7 +95,7 @@ const base = median(results["nginx alone"]!);
 const md = [
   "# Forward auth through real nginx (auth_request)",
   "",
-  `nginx ${Bun.spawnSync(["/usr/sbin/nginx", "-v"]).stderr.toString().trim().replace("nginx version: ", "")} with worker_processes 1, access_log off; wrk -t1 -c${connections} -d${seconds}s on GET /private with a signed-in user's token cookie;`,
+  `nginx ${Bun.spawnSync([NGINX, "-v"]).stderr.toString().trim().replace("nginx version: ", "")} with worker_processes 1, access_log off; wrk -t1 -c${connections} -d${seconds}s on GET /private with a signed-in user's token cookie;`,
   `${rounds} alternating rounds per configuration after one warm-up each, medians. Upstream app: a one-line Bun.serve answering "ok". Gatehouse (src/main.ts,`,
   "HS256, real Postgres and Redis on loopback, access log off) answers the auth subrequests warm. Everything on the same 2-core machine, shared with wrk and other work:",
   `load average (1/5/15 min) ${loadBefore} before, ${loadAfter} after — absolute numbers are only comparable within one run.`,

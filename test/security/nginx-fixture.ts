@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../harness/services.ts";
+import { ensureNginx, NGINX } from "../harness/apt.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -26,6 +27,7 @@ export function readmeNginxBlock(): string {
  * `listen 80` pointed at loopback ports) with one worker, and waits until it answers.
  */
 export async function startNginx(serverBlock: string, targets: { gatehousePort: number; appPort: number }): Promise<NginxFixture> {
+  await ensureNginx();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "gh-nginx-"));
   chmodSync(dir, 0o755);
@@ -48,7 +50,7 @@ http {
 ${block}
 }
 `);
-  const proc = Bun.spawn(["/usr/sbin/nginx", "-p", dir, "-c", join(dir, "nginx.conf")], { stdout: "ignore", stderr: "pipe" });
+  const proc = Bun.spawn([NGINX, "-p", dir, "-c", join(dir, "nginx.conf")], { stdout: "ignore", stderr: "pipe" });
   const baseUrl = `http://127.0.0.1:${port}`;
   const errorLog = () => {
     try {
