@@ -33,6 +33,8 @@ export async function startSecurityServer(label: string, env: Record<string, str
     PORT: "0",
     ENABLE_SIGNUP: "true",
     DEFAULT_USER_ROLE: "user",
+    // No boot-time crypto calibration (≈ 1.5 s a server): these tests are about HTTP, not throughput.
+    GATEHOUSE_CRYPTO_POLICY: "inline",
     ...env,
   });
   const gatehouse = await startGatehouse(config, logs.log);
@@ -70,6 +72,7 @@ export async function bootOutcome(env: Record<string, string>, ms = 30_000): Pro
   const p = await startServerProcess({
     DATABASE_URL: await freshDatabaseUrl("sec_boot"),
     GATEHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), "gh-sec-boot-")),
+    GATEHOUSE_CRYPTO_POLICY: "inline",
     ...env,
   }, undefined, false);
   let code: number | null = null;
