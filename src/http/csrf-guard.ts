@@ -40,12 +40,12 @@ function csrfRefusal(request: Request, opts: CsrfGuardOptions): Response | null 
   if (SAFE.has(method)) {
     // The hot path (forward auth, reads): no URL parsing unless it may be the sign-out route.
     if (method !== "GET" || !request.url.includes(SIGNOUT)) return null;
-    if (new URL(request.url).pathname === SIGNOUT && requestSite(request, opts.publicOrigin) === "cross-site") {
+    if (routePath(request) === SIGNOUT && requestSite(request, opts.publicOrigin) === "cross-site") {
       return detail(403, "Cross-site sign-out refused", [["vary", "Origin, Sec-Fetch-Site"]]);
     }
     return null;
   }
-  const pathname = new URL(request.url).pathname;
+  const pathname = routePath(request);
   if (opts.ownCheck(pathname)) return null;
   const site = requestSite(request, opts.publicOrigin);
   if (LOGIN.has(pathname)) {
@@ -58,6 +58,12 @@ function csrfRefusal(request: Request, opts: CsrfGuardOptions): Response | null 
     return detail(403, "Cross-site request refused: requests authenticated by cookie must come from this site (Origin or Sec-Fetch-Site)");
   }
   return null;
+}
+
+/** The path as the router matches it: Elysia also serves `/signin/` as `/signin`. */
+function routePath(request: Request): string {
+  const path = new URL(request.url).pathname;
+  return path.length > 1 ? path.replace(/\/+$/, "") : path;
 }
 
 /** True for `application/json` (any parameters, any case). */

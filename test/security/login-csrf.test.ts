@@ -22,6 +22,14 @@ describe("sign-in", () => {
     expect({ status: r.status, cookie: tokenCookie(r) }).toEqual({ status: 403, cookie: false });
   });
 
+  test("the same post to /api/v1/auths/signin/ (trailing slash, served by the same route) is refused too", async () => {
+    const r = await fetch(`${s.baseUrl}/api/v1/auths/signin/`, {
+      method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "https://evil.example" },
+      body: new URLSearchParams(ATTACKER),
+    });
+    expect({ status: r.status, cookie: tokenCookie(r) }).toEqual({ status: 403, cookie: false });
+  });
+
   test("urlencoded without any browser header is refused too: JSON only (415)", async () => {
     const r = await fetch(`${s.baseUrl}/api/v1/auths/signin`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(ATTACKER) });
     expect({ status: r.status, cookie: tokenCookie(r) }).toEqual({ status: 415, cookie: false });

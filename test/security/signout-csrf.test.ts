@@ -15,9 +15,11 @@ test("cross-site or same-site GET sign-out (navigation from another site) leaves
   const { token } = await signUp(s, "uma@example.com");
   const attempts: Record<string, string>[] = [{ "sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate" }, { "sec-fetch-site": "same-site" }, { origin: "https://evil.example" }];
   for (const headers of attempts) {
-    const r = await fetch(`${s.baseUrl}/api/v1/auths/signout`, { headers: { ...headers, cookie: `token=${token}` }, redirect: "manual" });
-    expect({ headers, status: r.status }).toEqual({ headers, status: 403 });
-    expect(await alive(token)).toBe(true);
+    for (const path of ["/api/v1/auths/signout", "/api/v1/auths/signout/"]) {
+      const r = await fetch(`${s.baseUrl}${path}`, { headers: { ...headers, cookie: `token=${token}` }, redirect: "manual" });
+      expect({ path, headers, status: r.status }).toEqual({ path, headers, status: 403 });
+      expect(await alive(token)).toBe(true);
+    }
   }
 });
 
