@@ -19,7 +19,7 @@ export function assertSafeToServe(env: Env, config: Config): void {
   if (secret !== undefined && secret.trim() === "") {
     throw new ConfigError("WEBUI_SECRET_KEY", "a non-empty secret (unset it to have one generated into the data directory)");
   }
-  if (config.secretKey !== null && KNOWN_DEFAULT_SECRETS.has(config.secretKey)) {
+  if (isKnownDefaultSecret(config.secretKey)) {
     throw new ConfigError("WEBUI_SECRET_KEY", "a secret of your own, not Open WebUI's published default (anyone could forge tokens with it)");
   }
   const proxies = parseTrustedProxies(config.server.trustedProxies);
@@ -34,6 +34,11 @@ export function assertSafeToServe(env: Env, config: Config): void {
     const variable = env["WEBUI_AUTH_COOKIE_SAME_SITE"]?.trim() ? "WEBUI_AUTH_COOKIE_SAME_SITE" : "WEBUI_SESSION_COOKIE_SAME_SITE";
     throw new ConfigError(variable, "lax or strict unless cookies are Secure (SameSite=None needs WEBUI_AUTH_COOKIE_SECURE=true or an https WEBUI_URL)");
   }
+}
+
+/** True for a secret published with Open WebUI (anyone can forge tokens signed with it). */
+export function isKnownDefaultSecret(secret: string | null): boolean {
+  return secret !== null && KNOWN_DEFAULT_SECRETS.has(secret);
 }
 
 /** Weak but allowed settings, logged as warnings at boot (one line each, no secret values). */
