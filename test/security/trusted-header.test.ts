@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { TestSocket, wsUrl } from "../helpers/ws-client.ts";
 import { bootOutcome, signUp, startSecurityServer, usersWithEmail, type SecurityServer } from "./security-server.ts";
 
 // Hole 1: the trusted email/name headers count only when the SOCKET PEER is a trusted proxy.
@@ -30,6 +31,15 @@ describe("trusted header from a peer that is not a trusted proxy (proxy 10.9.9.9
   test("a spoofed header cannot end someone's session either (the user-mismatch check ignores it)", async () => {
     const r = await fetch(`${s.baseUrl}/api/v1/auths/`, { headers: { authorization: `Bearer ${admin.token}`, "x-forwarded-email": "someone-else@example.com" } });
     expect(r.status).toBe(200);
+  });
+
+  test("nor a WebSocket's: the header on the upgrade is ignored too", async () => {
+    const socket = await TestSocket.open(wsUrl(s.baseUrl), { headers: { "x-forwarded-email": "someone-else@example.com" } });
+    try {
+      expect((await socket.join(admin.token)).event).toBe("ack");
+    } finally {
+      socket.close();
+    }
   });
 });
 
