@@ -59,6 +59,7 @@ export class WsHub {
   readonly #anonymous: AnonymousSocketCap;
   #draining = false;
   #lastStoreWarning = 0;
+  #lastAnonymousWarning = 0;
 
   constructor(private readonly d: WsHubDeps) {
     const c = d.config;
@@ -152,7 +153,12 @@ export class WsHub {
       const client = seed.client ?? "unknown";
       if (!this.#anonymous.admit(client)) {
         this.metrics.authFailures.inc({ reason: "too_many_anonymous" });
-        this.d.log.warn({ client }, "WebSocket refused: too many unauthenticated sockets");
+        // One line per 10 s at most: a flood of refused sockets must not become a flood of log lines.
+        const now = Date.now();
+        if (now - this.#lastAnonymousWarning >= 10_000) {
+          this.#lastAnonymousWarning = now;
+          this.d.log.warn({ client }, "WebSocket refused: too many unauthenticated sockets (gatehouse_ws_auth_failures_total{reason=\"too_many_anonymous\"} counts them)");
+        }
         this.#end(conn, CLOSE.TRY_LATER, "Too many unauthenticated sockets");
         return conn;
       }
