@@ -30,6 +30,9 @@ export function assertSafeToServe(env: Env, config: Config): void {
     const header = config.auth.trustedEmailHeader ? "WEBUI_AUTH_TRUSTED_EMAIL_HEADER" : "WEBUI_AUTH_TRUSTED_NAME_HEADER";
     throw new ConfigError(header, `to be set only together with GATEHOUSE_TRUSTED_PROXIES (the addresses of the proxies allowed to set ${header}; it is empty)`);
   }
+  if (config.server.metricsPort !== null && config.server.metricsPort === config.server.port) {
+    throw new ConfigError("GATEHOUSE_METRICS_PORT", "a port other than PORT (unset it to serve /metrics on the main port)");
+  }
   if (config.cookies.sameSite === "none" && !config.cookies.secure) {
     const variable = env["WEBUI_AUTH_COOKIE_SAME_SITE"]?.trim() ? "WEBUI_AUTH_COOKIE_SAME_SITE" : "WEBUI_SESSION_COOKIE_SAME_SITE";
     throw new ConfigError(variable, "lax or strict unless cookies are Secure (SameSite=None needs WEBUI_AUTH_COOKIE_SECURE=true or an https WEBUI_URL)");
