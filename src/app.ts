@@ -20,6 +20,10 @@ import { gatewayRoutes } from "./gateway/routes.ts";
 import { openapiRoutes } from "./http/openapi/openapi-routes.ts";
 import { applyRouteDocs } from "./http/openapi/route-docs.ts";
 import type { GroupsModule } from "./groups/groups-module.ts";
+import { withCsrfGuard } from "./http/csrf-guard.ts";
+import { withForwardedSecureCookies } from "./http/secure-cookies.ts";
+import { publicOriginOf } from "./http/request-site.ts";
+import { checksOwnOrigin } from "./pages/csrf.ts";
 import pkg from "../package.json" with { type: "json" };
 
 /** The composed Elysia app and the fetch handler to serve it with. */
@@ -35,7 +39,7 @@ export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway,
     .use(errorHandler(s.log))
     .use(routeLabel())
     .use(healthRoutes(s))
-    .use(metricsRoute(s.registry))
+    .use(s.config.server.metricsPort === null ? metricsRoute(s.registry, s.config.server.metricsToken) : new Elysia())
     .use(authRoutes(s, auth, groups))
     .use(accountRoutes(s, auth))
     .use(apiKeyRoutes(s, auth))
@@ -52,6 +56,8 @@ export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway,
     if (undocumented.length > 0) s.log.debug({ undocumented }, "routes without OpenAPI documentation");
   }
   const limits = { maxBodyBytes: s.config.server.maxBodyBytes, maxHeaderBytes: s.config.server.maxHeaderBytes };
-  const accounted = withRequestLimits(withDbAccounting((req) => app.handle(req), s.dbMetrics), limits);
+  const guarded = withCsrfGuard((req) => app.handle(req), { publicOrigin: publicOriginOf(s.config.server.publicUrl), ownCheck: checksOwnOrigin });
+  const secured = withForwardedSecureCookies(guarded, s.config.server.trustedProxies);
+  const accounted = withRequestLimits(withDbAccounting(secured, s.dbMetrics), limits);
   return { app, fetch: withRequestObserver(accounted, { metrics: s.httpMetrics, log: s.log, accessLog: s.config.server.accessLog }) };
 }

@@ -15,6 +15,7 @@ import { createLdapModule, type LdapModule } from "./ldap/ldap-module.ts";
 import { ldapRoutes } from "./http/ldap-routes.ts";
 import { createGroupsModule, type GroupsModule } from "./groups/groups-module.ts";
 import { scimRoutes } from "./http/scim-routes.ts";
+import { securityWarnings } from "./config/boot-checks.ts";
 
 /** One Gatehouse instance on its services: auth wiring plus the HTTP app. */
 export interface Instance {
@@ -34,6 +35,7 @@ export interface Instance {
 
 /** Builds the crypto, the auth module and the app, and starts background work. */
 export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Promise<Instance> {
+  for (const warning of securityWarnings(s.config)) s.log.warn({ security: true }, warning);
   const tokenConfig = await sessionTokenConfig(s.config, s.secretKey);
   if (tokenConfig.generatedKeyFile) s.log.info({ alg: tokenConfig.alg, file: tokenConfig.generatedKeyFile }, "session tokens signed with a generated key");
   const { codec: tokens, keys } = await createSessionTokenCodec(tokenConfig, s.crypto);

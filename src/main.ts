@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from "./config/config.ts";
 import { ConfigError } from "./config/errors.ts";
+import { assertSafeToServe } from "./config/boot-checks.ts";
 import { createLogger } from "./observability/logger.ts";
 import { startGatehouse } from "./server.ts";
 import { exitOnSignals } from "./runtime/signals.ts";
@@ -9,7 +10,9 @@ const EXIT_CONFIG = 2;
 
 function configOrExit(): Config {
   try {
-    return loadConfig(process.env);
+    const c = loadConfig(process.env);
+    assertSafeToServe(process.env, c);
+    return c;
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(`gatehouse: configuration error: ${e.message}`);

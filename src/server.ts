@@ -4,6 +4,7 @@ import type { Logger } from "./observability/logger.ts";
 import { createServices, type Services } from "./services.ts";
 import { assembleInstance, type Instance } from "./instance.ts";
 import { serveBun, type RunningServer } from "./runtime/bun.ts";
+import { startMetricsServer } from "./http/metrics-server.ts";
 
 /** A running Gatehouse: its services, its server, and the one way to stop it. */
 export interface GatehouseServer {
@@ -25,6 +26,7 @@ export async function startGatehouse(config: Config, log: Logger, extra: AnyElys
     port: config.server.port,
     maxBodyBytes: config.server.maxBodyBytes,
   }, instance.ws);
+  const metricsServer = startMetricsServer(config, services, serveBun);
   log.info(
     { port: server.port, database: services.describe.database, store: services.describe.store, secretKey: services.describe.secretKey },
     `Gatehouse listening on http://${config.server.host}:${server.port} — database: ${services.describe.database}; store: ${services.describe.store}`,
@@ -41,6 +43,7 @@ export async function startGatehouse(config: Config, log: Logger, extra: AnyElys
           await new Promise((r) => setTimeout(r, config.server.shutdownDrainDelayMs));
         }
         await server.stop(false);
+        await metricsServer?.stop(true);
         await instance.stop();
         await services.close();
       })();

@@ -65,6 +65,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
     activity,
     enableApiKeys: () => cfg.auth.enableApiKeys,
     trustedEmailHeader: cfg.auth.trustedEmailHeader,
+    trustedProxies: cfg.server.trustedProxies,
     cookies,
     audit: s.audit,
   });

@@ -12,6 +12,7 @@ import { ForbiddenError, UnauthorizedError } from "./auth-errors.ts";
 import { MESSAGES } from "./messages.ts";
 import { canonicalEmail } from "./email-address.ts";
 import { deleteAuthCookies, type CookiePolicy } from "./cookies.ts";
+import { trustedProxyHeader } from "./trusted-header.ts";
 
 /** Who is making a request. */
 export interface Principal {
@@ -29,8 +30,13 @@ function requireVerified(p: Principal): Principal {
 
 /** Options of {@link CurrentUserResolver.resolve}. */
 export interface ResolveOptions extends CheckOptions {
-  /** Note the request as user activity (default true). */
+  /** Note the request as user activity (default true; false for forward auth). */
   touch?: boolean;
+  /**
+   * The trusted-proxy email already vetted by the caller (a WebSocket upgrade); when
+   * omitted it is read from the request, and counts only from a trusted proxy.
+   */
+  trustedEmail?: string | null;
 }
 
 /** A verified session token and the id its revocation is recorded under. */
@@ -52,6 +58,8 @@ export interface CurrentUserDeps {
   activity: ActivityRecorder;
   enableApiKeys: () => boolean;
   trustedEmailHeader: string | null;
+  /** `GATEHOUSE_TRUSTED_PROXIES`: the trusted email header counts only from these peers. */
+  trustedProxies: readonly string[];
   cookies: CookiePolicy;
   /** Refused tokens and API keys are audited here. */
   audit?: AuditTrail;
@@ -148,8 +156,11 @@ export class CurrentUserResolver {
     return id === undefined ? undefined : { ...claims, jti: id };
   }
 
-  #finish(request: Request, principal: Principal, opts: { touch?: boolean }): Principal {
-    this.#checkTrustedHeader(request, principal.user);
+  #finish(request: Request, principal: Principal, opts: ResolveOptions): Principal {
+    const trustedEmail = opts.trustedEmail !== undefined
+      ? opts.trustedEmail
+      : trustedProxyHeader(request, this.d.trustedEmailHeader, this.d.trustedProxies, this.d.audit);
+    this.#checkTrustedHeader(trustedEmail, principal.user);
     if (opts.touch !== false) this.d.activity.note(principal.user.id, principal.claims?.jti);
     return principal;
   }
@@ -204,10 +215,8 @@ export class CurrentUserResolver {
   }
 
   /** A trusted-proxy email that differs from the token's user ends the session, cookies included. */
-  #checkTrustedHeader(request: Request, user: UserRecord): void {
-    const header = this.d.trustedEmailHeader;
-    if (!header) return;
-    const raw = (request.headers.get(header) ?? "").trim();
+  #checkTrustedHeader(trustedEmail: string | null, user: UserRecord): void {
+    const raw = (trustedEmail ?? "").trim();
     const email = raw && canonicalEmail(raw, raw.toLowerCase());
     if (email && email !== user.email.toLowerCase()) {
       const err = new UnauthorizedError(MESSAGES.USER_MISMATCH, "ERR_TRUSTED_USER_MISMATCH");

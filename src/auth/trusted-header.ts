@@ -4,20 +4,37 @@ import type { Config } from "../config/config.ts";
 import { BadRequestError } from "./auth-errors.ts";
 import { MESSAGES } from "./messages.ts";
 import { canonicalEmail } from "./email-address.ts";
+import type { AuditTrail } from "../observability/audit-trail.ts";
+import { fromTrustedProxy, peerAddress } from "../http/client-address.ts";
+
+/**
+ * The value of a header only a trusted proxy may set (email, name, groups): believed only
+ * when the socket peer is one of `GATEHOUSE_TRUSTED_PROXIES`. Sent by anyone else it is
+ * ignored (null) and an audit line says so.
+ */
+export function trustedProxyHeader(request: Request, header: string | null, trustedProxies: readonly string[], audit?: AuditTrail): string | null {
+  if (!header) return null;
+  const value = request.headers.get(header);
+  if (value === null) return null;
+  if (fromTrustedProxy(request, trustedProxies)) return value;
+  audit?.record("signin", "refused", { reason: "ERR_TRUSTED_HEADER_UNTRUSTED_PEER", header, peer: peerAddress(request) });
+  return null;
+}
 
 /**
  * Sign-in by a header a trusted reverse proxy sets (`WEBUI_AUTH_TRUSTED_EMAIL_HEADER`), as
- * Open WebUI does: the user is created on first sight with the default role rules.
+ * Open WebUI does: the user is created on first sight with the default role rules. From a
+ * peer that is not a trusted proxy the header counts as absent (400, as with no header).
  * Not rate limited: the proxy has already authenticated the person.
  */
-export async function userFromTrustedHeader(request: Request, auth: AuthModule, config: Config): Promise<UserRecord> {
-  const header = config.auth.trustedEmailHeader!;
-  const email = (request.headers.get(header) ?? "").trim() ? canonicalEmail(request.headers.get(header)!) : "";
+export async function userFromTrustedHeader(request: Request, auth: AuthModule, config: Config, audit?: AuditTrail): Promise<UserRecord> {
+  const proxies = config.server.trustedProxies;
+  const raw = (trustedProxyHeader(request, config.auth.trustedEmailHeader, proxies, audit) ?? "").trim();
+  const email = raw ? canonicalEmail(raw) : "";
   if (!email) throw new BadRequestError(MESSAGES.INVALID_TRUSTED_HEADER, "ERR_TRUSTED_HEADER_MISSING");
   const existing = await auth.users.byEmail(email);
   if (existing) return existing;
-  const nameHeader = config.auth.trustedNameHeader;
-  const name = (nameHeader ? request.headers.get(nameHeader)?.trim() : "") || email;
+  const name = trustedProxyHeader(request, config.auth.trustedNameHeader, proxies, audit)?.trim() || email;
   // A random password nobody knows: the account is reachable only through the proxy (or a reset).
   const passwordHash = await auth.passwords.hash(crypto.randomUUID() + crypto.randomUUID());
   try {

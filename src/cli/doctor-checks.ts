@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import type { Config } from "../config/config.ts";
 import { isFernetKey } from "../config/readers.ts";
+import { isKnownDefaultSecret } from "../config/boot-checks.ts";
 
 /** One finding: `fix` says what to change when it is not OK. */
 export interface Finding {
@@ -35,6 +36,8 @@ export function configFindings(c: Config): Finding[] {
     f.push(shared
       ? { status: "FAIL", check: "WEBUI_SECRET_KEY", detail: "not set while instances share Redis: each instance would sign with its own generated key", fix: "set WEBUI_SECRET_KEY to the same 32+ random characters on every Gatehouse and Open WebUI instance (e.g. `openssl rand -base64 48`)" }
       : { status: "OK", check: "WEBUI_SECRET_KEY", detail: existsSync(file) ? `generated, in ${file}` : `will be generated into ${file} on first start` });
+  } else if (isKnownDefaultSecret(c.secretKey)) {
+    f.push({ status: "FAIL", check: "WEBUI_SECRET_KEY", detail: "Open WebUI's published default: anyone can forge an admin token (the server refuses to start)", fix: "set a random secret of your own (`openssl rand -base64 48`) on every Gatehouse and Open WebUI instance" });
   } else if ([...c.secretKey].length < 32) {
     f.push({ status: "WARN", check: "WEBUI_SECRET_KEY", detail: `only ${[...c.secretKey].length} characters`, fix: "use at least 32 random characters (`openssl rand -base64 48`); it signs every session token" });
   } else {
@@ -49,6 +52,9 @@ export function configFindings(c: Config): Finding[] {
     f.push({ status: "FAIL", check: "cookies", detail: "SameSite=None without Secure: browsers drop the session cookie", fix: "set WEBUI_AUTH_COOKIE_SECURE=true (and serve over HTTPS), or use SameSite=lax" });
   } else {
     f.push({ status: "OK", check: "cookies", detail: `SameSite=${c.cookies.sameSite}, Secure=${c.cookies.secure}` });
+  }
+  if (c.auth.trustedEmailHeader && c.server.trustedProxies.length === 0) {
+    f.push({ status: "FAIL", check: "trusted header", detail: "WEBUI_AUTH_TRUSTED_EMAIL_HEADER without GATEHOUSE_TRUSTED_PROXIES (the server refuses to start)", fix: "list the reverse proxy's address or subnet in GATEHOUSE_TRUSTED_PROXIES" });
   }
   if (c.jwt.expiresInSeconds === null) {
     f.push({ status: "WARN", check: "JWT_EXPIRES_IN", detail: "tokens never expire", fix: "set JWT_EXPIRES_IN (e.g. 4w): a leaked token otherwise works until revoked" });

@@ -1,7 +1,7 @@
 import { ConfigError } from "./errors.ts";
 import { parseCryptoPolicy, type CryptoPolicy } from "../crypto/policy.ts";
 import { cryptoPoolSettingsFromEnv } from "../crypto/pool.ts";
-import { bool, duration, int, list, num, oneOf, optionalStr, str, url, type Env } from "./readers.ts";
+import { bool, duration, int, list, num, oneOf, optionalStr, raw, str, url, type Env } from "./readers.ts";
 import { readOAuthConfig, type OAuthConfig } from "./oauth-config.ts";
 import { readLdapConfig, type LdapConfig } from "./ldap-config.ts";
 import { readGroupsConfig, type GroupsConfig } from "./groups-config.ts";
@@ -34,6 +34,12 @@ export interface Config {
     /** `WEBUI_URL` (Open WebUI's): the public base URL; its origin is accepted on page form posts. */
     readonly publicUrl: string | null;
     readonly trustedProxies: readonly string[];
+    /** `GATEHOUSE_ALLOWED_HOSTS`: Host values absolute URLs may be built from when `WEBUI_URL` is unset (empty: loopback only). */
+    readonly allowedHosts: readonly string[];
+    /** `GATEHOUSE_METRICS_PORT`: serve `/metrics` on this port only (null: on the main port). */
+    readonly metricsPort: number | null;
+    /** `GATEHOUSE_METRICS_TOKEN`: `/metrics` requires `Authorization: Bearer <token>` (null: open). */
+    readonly metricsToken: string | null;
     readonly maxBodyBytes: number;
     readonly maxHeaderBytes: number;
   };
@@ -121,6 +127,10 @@ export interface WsConfig {
   readonly sessionPoolTimeoutSeconds: number;
   /** How often the reaper (and local socket upkeep) runs. */
   readonly reaperIntervalMs: number;
+  /** Sockets still waiting to authenticate (no token at upgrade) allowed per client address. */
+  readonly anonPerClient: number;
+  /** Sockets still waiting to authenticate allowed on this instance in all. */
+  readonly anonMax: number;
 }
 
 /**
@@ -148,6 +158,9 @@ export function loadConfig(env: Env): Config {
       openapi: bool(env, "GATEHOUSE_OPENAPI", true),
       publicUrl: url(env, "WEBUI_URL", ["http:", "https:"]),
       trustedProxies: list(env, "GATEHOUSE_TRUSTED_PROXIES"),
+      allowedHosts: list(env, "GATEHOUSE_ALLOWED_HOSTS").map((h) => h.toLowerCase()),
+      metricsPort: raw(env, "GATEHOUSE_METRICS_PORT") === undefined ? null : int(env, "GATEHOUSE_METRICS_PORT", 0, 1, 65535),
+      metricsToken: optionalStr(env, "GATEHOUSE_METRICS_TOKEN"),
       maxBodyBytes: int(env, "GATEHOUSE_MAX_BODY_BYTES", 1_048_576, 1024, 104_857_600),
       maxHeaderBytes: int(env, "GATEHOUSE_MAX_HEADER_BYTES", 32_768, 1024, 262_144),
     },
@@ -164,7 +177,8 @@ export function loadConfig(env: Env): Config {
     crypto: { policy: parseCryptoPolicy(env), ...cryptoPoolSettingsFromEnv(env) },
     cookies: {
       sameSite: oneOf<SameSite>(env, "WEBUI_AUTH_COOKIE_SAME_SITE", sameSiteFallback, ["lax", "strict", "none"]),
-      secure: bool(env, "WEBUI_AUTH_COOKIE_SECURE", secureFallback),
+      // An https WEBUI_URL means browsers reach us over TLS: the cookie must never travel in clear.
+      secure: bool(env, "WEBUI_AUTH_COOKIE_SECURE", secureFallback) || raw(env, "WEBUI_URL")?.toLowerCase().startsWith("https:") === true,
     },
     db: {
       url: url(env, "DATABASE_URL", ["postgres:", "postgresql:"]),
@@ -212,6 +226,8 @@ export function loadConfig(env: Env): Config {
       maxBadFrames: int(env, "GATEHOUSE_WS_MAX_BAD_FRAMES", 5, 1, 1000),
       sessionPoolTimeoutSeconds: int(env, "GATEHOUSE_WS_SESSION_POOL_TIMEOUT_SECONDS", 120, 1, 86_400),
       reaperIntervalMs: int(env, "GATEHOUSE_WS_REAPER_INTERVAL_MS", 30_000, 100, 3_600_000),
+      anonPerClient: int(env, "GATEHOUSE_WS_ANON_PER_CLIENT", 64, 1, 1_000_000),
+      anonMax: int(env, "GATEHOUSE_WS_ANON_MAX", 1024, 1, 10_000_000),
     },
     openai: {
       baseUrls,

@@ -7,7 +7,7 @@ import { OAuthSessionsRepo } from "../db/repos/oauth-sessions.ts";
 import { userFromTrustedHeader } from "../auth/trusted-header.ts";
 import type { SignInContext } from "../auth/session-issuer.ts";
 import type { UserRecord } from "../db/repos/users.ts";
-import { clientAddress, isTrustedPeer } from "./client-address.ts";
+import { clientAddress, fromTrustedProxy } from "./client-address.ts";
 import type { GroupsModule } from "../groups/groups-module.ts";
 import { json } from "./respond.ts";
 import { passwordSignIn, signUp } from "../auth/password-sign-in.ts";
@@ -50,8 +50,8 @@ export function authRoutes(s: Services, auth: AuthModule, groups?: GroupsModule)
 
     .post("/signin", async ({ body, request }) => {
       if (s.config.auth.trustedEmailHeader) {
-        const user = await userFromTrustedHeader(request, auth, s.config);
-        await groups?.fromHeader(user.id, request, isTrustedPeer(request, s.config.server.trustedProxies));
+        const user = await userFromTrustedHeader(request, auth, s.config, s.audit);
+        await groups?.fromHeader(user.id, request, fromTrustedProxy(request, s.config.server.trustedProxies));
         return signedIn(request, user, "trusted_header");
       }
       const user = await passwordSignIn(deps, body.email, body.password, clientAddress(request, s.config.server.trustedProxies));

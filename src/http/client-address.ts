@@ -1,3 +1,5 @@
+import { isListedProxy, isTrustedPeer, parseTrustedProxies, type TrustedProxies } from "./trusted-proxies.ts";
+
 /**
  * The peer address of each request, recorded by the runtime adapter (only it sees the
  * socket), and the client address derived from it: X-Forwarded-For is believed only when
@@ -16,29 +18,48 @@ export function peerAddress(request: Request): string {
 }
 
 /**
- * The client's address: the peer, or — when the peer is a trusted proxy — the right-most
- * X-Forwarded-For entry that is not itself a trusted proxy.
+ * True when the request's **socket peer** (never a forwarding header) is a trusted proxy,
+ * so headers that proxy sets (trusted email/name/groups, X-Forwarded-*) may be believed.
+ * The one place this decision is made.
+ */
+export function fromTrustedProxy(request: Request, trustedProxies: readonly string[]): boolean {
+  return trustedProxies.length > 0 && isTrustedPeer(peerAddress(request), parsed(trustedProxies));
+}
+
+/**
+ * The client's address: the peer, or — when the peer is a trusted proxy — X-Forwarded-For
+ * walked from the right, stopping at the first hop that is not a listed proxy. The left-most
+ * entry is believed only when every hop to its right is a listed proxy (`*` vouches for the
+ * peer alone), so a client cannot choose its own address by prepending one.
  */
 export function clientAddress(request: Request, trustedProxies: readonly string[]): string {
   const peer = peerAddress(request);
-  if (trustedProxies.length === 0 || !isTrusted(peer, trustedProxies)) return peer;
+  if (!fromTrustedProxy(request, trustedProxies)) return peer;
+  const proxies = parsed(trustedProxies);
   const chain = (request.headers.get("x-forwarded-for") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   for (let i = chain.length - 1; i >= 0; i--) {
-    if (!isTrusted(chain[i]!, trustedProxies)) return chain[i]!;
+    if (i === 0 || !isListedProxy(chain[i]!, proxies)) return chain[i]!;
   }
-  return chain[0] ?? peer;
+  return peer;
 }
 
-/** Whether the socket peer is one of `GATEHOUSE_TRUSTED_PROXIES` (never, when none are configured). */
-export function isTrustedPeer(request: Request, trustedProxies: readonly string[]): boolean {
-  return trustedProxies.length > 0 && isTrusted(peerAddress(request), trustedProxies);
+/** `X-Forwarded-Proto` when a trusted proxy set it, else null (a client's own is ignored). */
+export function forwardedProto(request: Request, trustedProxies: readonly string[]): string | null {
+  if (!fromTrustedProxy(request, trustedProxies)) return null;
+  // A chain of proxies appends; the last value is the nearest proxy's.
+  const v = request.headers.get("x-forwarded-proto")?.split(",").at(-1)?.trim().toLowerCase();
+  return v || null;
 }
 
-function isTrusted(address: string, trusted: readonly string[]): boolean {
-  const a = normalise(address);
-  return trusted.some((t) => t === "*" || normalise(t) === a);
-}
+const cache = new WeakMap<readonly string[], TrustedProxies>();
 
-function normalise(a: string): string {
-  return a.startsWith("::ffff:") ? a.slice(7) : a;
+/** The parsed list (the config's array is frozen, so it is parsed once). Config validated it at boot. */
+function parsed(list: readonly string[]): TrustedProxies {
+  let p = cache.get(list);
+  if (!p) {
+    const r = parseTrustedProxies(list);
+    p = "invalid" in r ? { anyPeer: false, ranges: [] } : r;
+    cache.set(list, p);
+  }
+  return p;
 }

@@ -14,6 +14,7 @@ import { OAuthLoginError, OAuthSessionNotFoundError } from "../oauth/oauth-error
 import { tokenDictFrom } from "../oauth/token-dict.ts";
 import { backchannelLogout } from "../oauth/backchannel-logout.ts";
 import { clientAddress } from "./client-address.ts";
+import { publicBaseUrl } from "./public-base-url.ts";
 import { json } from "./respond.ts";
 import type { GroupsModule } from "../groups/groups-module.ts";
 
@@ -79,7 +80,7 @@ export function oauthRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, g
   return new Elysia({ name: "gatehouse.oauth" })
     .get("/oauth/:provider/login", async ({ params, request }) => {
       const provider = providerOf(params.provider);
-      const redirectUri = provider.redirectUri ?? `${new URL(request.url).origin}/oauth/${provider.name}/login/callback`;
+      const redirectUri = provider.redirectUri ?? `${publicBaseUrl(request, s.config.server)}/oauth/${provider.name}/login/callback`;
       const { secrets, cookie } = await oauth.transactions.begin(provider.name, redirectUri);
       try {
         return redirect((await provider.authorizationUrl(secrets)).href, [cookie]);
@@ -110,7 +111,7 @@ export function oauthRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, g
     .get("/oauth/clients/:client_id/authorize", async ({ params, request }) => {
       const p = await auth.current.resolve(request);
       const provider = mcpOf(params.client_id);
-      const redirectUri = `${new URL(request.url).origin}/oauth/clients/${provider.name}/callback`;
+      const redirectUri = `${publicBaseUrl(request, s.config.server)}/oauth/clients/${provider.name}/callback`;
       const { secrets, cookie } = await oauth.transactions.begin(provider.name, redirectUri, { userId: p.user.id, next: "/" });
       try {
         return redirect((await provider.authorizationUrl(secrets)).href, [cookie]);

@@ -8,7 +8,7 @@ export interface WsConnectionProbe {
 /** Why an authentication attempt on a socket failed: a fixed set, never a user id or token. */
 export type WsAuthFailureReason =
   | "missing" | "invalid" | "expired" | "revoked" | "user_gone" | "pending" | "api_key"
-  | "user_mismatch" | "timeout" | "unavailable" | "error";
+  | "user_mismatch" | "timeout" | "unavailable" | "error" | "too_many_anonymous";
 
 /** The WebSocket hub's metric set. Labels are bounded (fixed words and known close codes). */
 export interface WsMetrics {

@@ -66,6 +66,8 @@ export interface AuthPageModel {
   ldapLabel?: string | null;
   /** Prefills the LDAP user field after a failed attempt. */
   ldapUser?: string;
+  /** A same-site path to go to after sign-in (already checked with safeNext). */
+  next?: string | null;
 }
 
 /** The `/auth` page body. */
@@ -104,7 +106,7 @@ export function authPageBody(m: AuthPageModel): string {
 ${ldap}
 <section class="card" aria-labelledby="signin-title">
 <h2 id="signin-title">Email and password</h2>
-<form method="post" action="/auth/signin">
+<form method="post" action="/auth/signin">${m.next ? `<input type="hidden" name="next" value="${esc(m.next)}">` : ""}
 <label for="signin-email">Email</label><input id="signin-email" name="email" type="email" autocomplete="username" required maxlength="320" value="${esc(m.email ?? "")}">
 <label for="signin-password">Password</label><input id="signin-password" name="password" type="password" autocomplete="current-password" required maxlength="4096">
 <button type="submit">Sign in</button>

@@ -1,4 +1,5 @@
 import { ForbiddenError } from "../auth/auth-errors.ts";
+import { requestSite } from "../http/request-site.ts";
 
 /**
  * Refuses a state-changing form post that a browser did not send from one of our own pages.
@@ -6,18 +7,15 @@ import { ForbiddenError } from "../auth/auth-errors.ts";
  * and `Origin` on every POST; cookies are SameSite=Lax by default, but a same-site sibling
  * (another subdomain) could still post, so the origin is checked exactly.
  *
- * Accepted: `Sec-Fetch-Site: same-origin`, or an `Origin` whose host equals the request's
- * `Host` (what the browser addressed, also behind a proxy that keeps the Host header), or
- * that equals `publicOrigin` (`WEBUI_URL`, for proxies that rewrite the Host header).
+ * Accepted: only what {@link requestSite} calls `same-origin`.
  * @throws ForbiddenError (403 `{"detail": ...}`) otherwise, including when both are missing.
  */
 export function assertSameOrigin(request: Request, publicOrigin: string | null = null): void {
-  const site = request.headers.get("sec-fetch-site");
-  if (site === "same-origin") return;
-  const origin = request.headers.get("origin");
-  const host = request.headers.get("host") ?? new URL(request.url).host;
-  if (site === null || site === "none") {
-    if (origin !== null && origin !== "null" && (URL.parse(origin)?.host === host || origin === publicOrigin)) return;
-  }
+  if (requestSite(request, publicOrigin) === "same-origin") return;
   throw new ForbiddenError("Cross-site form submission refused: post from a Gatehouse page", "ERR_CSRF");
+}
+
+/** The pages' form posts (`/auth/...`, `/account/...`): they check their origin themselves, with {@link assertSameOrigin}. */
+export function checksOwnOrigin(pathname: string): boolean {
+  return pathname.startsWith("/auth/") || pathname.startsWith("/account/");
 }

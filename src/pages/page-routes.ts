@@ -12,6 +12,7 @@ import type { UserRecord } from "../db/repos/users.ts";
 import { OAuthSessionsRepo } from "../db/repos/oauth-sessions.ts";
 import { clientAddress } from "../http/client-address.ts";
 import { assertSameOrigin } from "./csrf.ts";
+import { nextFromQuery, safeNext } from "./next-path.ts";
 import { page, seeOther, type Flash } from "./layout.ts";
 import { providerSignOutPage } from "./signout-page.ts";
 import { authPageBody, flashFrom, type NoticeCode, type ProviderButton } from "./auth-page.ts";
@@ -51,28 +52,33 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, ld
   const signedOutRedirect = (request: Request) =>
     presentedCookie(request) ? seeOther(notice("/auth", "session_ended"), deleteAuthCookies(auth.cookies)) : seeOther("/auth");
   const ldapLabel = ldap?.label ?? null;
-  const authPage = async (flash: Flash | null, status = 200, email?: string, headers: Array<[string, string]> = [], ldapUser?: string) => {
-    const res = page({ title: "Sign in", flash, status, body: authPageBody({ signedInAs: null, providers, signUpOpen: await signUpOpen(deps), email, ldapLabel, ldapUser }) });
+  const authPage = async (flash: Flash | null, status = 200, email?: string, headers: Array<[string, string]> = [], form: { next?: string | null; ldapUser?: string } = {}) => {
+    const res = page({ title: "Sign in", flash, status, body: authPageBody({ signedInAs: null, providers, signUpOpen: await signUpOpen(deps), email, ldapLabel, ldapUser: form.ldapUser, next: form.next ?? null }) });
     for (const [k, v] of headers) res.headers.set(k, v);
     return res;
   };
-  const signedIn = async (request: Request, user: UserRecord, method: SignInContext["method"]) => {
+  const signedIn = async (request: Request, user: UserRecord, method: SignInContext["method"], next: string | null = null) => {
     const issued = await auth.issuer.issue(user, context(request, method));
-    return seeOther("/account/sessions", [issued.cookie]);
+    return seeOther(next ?? "/account/sessions", [issued.cookie]);
   };
   /** A refused form post re-renders the page with the reason (4xx); anything else propagates. */
-  const refusedForm = (e: unknown, email: string, ldapUser?: string) => {
+  const refusedForm = (e: unknown, email: string, form: { next?: string | null; ldapUser?: string } = {}) => {
     // A directory outage (503) is the user's business too: it is shown, with its Retry-After.
-    const shown = e instanceof ServiceError && (e.status < 500 || (ldapUser !== undefined && e.status === 503));
+    const shown = e instanceof ServiceError && (e.status < 500 || (form.ldapUser !== undefined && e.status === 503));
     if (!shown) throw e;
     const headers: Array<[string, string]> = e.retryAfterSeconds !== undefined ? [["retry-after", String(e.retryAfterSeconds)]] : [];
-    return authPage({ kind: "error", text: e.message }, e.status, email, headers, ldapUser);
+    return authPage({ kind: "error", text: e.message }, e.status, email, headers, form);
   };
+  /** Our own origins, for an absolute `next`/`rd`. */
+  const ownOrigins = (request: Request) => [new URL(request.url).origin, ...(publicOrigin ? [publicOrigin] : [])];
   const form = async (request: Request) => new URLSearchParams(await request.text());
 
   return new Elysia({ name: "gatehouse.pages" })
     .get("/auth", async ({ request }) => {
       const p = await principal(request);
+      const next = nextFromQuery(new URL(request.url), ownOrigins(request));
+      if (p && next) return seeOther(next);
+      if (!p && next) return authPage(flashFrom(new URL(request.url).searchParams), 200, undefined, [], { next });
       if (p) return page({ title: "Signed in", flash: flashFrom(new URL(request.url).searchParams), body: authPageBody({ signedInAs: p.user, providers, signUpOpen: false }) });
       return authPage(flashFrom(new URL(request.url).searchParams));
     })
@@ -80,11 +86,12 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, ld
       sameOrigin(request);
       const f = await form(request);
       const email = f.get("email") ?? "";
+      const next = safeNext(f.get("next"), ownOrigins(request));
       try {
         const user = await passwordSignIn(deps, email, f.get("password") ?? "", clientAddress(request, s.config.server.trustedProxies));
-        return await signedIn(request, user, "password");
+        return await signedIn(request, user, "password", next);
       } catch (e) {
-        return refusedForm(e, email);
+        return refusedForm(e, email, { next });
       }
     }, { parse: "none" })
     .post("/auth/ldap", async ({ request }) => {
@@ -96,7 +103,7 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, ld
         const { user: account } = await ldap.signIn(user, f.get("password") ?? "", clientAddress(request, s.config.server.trustedProxies));
         return await signedIn(request, account, "ldap");
       } catch (e) {
-        return refusedForm(e, "", user.slice(0, 256));
+        return refusedForm(e, "", { ldapUser: user.slice(0, 256) });
       }
     }, { parse: "none" })
     .post("/auth/signup", async ({ request }) => {

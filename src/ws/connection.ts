@@ -22,6 +22,8 @@ export class WsConnection {
   poolWrittenAt = 0;
   /** Frames held while an authentication on this socket is in flight, so they run in order. */
   held: string[] | null = null;
+  /** The client address counted against the unauthenticated-socket cap, until it authenticates or closes. */
+  anonymousClient: string | null = null;
 
   constructor(
     /** The session_pool field and log id; random, never derived from the user. */

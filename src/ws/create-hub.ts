@@ -16,6 +16,7 @@ export async function createWsHub(s: Services, auth: AuthModule, channels?: Chan
     auth,
     channels: channels ?? new OpenWebUIChannelAccess(s.pool),
     trustedEmailHeader: s.config.auth.trustedEmailHeader,
+    trustedProxies: s.config.server.trustedProxies,
   });
   await hub.start();
   s.lifecycle.onDrain(() => hub.drain());

@@ -17,6 +17,7 @@ import { SocketAuthenticator } from "./socket-auth.ts";
 import { FrameDispatcher, type EventHandler, type HandlerOptions } from "./frame-dispatch.ts";
 import { registerCoreEvents } from "./core-events.ts";
 import { CLOSE, errorFrame } from "./protocol.ts";
+import { AnonymousSocketCap } from "./anonymous-cap.ts";
 import type { ChannelAccess } from "./channel-access.ts";
 import { runtimeLimits, type RuntimeLimits, type SocketSeed, type WsTransport } from "./transport.ts";
 
@@ -29,6 +30,8 @@ export interface WsHubDeps {
   auth: Pick<AuthModule, "current" | "revocation" | "userCache" | "activity" | "sessions">;
   channels: ChannelAccess;
   trustedEmailHeader: string | null;
+  /** `GATEHOUSE_TRUSTED_PROXIES`: who may set the trusted email header and X-Forwarded-For. */
+  trustedProxies?: readonly string[];
 }
 
 /**
@@ -46,14 +49,17 @@ export class WsHub {
   readonly channels: ChannelAccess;
   /** The trusted-proxy email header (lower case), read from upgrade requests when configured. */
   readonly trustedEmailHeader: string | null;
+  readonly trustedProxies: readonly string[];
   readonly #sockets = new SocketRegistry();
   readonly #emitter: Emitter;
   readonly #upkeep: Upkeep;
   readonly #watch: SessionWatch;
   readonly #authenticator: SocketAuthenticator;
   readonly #dispatch: FrameDispatcher;
+  readonly #anonymous: AnonymousSocketCap;
   #draining = false;
   #lastStoreWarning = 0;
+  #lastAnonymousWarning = 0;
 
   constructor(private readonly d: WsHubDeps) {
     const c = d.config;
@@ -62,6 +68,8 @@ export class WsHub {
     this.pool = new SessionPool(d.store);
     this.channels = d.channels;
     this.trustedEmailHeader = d.trustedEmailHeader;
+    this.trustedProxies = d.trustedProxies ?? [];
+    this.#anonymous = new AnonymousSocketCap(c.anonPerClient, c.anonMax);
     this.#emitter = new Emitter({
       sockets: this.#sockets, store: d.store, instanceId: this.instanceId, maxPayloadBytes: c.maxPayloadBytes, metrics: this.metrics,
       push: (conn, frame) => this.#push(conn, frame),
@@ -139,6 +147,22 @@ export class WsHub {
     if (this.#draining) {
       this.#end(conn, CLOSE.GOING_AWAY, "Server shutting down");
       return conn;
+    }
+    // A socket without a token waits for user-join: cap those per client and in all.
+    if (seed.token === null) {
+      const client = seed.client ?? "unknown";
+      if (!this.#anonymous.admit(client)) {
+        this.metrics.authFailures.inc({ reason: "too_many_anonymous" });
+        // One line per 10 s at most: a flood of refused sockets must not become a flood of log lines.
+        const now = Date.now();
+        if (now - this.#lastAnonymousWarning >= 10_000) {
+          this.#lastAnonymousWarning = now;
+          this.d.log.warn({ client }, "WebSocket refused: too many unauthenticated sockets (gatehouse_ws_auth_failures_total{reason=\"too_many_anonymous\"} counts them)");
+        }
+        this.#end(conn, CLOSE.TRY_LATER, "Too many unauthenticated sockets");
+        return conn;
+      }
+      conn.anonymousClient = client;
     }
     conn.authTimer = setTimeout(() => {
       if (conn.state !== "anonymous") return;
@@ -230,6 +254,7 @@ export class WsHub {
     if (wasAuthenticated) this.#sockets.unindex(conn, conn.userId !== user.id);
     if (conn.authTimer) clearTimeout(conn.authTimer);
     conn.authTimer = null;
+    this.#releaseAnonymous(conn);
     conn.state = "authenticated";
     conn.userId = user.id;
     conn.jti = claims.jti ?? null;
@@ -274,7 +299,14 @@ export class WsHub {
     }
   }
 
+  #releaseAnonymous(conn: WsConnection): void {
+    if (conn.anonymousClient === null) return;
+    this.#anonymous.release(conn.anonymousClient);
+    conn.anonymousClient = null;
+  }
+
   #cleanup(conn: WsConnection, removeFromPool: boolean): void {
+    this.#releaseAnonymous(conn);
     if (conn.authTimer) clearTimeout(conn.authTimer);
     conn.authTimer = null;
     conn.held = null;

@@ -29,15 +29,14 @@ export class SocketAuthenticator {
     if (token.startsWith("sk-")) return refused("api_key");
     let request: Request;
     try {
-      const headers = new Headers({ authorization: `Bearer ${token}` });
-      if (this.trustedEmailHeader && trustedEmail !== null) headers.set(this.trustedEmailHeader, trustedEmail);
-      request = new Request(INTERNAL_URL, { headers });
+      request = new Request(INTERNAL_URL, { headers: { authorization: `Bearer ${token}` } });
     } catch {
       // Not a valid header value (control characters): not a token we could have issued.
       return refused("invalid");
     }
     try {
-      const p = await this.current.verified(request);
+      // Vetted at the upgrade (socketSeed), where the socket peer was known.
+      const p = await this.current.verified(request, { trustedEmail: this.trustedEmailHeader ? trustedEmail : null });
       if (p.via !== "jwt" || !p.claims) return refused("api_key");
       return { ok: true, user: p.user, claims: p.claims };
     } catch (e) {

@@ -19,8 +19,10 @@ export interface WsTransport {
 export interface SocketSeed {
   /** A session token from the cookie, `Authorization: Bearer` or `?token=`; used once, never stored. */
   token: string | null;
-  /** The trusted-proxy email header of the upgrade request, when that header is configured. */
+  /** The trusted-proxy email header of the upgrade request, when configured and sent by a trusted proxy. */
   trustedEmail: string | null;
+  /** The client's address (see clientAddress), for the cap on sockets waiting to authenticate. */
+  client?: string;
 }
 
 /** Limits the runtime adapters apply natively (frame size cap, idle pings, send buffer). */

@@ -1,9 +1,11 @@
 import { presentedCredential } from "../auth/token-source.ts";
+import { trustedProxyHeader } from "../auth/trusted-header.ts";
+import { clientAddress } from "../http/client-address.ts";
 import type { SocketSeed } from "./transport.ts";
 import type { WsHub } from "./hub.ts";
 
 /** The part of the hub a runtime adapter talks to. */
-export type WsEndpoint = Pick<WsHub, "path" | "accepting" | "limits" | "trustedEmailHeader" | "open" | "message" | "closed">;
+export type WsEndpoint = Pick<WsHub, "path" | "accepting" | "limits" | "trustedEmailHeader" | "trustedProxies" | "open" | "message" | "closed">;
 
 /** True when `request` is a WebSocket upgrade for the hub's path. */
 export function isWsUpgrade(hub: WsEndpoint, request: Request): boolean {
@@ -15,7 +17,7 @@ export function acceptUpgrade(hub: WsEndpoint, request: Request): SocketSeed | R
   if (!hub.accepting) {
     return new Response(JSON.stringify({ detail: "Server is shutting down" }), { status: 503, headers: { "content-type": "application/json", "retry-after": "1" } });
   }
-  return socketSeed(request, hub.trustedEmailHeader);
+  return socketSeed(request, hub.trustedEmailHeader, hub.trustedProxies);
 }
 
 /**
@@ -25,12 +27,14 @@ export function acceptUpgrade(hub: WsEndpoint, request: Request): SocketSeed | R
  * visitor's session (cross-site WebSocket hijacking); such clients authenticate with
  * `user-join` instead.
  */
-export function socketSeed(request: Request, trustedEmailHeader: string | null): SocketSeed {
-  const trustedEmail = trustedEmailHeader ? request.headers.get(trustedEmailHeader) : null;
+export function socketSeed(request: Request, trustedEmailHeader: string | null, trustedProxies: readonly string[] = []): SocketSeed {
+  // Vetted here, where the socket peer is known: only a trusted proxy may set it.
+  const trustedEmail = trustedProxyHeader(request, trustedEmailHeader, trustedProxies);
+  const client = clientAddress(request, trustedProxies);
   const credential = presentedCredential(request);
-  if (credential && (credential.source !== "cookie" || sameOrigin(request))) return { token: credential.value, trustedEmail };
+  if (credential && (credential.source !== "cookie" || sameOrigin(request))) return { token: credential.value, trustedEmail, client };
   const query = new URL(request.url).searchParams.get("token");
-  return { token: query && query.length > 0 ? query : null, trustedEmail };
+  return { token: query && query.length > 0 ? query : null, trustedEmail, client };
 }
 
 /** True when there is no Origin (non-browser client) or it names the host the request was sent to. */

@@ -18,6 +18,7 @@ describe("MCP tool-server sessions (provider mcp:{id})", () => {
       REDIS_URL: await redisUrl(),
       REDIS_KEY_PREFIX: uniquePrefix("oauth-mcp"),
       ENABLE_SIGNUP: "true",
+      GATEHOUSE_ALLOWED_HOSTS: "gatehouse.test",
       DEFAULT_USER_ROLE: "user",
       GATEHOUSE_OAUTH_MCP_CLIENTS: JSON.stringify([{ id: "tools", issuer: idp.issuer, client_id: "mcp-client", client_secret: idp.clientSecret, scopes: "openid" }]),
     });

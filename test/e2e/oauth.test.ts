@@ -125,7 +125,8 @@ describe("OIDC sign-in against a real OpenID provider", () => {
     const aliceId = ((await (await me(mine.jar.with())).json()) as { id: string }).id;
     const bobId = ((await (await me(theirs.jar.with())).json()) as { id: string }).id;
     const bobRows = (await rowsOf(bobId)).length;
-    const r = await gh("/api/v1/auths/oauth/sessions/oidc", { ...mine.jar.with(), method: "DELETE" });
+    // A cookie-authenticated unsafe request is JSON from our own origin (the CSRF guard).
+    const r = await gh("/api/v1/auths/oauth/sessions/oidc", mine.jar.with({ method: "DELETE", headers: { "content-type": "application/json", origin: "http://gatehouse.test" } }));
     expect(r.status).toBe(200);
     expect(await rowsOf(aliceId)).toEqual([]);
     expect((await rowsOf(bobId)).length).toBe(bobRows);

@@ -149,3 +149,25 @@ export function ensureSlapd(): Promise<void> {
   });
   return slapd;
 }
+
+/** Where Debian's nginx package puts the binary the forward-auth tests run (as a child, never the service). */
+export const NGINX = "/usr/sbin/nginx";
+
+let nginx: Promise<void> | undefined;
+
+/**
+ * Ensures nginx exists for the forward-auth tests, installing `nginx` with apt-get as root;
+ * otherwise throws naming the package. Shared by concurrent callers; retried after a failure.
+ */
+export function ensureNginx(): Promise<void> {
+  nginx ??= (async () => {
+    if (existsSync(NGINX)) return;
+    if (!isRoot()) throw new Error(`${NGINX} not found: install it with \`sudo apt-get install -y nginx\``);
+    await aptInstall(["nginx"]);
+    if (!existsSync(NGINX)) throw new Error(`installed nginx but ${NGINX} is still missing`);
+  })().catch((e: unknown) => {
+    nginx = undefined;
+    throw e;
+  });
+  return nginx;
+}

@@ -36,7 +36,7 @@ describe("defaults", () => {
   test("WebSocket limits: 10 s to authenticate, 1 MiB frames, Open WebUI's 120 s session-pool timeout", () => {
     expect(c.ws).toEqual({
       authTimeoutMs: 10_000, maxPayloadBytes: 1_048_576, idleTimeoutSeconds: 120, backpressureLimitBytes: 4_194_304,
-      maxSocketsPerUser: 32, maxBadFrames: 5, sessionPoolTimeoutSeconds: 120, reaperIntervalMs: 30_000,
+      maxSocketsPerUser: 32, maxBadFrames: 5, sessionPoolTimeoutSeconds: 120, reaperIntervalMs: 30_000, anonPerClient: 64, anonMax: 1024,
     });
   });
   test("the result is frozen", () => {
