@@ -21,7 +21,7 @@ export class UserCache {
   constructor(
     private readonly users: UsersRepo,
     private readonly store: KeyValueStore,
-    opts: { max?: number; ttlMs?: number } = {},
+    opts: { max?: number; ttlMs?: number; maxStaleMs?: number } = {},
   ) {
     this.#cache = new BoundedMap(opts.max ?? 50_000, opts.ttlMs ?? 60_000);
   }

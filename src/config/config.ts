@@ -89,6 +89,15 @@ export interface Config {
     /** `GATEHOUSE_UPSTREAM_TIMEOUT_MS`: longest the gateway waits on an upstream without progress. */
     readonly timeoutMs: number;
   };
+  /** Fault handling (issue 20): the user cache's stale fallback and the usage reaper's heartbeat. */
+  readonly faults: {
+    /** `GATEHOUSE_USER_CACHE_TTL_MS`: a cached user is re-read from the database after this long. */
+    readonly userCacheTtlMs: number;
+    /** `GATEHOUSE_USER_CACHE_MAX_STALE_MS`: how long past its TTL an entry is still served while the database cannot be read. */
+    readonly userCacheMaxStaleMs: number;
+    /** `GATEHOUSE_INSTANCE_HEARTBEAT_MS`: how often an instance says it is alive; 3 missed beats and its open usage rows are closed as `interrupted`. */
+    readonly instanceHeartbeatMs: number;
+  };
 }
 
 /** WebSocket limits and session-pool timing (`GATEHOUSE_WS_*`). */
@@ -202,6 +211,11 @@ export function loadConfig(env: Env): Config {
       baseUrls,
       keys: list(env, "OPENAI_API_KEYS", ";").length > 0 ? list(env, "OPENAI_API_KEYS", ";") : list(env, "OPENAI_API_KEY", ";"),
       timeoutMs: int(env, "GATEHOUSE_UPSTREAM_TIMEOUT_MS", 240_000, 1, 3_600_000),
+    },
+    faults: {
+      userCacheTtlMs: int(env, "GATEHOUSE_USER_CACHE_TTL_MS", 60_000, 100, 86_400_000),
+      userCacheMaxStaleMs: int(env, "GATEHOUSE_USER_CACHE_MAX_STALE_MS", 3_600_000, 0, 604_800_000),
+      instanceHeartbeatMs: int(env, "GATEHOUSE_INSTANCE_HEARTBEAT_MS", 5_000, 100, 600_000),
     },
   };
   return deepFreeze(config);
