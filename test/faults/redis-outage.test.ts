@@ -46,7 +46,7 @@ describe("Redis SIGKILL and empty restart under load", () => {
       const token = await signUp(gh, `redis-${mode}@example.com`);
       expect((await me(gh, token)).status).toBe(200);
 
-      const load = new Load((signal) => me(gh, token, signal), 6);
+      const load = new Load((signal) => me(gh, token, signal), 6, { pauseMs: 5 });
       await Bun.sleep(500);
       const killedAt = load.now();
       redis.kill("SIGKILL");
