@@ -139,7 +139,7 @@ export function loadConfig(env: Env): Config {
       port: int(env, "PORT", 8080, 0, 65535),
       dataDir: str(env, "GATEHOUSE_DATA_DIR", "./data"),
       shutdownTimeoutMs: int(env, "GATEHOUSE_SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
-      shutdownDrainDelayMs: int(env, "GATEHOUSE_SHUTDOWN_DRAIN_DELAY_MS", 0, 0, 600_000),
+      shutdownDrainDelayMs: int(env, "GATEHOUSE_SHUTDOWN_DRAIN_DELAY_MS", 5_000, 0, 600_000),
       logLevel: oneOf(env, "GATEHOUSE_LOG_LEVEL", "info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
       accessLog: bool(env, "GATEHOUSE_ACCESS_LOG", true),
       openapi: bool(env, "GATEHOUSE_OPENAPI", true),

@@ -24,6 +24,7 @@ describe("SIGTERM", () => {
       REDIS_URL: await redisUrl(),
       REDIS_KEY_PREFIX: uniquePrefix("fault-drain"),
       WEBUI_SECRET_KEY: "fault-drain-secret",
+      GATEHOUSE_SHUTDOWN_DRAIN_DELAY_MS: "",
       GATEHOUSE_LOG_LEVEL: "warn",
     });
     procs.push(gh);
@@ -85,6 +86,9 @@ describe("SIGTERM", () => {
     );
     await Bun.sleep(600);
     gh.kill("SIGTERM");
+    await Bun.sleep(100);
+    expect((await fetch(`${gh.baseUrl}/readyz`)).status).toBe(503);
+    expect((await fetch(`${gh.baseUrl}/livez`)).status).toBe(200);
     const samples = await load.stop();
     expect(await gh.exited).toBe(0);
     report(`SIGTERM with ${STREAMS} live streams (drain delay 500 ms)`, summarize(samples));
