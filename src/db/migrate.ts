@@ -2,6 +2,7 @@ import type { StrictPool } from "./pool.ts";
 import { openWebUITables } from "./migrations/001-openwebui-tables.ts";
 import { gatehouseSessions } from "./migrations/002-gatehouse-sessions.ts";
 import { gatehouseGateway } from "./migrations/003-gatehouse-gateway.ts";
+import { gatehouseUsageLiveness } from "./migrations/005-gatehouse-usage-liveness.ts";
 
 /** One schema step. `id` never changes once released; `sql` must be safe to re-run. */
 export interface Migration {
@@ -14,6 +15,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: "001-openwebui-tables", sql: openWebUITables },
   { id: "002-gatehouse-sessions", sql: gatehouseSessions },
   { id: "003-gatehouse-gateway", sql: gatehouseGateway },
+  { id: "005-gatehouse-usage-liveness", sql: gatehouseUsageLiveness },
 ];
 
 // An arbitrary constant: serialises concurrent instances running migrations at boot.
