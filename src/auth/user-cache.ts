@@ -1,6 +1,7 @@
 import { BoundedMap } from "../cache/bounded-map.ts";
 import type { KeyValueStore, Unsubscribe } from "../kv/store.ts";
 import type { UserRecord, UsersRepo } from "../db/repos/users.ts";
+import { outsideRequestScope } from "../observability/request-scope.ts";
 
 /** Where instances announce that a user changed (role, profile, password, deletion). */
 export const USER_CHANGED_CHANNEL = "auth:user-changed";
@@ -97,7 +98,8 @@ export class UserCache {
 
   #refreshInBackground(id: string): void {
     if (this.#inflight.has(id)) return;
-    this.#load(id).catch(() => {});
+    // Not the request's checkout: it only happened to notice the entry ageing.
+    outsideRequestScope(() => this.#load(id)).catch(() => {});
   }
 
   /** One query for `id` shared by every concurrent caller; a failure marks the entry as failing. */

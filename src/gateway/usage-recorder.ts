@@ -1,6 +1,7 @@
 import type { Logger } from "../observability/logger.ts";
 import type { UsageRecord, UsageRepo } from "../db/repos/usage.ts";
 import type { GatewayMetrics } from "./gateway-metrics.ts";
+import { outsideRequestScope } from "../observability/request-scope.ts";
 
 export interface UsageRecorderOptions {
   /** Rows per INSERT. */
@@ -80,12 +81,13 @@ export class UsageRecorder {
 
   #schedule(ms: number): void {
     if (this.#timer) return;
-    this.#timer = setTimeout(() => {
+    // A row queued while serving a request is written for no request in particular.
+    this.#timer = outsideRequestScope(() => setTimeout(() => {
       this.#timer = null;
       void this.flush().then(() => {
         if (this.#pending.size > 0 && this.#timer === null) this.#schedule(0);
       });
-    }, ms);
+    }, ms));
   }
 
   async #drain(): Promise<void> {
