@@ -222,9 +222,13 @@ export class RedisStore implements KeyValueStore {
     };
   }
 
-  /** Never retried: a health check must answer within about a second. */
+  /**
+   * Never retried: a health check must answer within about a second. Not refused by an open
+   * circuit either: it waits for a reconnection under way, so /readyz tells whether the store
+   * is back, and its success closes the circuit.
+   */
   async ping(): Promise<void> {
-    await this.#do(() => this.#client.ping(), 0);
+    await this.#do(() => this.#client.ping(), 0, true);
   }
 
   async close(): Promise<void> {
@@ -273,14 +277,15 @@ export class RedisStore implements KeyValueStore {
     return sub;
   }
 
-  async #do<T>(command: () => Promise<T>, retries = this.#retries): Promise<T> {
+  /** Runs `command` through the circuit (`health`: past it, waiting for a reconnection like a healthy store). */
+  async #do<T>(command: () => Promise<T>, retries = this.#retries, health = false): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (this.#closed) throw new StoreUnavailableError();
       let failure: unknown = CIRCUIT_OPEN;
-      if (this.circuit.allow()) {
+      if (health || this.circuit.allow()) {
         try {
           // Only a healthy store is worth waiting for; the half-open probe goes at once.
-          if (this.circuit.state === "closed") await this.#ready();
+          if (health || this.circuit.state === "closed") await this.#ready();
           const result = await command();
           this.circuit.success();
           return result;
