@@ -6,6 +6,7 @@ import { currentRequestScope } from "../observability/request-scope.ts";
 import { CheckoutTimeoutError, DatabaseUnavailableError, PoolSaturatedError } from "./errors.ts";
 import { isConnectionError } from "./connection-errors.ts";
 import { CircuitBreaker } from "../faults/circuit-breaker.ts";
+import { guardedSocketFactory } from "./guarded-socket.ts";
 
 /** Two connection failures in a row and the database is down; half a second later one checkout probes it. */
 const DB_CIRCUIT = { failureThreshold: 2, cooldownMs: 500 };
@@ -82,6 +83,8 @@ export class StrictPool {
         this.#publishGauges();
       },
       connection: { application_name: "gatehouse" },
+      // Not in postgres.js's types, but supported: see guarded-socket.ts for why.
+      ...({ socket: guardedSocketFactory() } as object),
     });
     metrics.maxConnections.set(options.max);
     this.#publishGauges();

@@ -14,6 +14,8 @@ export interface Sample {
   ms: number;
   status: number;
   retryAfter: string | null;
+  /** The error body's `detail` (non-200 answers only). */
+  detail?: string;
 }
 
 /** Longest any single load request may take before the client gives up on it (then status 0). */
@@ -35,15 +37,18 @@ export class Load {
         const start = performance.now();
         let status = 0;
         let retryAfter: string | null = null;
+        let detail: string | undefined;
         try {
           const r = await send(AbortSignal.timeout(CLIENT_CAP_MS), i);
-          await r.arrayBuffer();
+          const body = await r.text();
           status = r.status;
           retryAfter = r.headers.get("retry-after");
-        } catch {
+          if (status !== 200) detail = body.slice(0, 200);
+        } catch (e) {
           status = 0;
+          detail = String(e).slice(0, 200);
         }
-        this.samples.push({ start: start - this.t0, ms: performance.now() - start, status, retryAfter });
+        this.samples.push({ start: start - this.t0, ms: performance.now() - start, status, retryAfter, detail });
         if (opts.pauseMs) await Bun.sleep(opts.pauseMs);
       }
     });

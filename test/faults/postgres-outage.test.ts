@@ -12,15 +12,15 @@ import { postJson } from "../helpers/cookie-jar.ts";
 import { sample } from "../helpers/metrics-text.ts";
 import { expectNoServerErrors, Load, me, report, signUp, summarize, window } from "./kit.ts";
 
-/** The outage (the issue's target is 20 s; shortened to keep the suite fast, still 6× the cache TTL). */
-const OUTAGE_MS = 6000;
-const AFTER_MS = 3000;
+/** The outage (the issue's target is 20 s; shortened to keep the suite fast, still 5× the cache TTL). */
+const OUTAGE_MS = 5000;
+const AFTER_MS = 2500;
 /** Longest a sign-in may take while the database is down (the checkout itself is refused in < 100 ms). */
 const SIGNIN_BOUND_MS = 1000;
 /** Longest a warm GET may take at any time. */
 const WARM_BOUND_MS = 500;
 /** Sign-ins must succeed again within this after the database is back. */
-const RECOVERY_BOUND_MS = 2500;
+const RECOVERY_BOUND_MS = 2000;
 
 let pg: PostgresHandle;
 let gh: ServerProcess;
@@ -43,6 +43,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (gh?.proc.exitCode !== null) console.log(`Gatehouse exited during the test (code ${gh?.proc.exitCode}):\n${gh?.output().slice(-3000)}`);
   gh?.kill("SIGKILL");
   await pg?.stop();
 });
@@ -60,12 +61,13 @@ describe("Postgres stop/restart under load", () => {
       2,
       { pauseMs: 20 },
     );
-    await Bun.sleep(1500);
+    await Bun.sleep(1000);
     const downAt = gets.now();
     await pg.pause();
     const stoppedAt = gets.now();
     await Bun.sleep(OUTAGE_MS);
     const during = await (await fetch(`${gh.baseUrl}/metrics`)).text();
+    const resumingAt = gets.now();
     await pg.resume();
     const backAt = gets.now();
     await Bun.sleep(AFTER_MS);
@@ -81,7 +83,7 @@ describe("Postgres stop/restart under load", () => {
     const outageSignIns = window(signInSamples, downAt, backAt);
     expect(outageSignIns.length).toBeGreaterThan(0);
     expect(outageSignIns.filter((x) => x.ms >= SIGNIN_BOUND_MS).map((x) => Math.round(x.ms))).toEqual([]);
-    expect(new Set(window(signInSamples, stoppedAt, backAt).map((x) => x.status))).toEqual(new Set([503]));
+    expect(new Set(window(signInSamples, stoppedAt, resumingAt).map((x) => x.status))).toEqual(new Set([503]));
     expect(sample(during, "gatehouse_circuit_state", { dependency: "database" })).toBe(1);
     // Bounded reconnects: sign-ins work again soon after the database is back.
     expect(s.recoveryMs!).toBeLessThan(RECOVERY_BOUND_MS);
