@@ -6,7 +6,6 @@ import { currentRequestScope } from "../observability/request-scope.ts";
 import { CheckoutTimeoutError, DatabaseUnavailableError, PoolSaturatedError } from "./errors.ts";
 import { isConnectionError } from "./connection-errors.ts";
 import { CircuitBreaker } from "../faults/circuit-breaker.ts";
-import { guardedSocketFactory } from "./guarded-socket.ts";
 
 /** Two connection failures in a row and the database is down; half a second later one checkout probes it. */
 const DB_CIRCUIT = { failureThreshold: 2, cooldownMs: 500 };
@@ -83,8 +82,6 @@ export class StrictPool {
         this.#publishGauges();
       },
       connection: { application_name: "gatehouse" },
-      // Not in postgres.js's types, but supported: see guarded-socket.ts for why.
-      ...({ socket: guardedSocketFactory() } as object),
     });
     metrics.maxConnections.set(options.max);
     this.#publishGauges();
@@ -105,10 +102,12 @@ export class StrictPool {
       this.metrics.leaks.inc();
       this.log.warn({ op, thresholdMs: this.options.leakThresholdMs }, "database connection held past the leak threshold");
     }, this.options.leakThresholdMs);
+    let broken = false;
     try {
       return await fn(conn);
     } catch (e) {
       if (isConnectionError(e)) {
+        broken = true;
         this.circuit.failure();
         throw new DatabaseUnavailableError(op, e);
       }
@@ -116,7 +115,10 @@ export class StrictPool {
     } finally {
       clearTimeout(leakTimer);
       this.#reserved--;
-      conn.release();
+      // postgres.js has already put a connection that died back in its "closed" queue; releasing it
+      // would mark it open again, and the next query on it writes to a socket that is gone (a throw
+      // in a timer, which ends the process).
+      if (!broken) conn.release();
       this.#permits.release();
       this.metrics.checkoutHold.observe({ op }, (performance.now() - heldFrom) / 1000);
       this.#publishGauges();
@@ -132,7 +134,8 @@ export class StrictPool {
         await conn`commit`;
         return result;
       } catch (e) {
-        await conn`rollback`.catch(() => {});
+        // Not on a dead connection: see run().
+        if (!isConnectionError(e)) await conn`rollback`.catch(() => {});
         throw e;
       }
     });

@@ -79,7 +79,7 @@ describe("SIGKILL of one of two instances", () => {
         const rows = await sql<{ outcome: string; n: string }[]>`select outcome, count(*) as n from gatehouse_usage group by outcome`;
         throw new Error(`${e.message}; rows by outcome: ${JSON.stringify(rows)}`);
       });
-      const [gs, ss] = await Promise.all([gets.stop(), bStreams.stop()]);
+      const [gs, ss] = await Promise.all([gets.stop(), bStreams.finished()]);
       report("SIGKILL of instance A with 8 live streams: GETs on B", summarize(gs));
       report("SIGKILL of instance A: streams on B", summarize(ss));
       console.log(`[fault] SIGKILL of instance A: its ${STREAMS} usage rows closed as interrupted ${Math.round(reapedMs)} ms after the kill`);

@@ -59,6 +59,12 @@ export class Load {
     return performance.now() - this.t0;
   }
 
+  /** Waits for the loops to send all `maxRequests` (without stopping them early). */
+  async finished(): Promise<Sample[]> {
+    await Promise.all(this.#loops);
+    return this.samples;
+  }
+
   async stop(): Promise<Sample[]> {
     this.#stopped = true;
     await Promise.all(this.#loops);
