@@ -133,8 +133,7 @@ export async function startPostgres(opts: { maxConnections?: number } = {}): Pro
       pid,
       dataDir,
       async pause() {
-        // Fast mode, as an operator's stop or a managed failover: backends end with admin_shutdown.
-        await runCommand(asPostgresUser([`${PG_BIN}/pg_ctl`, "stop", "-D", dataDir, "-m", "fast", "-w", "-t", "10"]), { timeoutMs: 15_000, cwd: dir });
+        // Immediate mode: clients see their connections cut, as in a crash or a failover.
         await pgCtlStop(dir, dataDir);
         untrack(tracked);
       },
