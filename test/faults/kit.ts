@@ -77,6 +77,7 @@ export interface Summary {
   sent: number;
   statuses: Record<string, number>;
   longestMs: number;
+  p99Ms: number;
   /** ms from `faultEnd` to the end of the last non-200 answer (0: none after it). */
   recoveryMs: number | null;
 }
@@ -94,13 +95,15 @@ export function summarize(samples: readonly Sample[], faultEnd?: number): Summar
     const lastBad = samples.filter((s) => s.status !== 200).reduce((m, s) => Math.max(m, s.start + s.ms), -Infinity);
     recoveryMs = Math.max(0, lastBad - faultEnd);
   }
-  return { sent: samples.length, statuses, longestMs: Math.round(longestMs), recoveryMs: recoveryMs === null ? null : Math.round(recoveryMs) };
+  const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
+  const p99Ms = sorted.length === 0 ? 0 : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!);
+  return { sent: samples.length, statuses, longestMs: Math.round(longestMs), p99Ms, recoveryMs: recoveryMs === null ? null : Math.round(recoveryMs) };
 }
 
 /** Prints one report line (collected for the issue note). */
 export function report(scenario: string, s: Summary): void {
   const rec = s.recoveryMs === null ? "" : `, recovery after fault ${s.recoveryMs} ms`;
-  console.log(`[fault] ${scenario}: ${s.sent} requests, statuses ${JSON.stringify(s.statuses)}, longest ${s.longestMs} ms${rec}`);
+  console.log(`[fault] ${scenario}: ${s.sent} requests, statuses ${JSON.stringify(s.statuses)}, p99 ${s.p99Ms} ms, longest ${s.longestMs} ms${rec}`);
 }
 
 /** Samples that started within [from, to) (load ms). */

@@ -76,6 +76,8 @@ describe("Postgres stop/restart under load", () => {
     const g = summarize(getSamples, backAt);
     const s = summarize(signInSamples, backAt);
     report(`postgres stop/start, warm GETs (4 workers, ${OUTAGE_MS} ms outage, user cache TTL 1 s)`, g);
+    report("  … warm GETs before the outage", summarize(window(getSamples, 0, downAt)));
+    report("  … warm GETs during the outage", summarize(window(getSamples, stoppedAt, resumingAt)));
     report(`postgres stop/start, sign-ins (2 workers, ${OUTAGE_MS} ms outage)`, s);
 
     expectNoServerErrors(signInSamples);
