@@ -5,6 +5,7 @@
  */
 export class Lifecycle {
   #draining = false;
+  #hooksRan = false;
   readonly #drainHooks: Array<() => void | Promise<void>> = [];
 
   /** True once shutdown has begun; /readyz answers 503 from then on. */
@@ -17,10 +18,16 @@ export class Lifecycle {
     this.#drainHooks.push(hook);
   }
 
-  /** Starts draining and runs the hooks (errors in one hook do not stop the others). */
-  async drain(): Promise<void> {
-    if (this.#draining) return;
+  /** Turns readiness off (/readyz answers 503) while requests are still served: the drain delay starts here. */
+  stopReadiness(): void {
     this.#draining = true;
+  }
+
+  /** Starts draining (if not yet) and runs the hooks once (errors in one hook do not stop the others). */
+  async drain(): Promise<void> {
+    this.#draining = true;
+    if (this.#hooksRan) return;
+    this.#hooksRan = true;
     for (const hook of this.#drainHooks) {
       try {
         await hook();

@@ -28,4 +28,4 @@ const gatehouse = await startGatehouse(config, log).catch((e: unknown) => {
   log.fatal({ err: (e as Error).message, code: (e as { code?: string }).code }, "startup failed");
   process.exit(1);
 });
-exitOnSignals(() => gatehouse.shutdown(), log, config.server.shutdownTimeoutMs);
+exitOnSignals((signal) => gatehouse.shutdown({ skipDrainDelay: signal === "SIGINT" }), log, config.server.shutdownTimeoutMs);

@@ -11,8 +11,12 @@ export interface GatehouseServer {
   services: Services;
   instance: Instance;
   server: RunningServer;
-  /** Readiness off → drain hooks (WebSockets closed with 1001) → drain delay → stop accepting → in-flight finish → pools closed. */
-  shutdown(): Promise<void>;
+  /**
+   * Readiness off → drain delay (still serving, so load balancers stop routing here first;
+   * `skipDrainDelay` for Ctrl-C in a terminal) → drain hooks (WebSockets closed with 1001) →
+   * stop accepting → in-flight requests and streams finish → pools closed.
+   */
+  shutdown(opts?: { skipDrainDelay?: boolean }): Promise<void>;
 }
 
 /**
@@ -36,12 +40,13 @@ export async function startGatehouse(config: Config, log: Logger, extra: AnyElys
     services,
     instance,
     server,
-    shutdown() {
+    shutdown(opts = {}) {
       done ??= (async () => {
-        await services.lifecycle.drain();
-        if (config.server.shutdownDrainDelayMs > 0) {
+        services.lifecycle.stopReadiness();
+        if (config.server.shutdownDrainDelayMs > 0 && !opts.skipDrainDelay) {
           await new Promise((r) => setTimeout(r, config.server.shutdownDrainDelayMs));
         }
+        await services.lifecycle.drain();
         await server.stop(false);
         await metricsServer?.stop(true);
         await instance.stop();

@@ -11,6 +11,8 @@ import { migrate } from "./db/migrate.ts";
 import type { KeyValueStore } from "./kv/store.ts";
 import type { KeyWatcher } from "./kv/key-watch.ts";
 import { createStore } from "./kv/create-store.ts";
+import { RedisStore } from "./kv/redis.ts";
+import { observeCircuits } from "./observability/circuit-metrics.ts";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded/pglite-server.ts";
 import { loadOrCreateSecretKey } from "./embedded/secret-key.ts";
 import { Lifecycle } from "./lifecycle.ts";
@@ -84,6 +86,7 @@ export async function createServices(config: Config, log: Logger, opts: ServiceO
   );
   const storeMetrics = createStoreMetrics(registry, () => store.ping());
   const { store, watcher } = createStore(config.redis, { onUnavailable: storeMetrics.unavailable });
+  observeCircuits(registry, log, store instanceof RedisStore ? [pool.circuit, store.circuit] : [pool.circuit]);
   const crypto = await CryptoService.create({
     registry,
     policy: config.crypto.policy,

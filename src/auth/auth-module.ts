@@ -52,7 +52,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
   const users = new UsersRepo(s.pool);
   const sessions = new DeviceSessionsRepo(s.pool);
   const apiKeys = new ApiKeysRepo(s.pool, cfg.auth.apiKeyStorage);
-  const userCache = new UserCache(users, s.store);
+  const userCache = new UserCache(users, s.store, { ttlMs: cfg.faults.userCacheTtlMs, maxStaleMs: cfg.faults.userCacheMaxStaleMs });
   const revocation = new RevocationService(s.store, s.watcher, cfg.redis.failureMode, s.log, cfg.redis.revocationReplica, createRevocationMetrics(s.registry), new RevocationsRepo(s.pool));
   const activity = new ActivityRecorder(users, sessions, cfg.auth.activeStatusUpdateIntervalSeconds, s.log);
   const issuer = new SessionIssuer(crypto.tokens, sessions, cfg.jwt.expiresInSeconds, cookies, (id) => revocation.userRevokedAt(id), s.audit);

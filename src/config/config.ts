@@ -107,6 +107,15 @@ export interface Config {
     /** `GATEHOUSE_GATEWAY_MAX_STREAMS_PER_USER`: concurrent chat calls per user on one instance (0 = no cap). */
     readonly maxStreamsPerUser: number;
   };
+  /** Fault handling (issue 20): the user cache's stale fallback and the usage reaper's heartbeat. */
+  readonly faults: {
+    /** `GATEHOUSE_USER_CACHE_TTL_MS`: a cached user is re-read from the database after this long. */
+    readonly userCacheTtlMs: number;
+    /** `GATEHOUSE_USER_CACHE_MAX_STALE_MS`: how long past its TTL an entry is still served while the database cannot be read. */
+    readonly userCacheMaxStaleMs: number;
+    /** `GATEHOUSE_INSTANCE_HEARTBEAT_MS`: how often an instance says it is alive; 3 missed beats and its open usage rows are closed as `interrupted`. */
+    readonly instanceHeartbeatMs: number;
+  };
 }
 
 /** WebSocket limits and session-pool timing (`GATEHOUSE_WS_*`). */
@@ -152,7 +161,7 @@ export function loadConfig(env: Env): Config {
       port: int(env, "PORT", 8080, 0, 65535),
       dataDir: str(env, "GATEHOUSE_DATA_DIR", "./data"),
       shutdownTimeoutMs: int(env, "GATEHOUSE_SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
-      shutdownDrainDelayMs: int(env, "GATEHOUSE_SHUTDOWN_DRAIN_DELAY_MS", 0, 0, 600_000),
+      shutdownDrainDelayMs: int(env, "GATEHOUSE_SHUTDOWN_DRAIN_DELAY_MS", 5_000, 0, 600_000),
       logLevel: oneOf(env, "GATEHOUSE_LOG_LEVEL", "info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
       accessLog: bool(env, "GATEHOUSE_ACCESS_LOG", true),
       openapi: bool(env, "GATEHOUSE_OPENAPI", true),
@@ -234,6 +243,11 @@ export function loadConfig(env: Env): Config {
       keys: list(env, "OPENAI_API_KEYS", ";").length > 0 ? list(env, "OPENAI_API_KEYS", ";") : list(env, "OPENAI_API_KEY", ";"),
       timeoutMs: int(env, "GATEHOUSE_UPSTREAM_TIMEOUT_MS", 240_000, 1, 3_600_000),
       maxStreamsPerUser: int(env, "GATEHOUSE_GATEWAY_MAX_STREAMS_PER_USER", 64, 0, 1_000_000),
+    },
+    faults: {
+      userCacheTtlMs: int(env, "GATEHOUSE_USER_CACHE_TTL_MS", 60_000, 100, 86_400_000),
+      userCacheMaxStaleMs: int(env, "GATEHOUSE_USER_CACHE_MAX_STALE_MS", 3_600_000, 0, 604_800_000),
+      instanceHeartbeatMs: int(env, "GATEHOUSE_INSTANCE_HEARTBEAT_MS", 5_000, 100, 600_000),
     },
   };
   return deepFreeze(config);

@@ -3,6 +3,7 @@ import { openWebUITables } from "./migrations/001-openwebui-tables.ts";
 import { gatehouseSessions } from "./migrations/002-gatehouse-sessions.ts";
 import { gatehouseGateway } from "./migrations/003-gatehouse-gateway.ts";
 import { gatehouseRevocations } from "./migrations/004-gatehouse-revocations.ts";
+import { gatehouseUsageLiveness } from "./migrations/005-gatehouse-usage-liveness.ts";
 import { gatehouseGroups } from "./migrations/006-groups.ts";
 
 /** One schema step. `id` never changes once released; `sql` must be safe to re-run. */
@@ -17,6 +18,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: "002-gatehouse-sessions", sql: gatehouseSessions },
   { id: "003-gatehouse-gateway", sql: gatehouseGateway },
   { id: "004-gatehouse-revocations", sql: gatehouseRevocations },
+  { id: "005-gatehouse-usage-liveness", sql: gatehouseUsageLiveness },
   { id: "006-groups", sql: gatehouseGroups },
 ];
 

@@ -5,6 +5,14 @@ import { Permits, type PermitRefusal } from "./permits.ts";
 import { currentRequestScope } from "../observability/request-scope.ts";
 import { CheckoutTimeoutError, DatabaseUnavailableError, PoolSaturatedError } from "./errors.ts";
 import { isConnectionError } from "./connection-errors.ts";
+import { CircuitBreaker } from "../faults/circuit-breaker.ts";
+
+/** Two connection failures in a row and the database is down; half a second later one checkout probes it. */
+const DB_CIRCUIT = { failureThreshold: 2, cooldownMs: 500 };
+/** The probe's own checkout deadline: one request, not the whole pool timeout, finds out whether it is back. */
+const PROBE_TIMEOUT_MS = 2000;
+/** Ceiling of postgres.js's reconnect backoff (its default grows to 20 s), in seconds: recovery follows the database within a second. */
+const RECONNECT_BACKOFF_MAX_S = 0.5;
 
 /** A connection checked out of the pool for the duration of one `run`. */
 export type Conn = postgres.ReservedSql<{}>;
@@ -37,8 +45,12 @@ export interface PoolStats {
  * The only way Gatehouse touches Postgres. Each {@link StrictPool.run} checks a connection
  * out (waiting at most `timeoutMs`, refused at once when `maxWaiters` are queued), runs
  * one block on it, and releases it. Waits, holds, leaks and timeouts are measured.
+ * While the database is down ({@link circuit} open) a checkout is refused at once with a
+ * 503 instead of waiting out the pool timeout.
  */
 export class StrictPool {
+  /** Up or down, as checkouts have seen it (also in `gatehouse_circuit_state{dependency="database"}`). */
+  readonly circuit = new CircuitBreaker("database", DB_CIRCUIT);
   readonly #sql: postgres.Sql<{}>;
   readonly #permits: Permits;
   #opened = 0;
@@ -59,6 +71,7 @@ export class StrictPool {
       prepare: options.prepare,
       idle_timeout: options.idleTimeoutSeconds ?? 300,
       connect_timeout: Math.max(1, Math.ceil(options.timeoutMs / 1000)),
+      backoff: (retries: number) => Math.min(0.05 * 2 ** retries, RECONNECT_BACKOFF_MAX_S) * (0.5 + Math.random() / 2),
       onnotice: () => {},
       // postgres.js exposes no "opened" hook; server_version arrives exactly once per new connection.
       onparameter: (key: string) => {
@@ -89,15 +102,23 @@ export class StrictPool {
       this.metrics.leaks.inc();
       this.log.warn({ op, thresholdMs: this.options.leakThresholdMs }, "database connection held past the leak threshold");
     }, this.options.leakThresholdMs);
+    let broken = false;
     try {
       return await fn(conn);
     } catch (e) {
-      if (isConnectionError(e)) throw new DatabaseUnavailableError(op, e);
+      if (isConnectionError(e)) {
+        broken = true;
+        this.circuit.failure();
+        throw new DatabaseUnavailableError(op, e);
+      }
       throw e;
     } finally {
       clearTimeout(leakTimer);
       this.#reserved--;
-      conn.release();
+      // postgres.js has already put a connection that died back in its "closed" queue; releasing it
+      // would mark it open again, and the next query on it writes to a socket that is gone (a throw
+      // in a timer, which ends the process).
+      if (!broken) conn.release();
       this.#permits.release();
       this.metrics.checkoutHold.observe({ op }, (performance.now() - heldFrom) / 1000);
       this.#publishGauges();
@@ -113,7 +134,8 @@ export class StrictPool {
         await conn`commit`;
         return result;
       } catch (e) {
-        await conn`rollback`.catch(() => {});
+        // Not on a dead connection: see run().
+        if (!isConnectionError(e)) await conn`rollback`.catch(() => {});
         throw e;
       }
     });
@@ -134,12 +156,31 @@ export class StrictPool {
   }
 
   async #checkout(op: string): Promise<Conn> {
-    const started = performance.now();
-    const deadline = started + this.options.timeoutMs;
-    const waited = () => performance.now() - started;
     if (this.#ending) throw new DatabaseUnavailableError(op, new Error("pool is closing"));
+    if (!this.circuit.allow()) {
+      this.metrics.errors.inc({ op });
+      throw new DatabaseUnavailableError(op, new Error("database circuit open"));
+    }
+    const probing = this.circuit.state === "half_open";
+    let conn: Conn;
     try {
-      const pending = this.#permits.acquire(this.options.timeoutMs);
+      conn = await this.#reserve(op, probing ? Math.min(this.options.timeoutMs, PROBE_TIMEOUT_MS) : this.options.timeoutMs);
+    } catch (e) {
+      if (e instanceof DatabaseUnavailableError || probing) this.circuit.failure();
+      else this.circuit.success();
+      throw e;
+    }
+    this.circuit.success();
+    return conn;
+  }
+
+  /** A permit, then a postgres.js reservation, both within `timeoutMs`. */
+  async #reserve(op: string, timeoutMs: number): Promise<Conn> {
+    const started = performance.now();
+    const deadline = started + timeoutMs;
+    const waited = () => performance.now() - started;
+    try {
+      const pending = this.#permits.acquire(timeoutMs);
       this.#publishGauges();
       await pending;
     } catch (why) {

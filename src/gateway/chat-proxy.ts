@@ -1,6 +1,6 @@
 import { ServiceError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { UsageOutcome } from "../db/repos/usage.ts";
+import type { UsageOutcome, UsageRecord } from "../db/repos/usage.ts";
 import type { GatewayMetrics } from "./gateway-metrics.ts";
 import type { UsageRecorder } from "./usage-recorder.ts";
 import { upstreamHeaders, type Upstream } from "./upstreams.ts";
@@ -39,7 +39,8 @@ const ERROR_BODY_LIMIT = 64 * 1024;
 
 /**
  * Forwards chat completions. Holds no database connection at any point: the caller did its
- * checkouts before, and the usage row is queued on the {@link UsageRecorder} after the end.
+ * checkouts before, and the usage row is queued on the {@link UsageRecorder} as `started`
+ * when the call begins and again, completed, after the end.
  *
  * Streaming: the upstream's bytes pass through unchanged, chunk by chunk, pulled only as
  * fast as the client reads. The response starts once the first event arrived, so a failing
@@ -60,6 +61,8 @@ type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array<Arra
 
 /** One forwarded call: its abort controller, progress timer and end-of-call bookkeeping. */
 class UpstreamCall {
+  /** The usage row's id: its start and its end are the same row. */
+  readonly #id = crypto.randomUUID();
   readonly #abort = new AbortController();
   readonly #t0 = performance.now();
   readonly #startedAt = Date.now();
@@ -75,6 +78,8 @@ class UpstreamCall {
   async run(): Promise<Response> {
     const { call, opts } = this;
     opts.metrics.streamsActive.inc();
+    // Written now, so a crash mid-call leaves a row for the reaper to close rather than nothing.
+    opts.usage.record(this.#row("started", null, 0));
     if (call.request.signal.aborted) this.#halt("client");
     else call.request.signal.addEventListener("abort", this.#onClientAbort, { once: true });
 
@@ -279,8 +284,13 @@ class UpstreamCall {
     opts.metrics.calls.inc({ route: call.route, outcome });
     opts.metrics.duration.observe({ stream }, durationMs / 1000);
     if (this.#firstByteMs !== null) opts.metrics.firstByte.observe({ stream }, this.#firstByteMs / 1000);
-    opts.usage.record({
-      id: crypto.randomUUID(),
+    opts.usage.record(this.#row(outcome, usage, durationMs));
+  }
+
+  #row(outcome: UsageOutcome, usage: TokenUsage | null, durationMs: number): UsageRecord {
+    const { call } = this;
+    return {
+      id: this.#id,
       user_id: call.userId,
       model: call.model,
       upstream: call.upstream.index,
@@ -292,6 +302,6 @@ class UpstreamCall {
       first_byte_ms: this.#firstByteMs === null ? null : Math.round(this.#firstByteMs),
       upstream_status: this.#status,
       outcome,
-    });
+    };
   }
 }

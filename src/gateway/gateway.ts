@@ -7,6 +7,7 @@ import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.ts"
 import { ModelAccess } from "./model-access.ts";
 import { ModelDirectory, upstreamsFrom, type Upstream } from "./upstreams.ts";
 import { UsageRecorder } from "./usage-recorder.ts";
+import { UsageReaper } from "./usage-reaper.ts";
 import { ChatProxy } from "./chat-proxy.ts";
 import { InvalidChatRequestError, ModelAccessDeniedError, NoUpstreamError, quote } from "./gateway-errors.ts";
 import { duplicateKey } from "./json-duplicates.ts";
@@ -46,7 +47,9 @@ export function createGateway(s: Services): Gateway {
   const upstreams = upstreamsFrom(s.config.openai);
   const metrics = createGatewayMetrics(s.registry);
   const accessRepo = new ModelAccessRepo(s.pool);
-  const usageRepo = new UsageRepo(s.pool);
+  const instanceId = crypto.randomUUID();
+  const usageRepo = new UsageRepo(s.pool, instanceId);
+  const reaper = new UsageReaper(s.pool, instanceId, s.config.faults.instanceHeartbeatMs, s.log);
   const access = new ModelAccess(accessRepo, s.store);
   const usage = new UsageRecorder(usageRepo, metrics, s.log);
   const timeoutMs = s.config.openai.timeoutMs;
@@ -84,6 +87,7 @@ export function createGateway(s: Services): Gateway {
 
     async start() {
       await access.start();
+      await reaper.start();
       const cap = bunFetchCap();
       if (upstreams.length > 0 && cap !== null && cap < BUN_FETCH_CAP_WARNING) {
         s.log.warn(
@@ -96,6 +100,7 @@ export function createGateway(s: Services): Gateway {
     async stop() {
       await access.stop();
       await usage.stop();
+      await reaper.stop();
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from "../observability/logger.ts";
 import type { UsageRecord, UsageRepo } from "../db/repos/usage.ts";
 import type { GatewayMetrics } from "./gateway-metrics.ts";
+import { outsideRequestScope } from "../observability/request-scope.ts";
 
 export interface UsageRecorderOptions {
   /** Rows per INSERT. */
@@ -14,14 +15,17 @@ export interface UsageRecorderOptions {
 const DEFAULTS: UsageRecorderOptions = { maxBatch: 500, maxPending: 50_000, retryMs: 1000 };
 
 /**
- * Writes `gatehouse_usage` rows behind the streams: a row is queued when its call ends and
- * written within a tick, together with every other row that ended meanwhile, one INSERT per
- * batch and one batch at a time. So a thousand streams ending in the same second cost a
- * handful of short checkouts, not a thousand queued ones. Failed writes are retried.
+ * Writes `gatehouse_usage` rows behind the streams: a row is queued when its call starts
+ * (`started`) and again when it ends, and written within a tick, together with every other
+ * row queued meanwhile, one statement per batch and one batch at a time. So a thousand
+ * streams ending in the same second cost a handful of short checkouts, not a thousand
+ * queued ones. A call's end queued before its start was written replaces it in the queue.
+ * Failed writes are retried.
  */
 export class UsageRecorder {
   readonly #opts: UsageRecorderOptions;
-  #pending: UsageRecord[] = [];
+  /** By row id, oldest first. */
+  readonly #pending = new Map<string, UsageRecord>();
   #flushing: Promise<void> | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
 
@@ -36,16 +40,17 @@ export class UsageRecorder {
 
   /** Rows queued and not yet written. */
   get pending(): number {
-    return this.#pending.length;
+    return this.#pending.size;
   }
 
-  /** Queues a row; it is written within a tick. */
+  /** Queues a row (a call's start or its end, by the same id); it is written within a tick. */
   record(row: UsageRecord): void {
-    if (this.#pending.length >= this.#opts.maxPending) {
-      this.#pending.shift();
+    if (!this.#pending.has(row.id) && this.#pending.size >= this.#opts.maxPending) {
+      const oldest = this.#pending.keys().next();
+      if (oldest.done !== true) this.#pending.delete(oldest.value);
       this.metrics.usageRowsDropped.inc();
     }
-    this.#pending.push(row);
+    this.#pending.set(row.id, row);
     this.#schedule(0);
   }
 
@@ -59,10 +64,10 @@ export class UsageRecorder {
 
   /** Resolves once every row queued so far is written (or a write failed). For shutdown and tests. */
   async settled(): Promise<void> {
-    while (this.#flushing || this.#pending.length > 0) {
-      const before = this.#pending.length;
+    while (this.#flushing || this.#pending.size > 0) {
+      const before = this.#pending.size;
       await this.flush();
-      if (this.#pending.length >= before && before > 0) return;
+      if (this.#pending.size >= before && before > 0) return;
     }
   }
 
@@ -71,27 +76,35 @@ export class UsageRecorder {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await this.settled();
-    if (this.#pending.length > 0) this.log.warn({ rows: this.#pending.length }, "usage rows not written at shutdown");
+    if (this.#pending.size > 0) this.log.warn({ rows: this.#pending.size }, "usage rows not written at shutdown");
   }
 
   #schedule(ms: number): void {
     if (this.#timer) return;
-    this.#timer = setTimeout(() => {
+    // A row queued while serving a request is written for no request in particular.
+    this.#timer = outsideRequestScope(() => setTimeout(() => {
       this.#timer = null;
       void this.flush().then(() => {
-        if (this.#pending.length > 0 && this.#timer === null) this.#schedule(0);
+        if (this.#pending.size > 0 && this.#timer === null) this.#schedule(0);
       });
-    }, ms);
+    }, ms));
   }
 
   async #drain(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0, this.#opts.maxBatch);
+    while (this.#pending.size > 0) {
+      const batch: UsageRecord[] = [];
+      for (const row of this.#pending.values()) {
+        if (batch.length >= this.#opts.maxBatch) break;
+        batch.push(row);
+      }
+      for (const row of batch) this.#pending.delete(row.id);
       try {
         await this.repo.insertMany(batch);
-        this.metrics.usageRowsWritten.inc(batch.length);
+        // Counted once per call, at its end.
+        this.metrics.usageRowsWritten.inc(batch.filter((r) => r.outcome !== "started").length);
       } catch (e) {
-        this.#pending.unshift(...batch);
+        // Back in the queue, unless a newer state of the same call was queued meanwhile.
+        for (const row of batch) if (!this.#pending.has(row.id)) this.#pending.set(row.id, row);
         this.metrics.usageWriteFailures.inc();
         this.log.warn({ rows: batch.length, err: (e as Error).message }, "writing usage rows failed; will retry");
         if (this.#timer) clearTimeout(this.#timer);

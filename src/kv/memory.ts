@@ -151,6 +151,15 @@ export class MemoryStore implements KeyValueStore, KeyWatcher {
 
   async ping(): Promise<void> {}
 
+  /** Never down: it lives in this process. */
+  isDown(): boolean {
+    return false;
+  }
+
+  onHealthChange(_listener: (down: boolean) => void): () => void {
+    return () => {};
+  }
+
   async close(): Promise<void> {
     clearInterval(this.#sweep);
     this.#data.clear();

@@ -5,6 +5,7 @@ import { withTimeout } from "../with-timeout.ts";
 import { RedisKeyWatcher } from "./redis-key-watch.ts";
 import type { KeyWatcher } from "./key-watch.ts";
 import { baseOptions, parseUrl, type RedisStoreOptions } from "./redis-options.ts";
+import { CircuitBreaker } from "../faults/circuit-breaker.ts";
 
 export type { RedisStoreOptions } from "./redis-options.ts";
 
@@ -17,12 +18,16 @@ const SUBSCRIBE_WAIT_MS = 2000;
 const DEL_IF_VALUE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 // Reply errors that mean "the topology is changing", not "the command is wrong".
 const TRANSIENT_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
+// A lost connection plus one refused reconnect (≈ 100 ms), or two failed commands, and the store is down.
+const STORE_CIRCUIT = { failureThreshold: 2, cooldownMs: 1000 };
 
 /**
  * The store on ioredis 6: standalone, Sentinel or Cluster. Bounded latency while Redis is
  * down: the command connection has no offline queue, so a command waits at most
  * {@link READY_WAIT_MS} for a reconnection under way, then fails; a sent command fails after
- * `commandTimeoutMs`. Callers get {@link StoreUnavailableError} (never the URL or password);
+ * `commandTimeoutMs`. Once the store is known to be down (its {@link circuit} is open: lost
+ * connections, refused reconnects, failed commands) nothing waits at all: commands fail at
+ * once until a reconnect succeeds, and the first command after it is the probe. Callers get {@link StoreUnavailableError} (never the URL or password);
  * the client keeps reconnecting, so the same instance recovers by itself. Sentinel mode
  * retries a failing command `sentinelMaxRetryCount` times with a short backoff, like Open
  * WebUI's SentinelRedisProxy. Pub/sub uses a second connection, made on first subscribe,
@@ -33,6 +38,8 @@ export class RedisStore implements KeyValueStore {
   readonly prefix: string;
   /** Server-assisted invalidation; null on Cluster (see RedisKeyWatcher). */
   readonly watcher: KeyWatcher | null;
+  /** Up or down, as the command connection has seen it (also in `gatehouse_circuit_state{dependency="store"}`). */
+  readonly circuit = new CircuitBreaker("store", STORE_CIRCUIT);
   readonly #client: Redis | Cluster;
   readonly #makeSubscriber: () => Redis | Cluster;
   readonly #secrets: string[];
@@ -41,6 +48,7 @@ export class RedisStore implements KeyValueStore {
   readonly #channels = new Map<string, { handlers: Set<(m: string) => void>; subscribed: Promise<void> }>();
   #subscriber: Redis | Cluster | null = null;
   #readyWait: Promise<void> | null = null;
+  #releaseReadyWait: (() => void) | null = null;
   #closed = false;
 
   constructor(opts: RedisStoreOptions) {
@@ -77,6 +85,34 @@ export class RedisStore implements KeyValueStore {
     }
     this.#client.on("error", () => {});
     this.#keepAlive(this.#client);
+    this.#watchHealth(this.#client);
+  }
+
+  /** True while the store is known to be unreachable: commands fail at once. */
+  isDown(): boolean {
+    return this.circuit.down;
+  }
+
+  onHealthChange(listener: (down: boolean) => void): () => void {
+    return this.circuit.onTransition((t) => {
+      if (t.to === "open" && t.from === "closed") listener(true);
+      if (t.to === "closed") listener(false);
+    });
+  }
+
+  /**
+   * Every lost connection and failed (re)connect counts against the circuit, so a dead
+   * store is noticed by the reconnect loop within moments, not by requests waiting on it.
+   */
+  #watchHealth(c: Redis | Cluster): void {
+    c.on("close", () => {
+      if (!this.#closed) this.circuit.failure();
+    });
+    c.on("ready", () => this.circuit.probeNow());
+    this.circuit.onTransition((t) => {
+      // Commands waiting for a reconnection stop waiting: they fail now.
+      if (t.to === "open") this.#releaseReadyWait?.();
+    });
   }
 
   /**
@@ -186,9 +222,13 @@ export class RedisStore implements KeyValueStore {
     };
   }
 
-  /** Never retried: a health check must answer within about a second. */
+  /**
+   * Never retried: a health check must answer within about a second. Not refused by an open
+   * circuit either: it waits for a reconnection under way, so /readyz tells whether the store
+   * is back, and its success closes the circuit.
+   */
   async ping(): Promise<void> {
-    await this.#do(() => this.#client.ping(), 0);
+    await this.#do(() => this.#client.ping(), 0, true);
   }
 
   async close(): Promise<void> {
@@ -207,8 +247,10 @@ export class RedisStore implements KeyValueStore {
         clearTimeout(timer);
         c.off("ready", done);
         this.#readyWait = null;
+        this.#releaseReadyWait = null;
         resolve();
       };
+      this.#releaseReadyWait = done;
       const timer = setTimeout(done, READY_WAIT_MS);
       c.once("ready", done);
     });
@@ -235,21 +277,33 @@ export class RedisStore implements KeyValueStore {
     return sub;
   }
 
-  async #do<T>(command: () => Promise<T>, retries = this.#retries): Promise<T> {
+  /** Runs `command` through the circuit (`health`: past it, waiting for a reconnection like a healthy store). */
+  async #do<T>(command: () => Promise<T>, retries = this.#retries, health = false): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (this.#closed) throw new StoreUnavailableError();
-      try {
-        await this.#ready();
-        return await command();
-      } catch (e) {
-        // A reply error such as WRONGTYPE is the caller's problem, not an outage.
-        if (e instanceof ReplyError && !TRANSIENT_REPLY.test((e as Error).message)) throw e;
-        if (attempt >= retries) {
-          this.#onUnavailable();
-          throw new StoreUnavailableError(this.#redact(e));
+      let failure: unknown = CIRCUIT_OPEN;
+      if (health || this.circuit.allow()) {
+        try {
+          // Only a healthy store is worth waiting for; the half-open probe goes at once.
+          if (health || this.circuit.state === "closed") await this.#ready();
+          const result = await command();
+          this.circuit.success();
+          return result;
+        } catch (e) {
+          // A reply error such as WRONGTYPE is the caller's problem, not an outage.
+          if (e instanceof ReplyError && !TRANSIENT_REPLY.test((e as Error).message)) {
+            this.circuit.success();
+            throw e;
+          }
+          this.circuit.failure();
+          failure = e;
         }
-        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1000)));
       }
+      if (attempt >= retries) {
+        this.#onUnavailable();
+        throw new StoreUnavailableError(failure === CIRCUIT_OPEN ? new Error("store circuit open") : this.#redact(failure));
+      }
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1000)));
     }
   }
 
@@ -259,6 +313,8 @@ export class RedisStore implements KeyValueStore {
     return new Error(this.#secrets.reduce((m, s) => m.split(s).join("***"), message));
   }
 }
+
+const CIRCUIT_OPEN = Symbol("circuit open");
 
 /** Creates the store for `opts`; the one place callers choose between standalone, Sentinel and Cluster. */
 export function createRedisStore(opts: RedisStoreOptions): RedisStore {

@@ -55,6 +55,10 @@ export interface KeyValueStore {
 
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>;
+  /** True while the store is known to be unreachable (its circuit breaker is open): every call fails at once. */
+  isDown(): boolean;
+  /** Calls `listener(true)` when the store goes down and `listener(false)` when it answers again; returns the unsubscribe. */
+  onHealthChange(listener: (down: boolean) => void): () => void;
   /** Closes connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }

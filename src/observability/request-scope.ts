@@ -29,3 +29,8 @@ export function currentRequestScope(): RequestScope | undefined {
 export function newRequestScope(requestId?: string): RequestScope {
   return requestId === undefined ? { checkouts: 0, waitSeconds: 0 } : { requestId, checkouts: 0, waitSeconds: 0 };
 }
+
+/** Runs `fn` outside any request scope: background work it starts (timers, flushes) is not billed to the request. */
+export function outsideRequestScope<T>(fn: () => T): T {
+  return storage.exit(fn);
+}

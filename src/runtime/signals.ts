@@ -1,13 +1,13 @@
 import type { Logger } from "../observability/logger.ts";
 
 /**
- * On SIGTERM/SIGINT: runs `shutdown` once, exits 0 when it finishes, or exits 1 when it
+ * On SIGTERM/SIGINT: runs `shutdown` once (told which signal: Ctrl-C may skip the drain delay), exits 0 when it finishes, or exits 1 when it
  * takes longer than `timeoutMs` (the orchestrator would kill us anyway; exiting first
  * records why).
  */
-export function exitOnSignals(shutdown: () => Promise<void>, log: Logger, timeoutMs: number): void {
+export function exitOnSignals(shutdown: (signal: "SIGTERM" | "SIGINT") => Promise<void>, log: Logger, timeoutMs: number): void {
   let stopping = false;
-  const onSignal = (signal: string) => {
+  const onSignal = (signal: "SIGTERM" | "SIGINT") => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down: readiness off, draining in-flight requests");
@@ -15,7 +15,7 @@ export function exitOnSignals(shutdown: () => Promise<void>, log: Logger, timeou
       log.error({ timeoutMs }, "shutdown timed out; exiting with work unfinished");
       process.exit(1);
     }, timeoutMs).unref();
-    shutdown().then(
+    shutdown(signal).then(
       () => {
         log.info("shutdown complete");
         process.exit(0);

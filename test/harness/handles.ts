@@ -15,6 +15,10 @@ export interface PostgresHandle extends ServiceHandle {
   url: string;
   /** The cluster's data directory (inside the temp dir removed by `stop`). */
   dataDir: string;
+  /** Stops the server (immediate mode) but keeps the cluster, for outage tests. */
+  pause(): Promise<void>;
+  /** Starts a paused server again on the same port; resolves once it accepts connections. */
+  resume(): Promise<void>;
 }
 
 /** A throwaway redis-server (or redis-sentinel). */

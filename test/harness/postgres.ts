@@ -77,10 +77,11 @@ export async function startPostgres(opts: { maxConnections?: number } = {}): Pro
     if (init.code !== 0) throw new Error(`initdb failed (exit ${init.code}${init.timedOut ? ", timed out" : ""}):\n${init.out.slice(-3000)}`);
 
     let port = 0;
+    let options = "";
     // freePort() can race with another process; postgres then fails to bind and we retry.
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      const options = [
+      options = [
         `-p ${port}`,
         `-k '${dir}'`,
         "-c listen_addresses=127.0.0.1",
@@ -105,7 +106,7 @@ export async function startPostgres(opts: { maxConnections?: number } = {}): Pro
       throw new Error(withLog(`postgres started but ${dataDir}/postmaster.pid is unreadable`, logFile));
     }
     // SIGQUIT is Postgres's immediate shutdown: the postmaster also ends its backends, which a SIGKILL would orphan.
-    const tracked = track(pid, "QUIT");
+    let tracked = track(pid, "QUIT");
 
     const url = `postgres://postgres@${HOST}:${port}/postgres`;
     try {
@@ -131,6 +132,23 @@ export async function startPostgres(opts: { maxConnections?: number } = {}): Pro
       port,
       pid,
       dataDir,
+      async pause() {
+        // Immediate mode: clients see their connections cut, as in a crash or a failover.
+        await pgCtlStop(dir, dataDir);
+        untrack(tracked);
+      },
+      async resume() {
+        const start = await runCommand(
+          asPostgresUser([`${PG_BIN}/pg_ctl`, "start", "-D", dataDir, "-l", logFile, "-w", "-t", "30", "-o", options]),
+          { timeoutMs: 45_000, cwd: dir },
+        );
+        if (start.code !== 0) throw new Error(withLog(`postgres did not restart on ${HOST}:${port} (pg_ctl exit ${start.code})`, logFile));
+        const again = readPostmasterPid(dataDir);
+        if (again !== undefined) {
+          handle.pid = again;
+          tracked = track(again, "QUIT");
+        }
+      },
       stop() {
         stopping ??= (async () => {
           running.delete(handle);

@@ -27,7 +27,8 @@ export async function startServerProcess(env: Record<string, string>, argv?: str
   const cmd = argv ?? [`${root}node_modules/.bin/bun`, "--max-http-header-size=262144", "src/main.ts"];
   const proc = Bun.spawn(cmd, {
     cwd: root,
-    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", GATEHOUSE_LOG_LEVEL: "info", ...env, PORT: String(port) },
+    // No drain delay unless a test asks for one (blank: the default): tests stop many servers.
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", GATEHOUSE_LOG_LEVEL: "info", GATEHOUSE_SHUTDOWN_DRAIN_DELAY_MS: "0", ...env, PORT: String(port) },
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -1,7 +1,9 @@
 import type { StrictPool } from "../pool.ts";
 
-/** How an upstream call ended. */
+/** How an upstream call ended (`started`: not yet; `interrupted`: its instance died first). */
 export type UsageOutcome =
+  | "started"
+  | "interrupted"
   | "completed"
   | "client_closed"
   | "upstream_error"
@@ -30,22 +32,29 @@ export interface UsageRecord {
 }
 
 const COLUMNS = "id, user_id, model, upstream, stream, prompt_tokens, completion_tokens, started_at, duration_ms, first_byte_ms, upstream_status, outcome";
+/** What a call's end writes over its `started` (or wrongly `interrupted`) row. */
+const END_COLUMNS = ["prompt_tokens", "completion_tokens", "duration_ms", "first_byte_ms", "upstream_status", "outcome"];
 
 /** Usage rows of the chat gateway. */
 export class UsageRepo {
-  constructor(private readonly pool: StrictPool) {}
+  /** @param instanceId written into each row, so rows a dead instance left `started` can be found. */
+  constructor(private readonly pool: StrictPool, private readonly instanceId: string | null = null) {}
 
-  /** Inserts many rows in one statement (one checkout). */
+  /**
+   * Writes many rows in one statement (one checkout). A row whose id exists is completed
+   * (its end written over a `started` row); a late `started` never overwrites an end. Re-running is harmless.
+   */
   insertMany(rows: readonly UsageRecord[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
     return this.pool.run("usage.insert", async (c) => {
       await c.unsafe(
-        `insert into gatehouse_usage (${COLUMNS})
-         select ${COLUMNS} from jsonb_to_recordset($1::text::jsonb) as r(
+        `insert into gatehouse_usage (${COLUMNS}, instance_id)
+         select ${COLUMNS}, $2::text from jsonb_to_recordset($1::text::jsonb) as r(
            id text, user_id text, model text, upstream int, stream boolean, prompt_tokens int, completion_tokens int,
            started_at bigint, duration_ms int, first_byte_ms int, upstream_status int, outcome text)
-         on conflict (id) do nothing`,
-        [JSON.stringify(rows)],
+         on conflict (id) do update set ${END_COLUMNS.map((col) => `${col} = excluded.${col}`).join(", ")}
+         where gatehouse_usage.outcome in ('started', 'interrupted') and excluded.outcome <> 'started'`,
+        [JSON.stringify(rows), this.instanceId],
       );
     });
   }
