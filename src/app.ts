@@ -16,6 +16,9 @@ import { withRequestLimits } from "./http/request-limits.ts";
 import { withRequestObserver } from "./http/request-observer.ts";
 import type { Gateway } from "./gateway/gateway.ts";
 import { gatewayRoutes } from "./gateway/routes.ts";
+import type { OAuthModule } from "./oauth/oauth-module.ts";
+import { oauthRoutes } from "./http/oauth-routes.ts";
+import { pageRoutes } from "./pages/page-routes.ts";
 import { openapiRoutes } from "./http/openapi/openapi-routes.ts";
 import { applyRouteDocs } from "./http/openapi/route-docs.ts";
 import pkg from "../package.json" with { type: "json" };
@@ -28,7 +31,7 @@ export interface Gatehouse {
 }
 
 /** Composes the app from its plugins; no logic of its own. */
-export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway, extra: AnyElysia[] = []): Gatehouse {
+export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway, oauth: OAuthModule, extra: AnyElysia[] = []): Gatehouse {
   const app = new Elysia({ aot: true })
     .use(errorHandler(s.log))
     .use(routeLabel())
@@ -41,7 +44,9 @@ export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway,
     .use(forwardAuthRoute(auth))
     .use(jwksRoute(auth))
     .use(userAdminRoutes(auth))
-    .use(gatewayRoutes(auth, gateway));
+    .use(gatewayRoutes(auth, gateway))
+    .use(oauthRoutes(s, auth, oauth))
+    .use(pageRoutes(s, auth, oauth));
   for (const plugin of extra) app.use(plugin);
   if (s.config.server.openapi) {
     app.use(openapiRoutes(pkg.version));

@@ -86,8 +86,7 @@ export async function createServices(config: Config, log: Logger, opts: ServiceO
   const { store, watcher } = createStore(config.redis, { onUnavailable: storeMetrics.unavailable });
   const crypto = await CryptoService.create({
     registry,
-    policy: config.crypto.policy,
-    pool: { threads: config.crypto.threads, maxQueue: config.crypto.maxQueue },
+    config: config.crypto,
     calibrate: { samples: defaultCalibrationSamples() },
   });
   log.info({ crypto: crypto.describe() }, "crypto offload policy decided");

@@ -8,6 +8,7 @@ import { ModelAccess } from "./model-access.ts";
 import { ModelDirectory, upstreamsFrom, type Upstream } from "./upstreams.ts";
 import { UsageRecorder } from "./usage-recorder.ts";
 import { ChatProxy } from "./chat-proxy.ts";
+import { fetchConcurrencyCap } from "../platform.ts";
 import { InvalidChatRequestError, ModelAccessDeniedError, NoUpstreamError } from "./gateway-errors.ts";
 
 /** Model lists are fresh this long. */
@@ -74,7 +75,7 @@ export function createGateway(s: Services): Gateway {
 
     async start() {
       await access.start();
-      const cap = bunFetchCap();
+      const cap = fetchConcurrencyCap(s.config.runtime.bunMaxHttpRequests);
       if (upstreams.length > 0 && cap !== null && cap < BUN_FETCH_CAP_WARNING) {
         s.log.warn(
           { cap },
@@ -105,16 +106,4 @@ export function parseChatRequest(body: Uint8Array): { model: string; stream: boo
   if (typeof model !== "string" || model.trim() === "") throw new InvalidChatRequestError("Invalid field 'model': expected a model id");
   if (stream !== undefined && stream !== null && typeof stream !== "boolean") throw new InvalidChatRequestError("Invalid field 'stream': expected true or false");
   return { model, stream: stream === true };
-}
-
-/**
- * Bun's process-wide cap on concurrent fetch() requests (BUN_CONFIG_MAX_HTTP_REQUESTS, default
- * 256, read once at process start), or null on other runtimes. A runtime fact, not Gatehouse
- * configuration, so it is read here rather than in src/config.
- */
-function bunFetchCap(): number | null {
-  if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return null;
-  const raw = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.["BUN_CONFIG_MAX_HTTP_REQUESTS"];
-  const n = Number(raw);
-  return raw !== undefined && Number.isInteger(n) && n > 0 ? n : 256;
 }

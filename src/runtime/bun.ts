@@ -4,17 +4,12 @@ import type { ServerWebSocket, WebSocketHandler } from "bun";
 import type { WsConnection } from "../ws/connection.ts";
 import type { SocketSeed, WsTransport } from "../ws/transport.ts";
 import { acceptUpgrade, isWsUpgrade, type WsEndpoint } from "../ws/upgrade.ts";
+import type { RunningServer, ServeFunction, ServeOptions } from "./serve.ts";
 
-/** A listening server, whatever the runtime. */
-export interface RunningServer {
-  /** The bound port (useful with port 0). */
-  port: number;
-  /** Stops accepting; resolves when in-flight requests finished (or at once when `force`). */
-  stop(force?: boolean): Promise<void>;
-}
+export type { RunningServer } from "./serve.ts";
 
 /** Serves `fetch` with Bun.serve, and the socket hub at its path when `ws` is given. */
-export function serveBun(fetch: FetchHandler, opts: { host: string; port: number; maxBodyBytes: number }, ws?: WsEndpoint): RunningServer {
+export const serveBun: ServeFunction = (fetch: FetchHandler, opts: ServeOptions, ws?: WsEndpoint): RunningServer => {
   const server = Bun.serve<SocketData>({
     hostname: opts.host,
     port: opts.port,
@@ -40,7 +35,7 @@ export function serveBun(fetch: FetchHandler, opts: { host: string; port: number
     port: server.port ?? opts.port,
     stop: (force = false) => server.stop(force),
   };
-}
+};
 
 /** Per-socket data: the upgrade's seed until `open`, then the hub's connection. */
 interface SocketData {

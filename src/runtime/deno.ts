@@ -1,5 +1,5 @@
 import type { FetchHandler } from "../http/request-accounting.ts";
-import type { RunningServer } from "./bun.ts";
+import type { RunningServer, ServeFunction, ServeOptions } from "./serve.ts";
 import { recordPeerAddress } from "../http/client-address.ts";
 import type { WsConnection } from "../ws/connection.ts";
 import type { WsTransport } from "../ws/transport.ts";
@@ -7,26 +7,38 @@ import { acceptUpgrade, isWsUpgrade, type WsEndpoint } from "../ws/upgrade.ts";
 
 declare const Deno: {
   serve(
-    options: { hostname: string; port: number; onListen?: (addr: { port: number }) => void },
+    options: { hostname: string; port: number; onListen?: (addr: { port: number }) => void; onError?: (error: unknown) => Response },
     handler: (req: Request, info: { remoteAddr: { hostname: string } }) => Response | Promise<Response>,
   ): { addr: { port: number }; shutdown(): Promise<void>; finished: Promise<void> };
   upgradeWebSocket(request: Request, options?: { idleTimeout?: number }): { socket: WebSocket; response: Response };
 };
 
-/** Serves `fetch` with Deno.serve, and the socket hub at its path when `ws` is given: the only part of serving that differs on Deno. */
-export function serveDeno(fetch: FetchHandler, opts: { host: string; port: number }, ws?: WsEndpoint): RunningServer {
-  const server = Deno.serve({ hostname: opts.host, port: opts.port, onListen: () => {} }, (req, info) => {
-    recordPeerAddress(req, info.remoteAddr.hostname);
-    if (ws && isWsUpgrade(ws, req)) return upgradeDeno(ws, req);
-    return fetch(req);
-  });
+/**
+ * Serves `fetch` with Deno.serve, and the socket hub at its path when `ws` is given. Deno has no
+ * request-body limit of its own, so `maxBodyBytes` is left to the app (request-limits.ts).
+ */
+export const serveDeno: ServeFunction = (fetch: FetchHandler, opts: ServeOptions, ws?: WsEndpoint): RunningServer => {
+  const server = Deno.serve(
+    {
+      hostname: opts.host,
+      port: opts.port,
+      // Deno prints "Listening on …" unless told otherwise; the entry logs its own JSON line.
+      onListen: () => {},
+      onError: () => new Response(JSON.stringify({ detail: "Internal Server Error" }), { status: 500, headers: { "content-type": "application/json" } }),
+    },
+    (req, info) => {
+      recordPeerAddress(req, info.remoteAddr.hostname);
+      if (ws && isWsUpgrade(ws, req)) return upgradeDeno(ws, req);
+      return fetch(req);
+    },
+  );
+  let stopped: Promise<void> | undefined;
   return {
     port: server.addr.port,
-    stop: async () => {
-      await server.shutdown();
-    },
+    // Deno.serve has no forced stop: shutdown() always lets in-flight responses finish.
+    stop: () => (stopped ??= server.shutdown()),
   };
-}
+};
 
 /** The hub's transport over a Deno WebSocket; Deno has no send-side limit, so the buffer is checked here. */
 class DenoTransport implements WsTransport {

@@ -1,4 +1,5 @@
 import type { Logger } from "../observability/logger.ts";
+import { unrefTimeout } from "../platform.ts";
 
 /**
  * On SIGTERM/SIGINT: runs `shutdown` once, exits 0 when it finishes, or exits 1 when it
@@ -11,10 +12,10 @@ export function exitOnSignals(shutdown: () => Promise<void>, log: Logger, timeou
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down: readiness off, draining in-flight requests");
-    setTimeout(() => {
+    unrefTimeout(() => {
       log.error({ timeoutMs }, "shutdown timed out; exiting with work unfinished");
       process.exit(1);
-    }, timeoutMs).unref();
+    }, timeoutMs);
     shutdown().then(
       () => {
         log.info("shutdown complete");

@@ -1,6 +1,7 @@
 import type { Services } from "../services.ts";
 import type { AuthModule } from "../auth/auth-module.ts";
 import { WsHub } from "./hub.ts";
+import { registerCoreEvents } from "./core-events.ts";
 import { OpenWebUIChannelAccess, type ChannelAccess } from "./channel-access.ts";
 
 /**
@@ -17,6 +18,7 @@ export async function createWsHub(s: Services, auth: AuthModule, channels?: Chan
     channels: channels ?? new OpenWebUIChannelAccess(s.pool),
     trustedEmailHeader: s.config.auth.trustedEmailHeader,
   });
+  registerCoreEvents(hub, auth.activity, s.config.ws);
   await hub.start();
   s.lifecycle.onDrain(() => hub.drain());
   return hub;

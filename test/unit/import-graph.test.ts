@@ -1,0 +1,37 @@
+import { describe, expect, test } from "bun:test";
+import { importCycles, importGraph, layerOf, upwardEdges } from "../helpers/import-graph.ts";
+
+const src = new URL("../../src", import.meta.url).pathname;
+
+describe("src/ import graph (DESIGN §2 layering)", () => {
+  const graph = importGraph(src);
+
+  test("the walk finds the modules and their imports", () => {
+    expect(graph.modules).toContain("app.ts");
+    expect(graph.modules).toContain("platform.ts");
+    expect(graph.edges).toContainEqual({ from: "entry.ts", to: "server.ts" });
+    expect(graph.edges).toContainEqual({ from: "main.deno.ts", to: "runtime/deno.ts" });
+    expect(graph.edges.length).toBeGreaterThan(graph.modules.length);
+  });
+
+  test("every module is in a layer", () => {
+    expect(graph.modules.filter((m) => layerOf(m) === -1)).toEqual([]);
+  });
+
+  test("no import points up the layering", () => {
+    expect(upwardEdges(graph.edges)).toEqual([]);
+  });
+
+  test("no import cycles", () => {
+    expect(importCycles(graph.modules, graph.edges)).toEqual([]);
+  });
+
+  test("platform.ts imports nothing from the project", () => {
+    expect(graph.edges.filter((e) => e.from === "platform.ts")).toEqual([]);
+  });
+
+  test("the checks catch an upward edge and a cycle", () => {
+    expect(upwardEdges([{ from: "config/config.ts", to: "crypto/policy.ts" }])).toHaveLength(1);
+    expect(importCycles(["a.ts", "b.ts"], [{ from: "a.ts", to: "b.ts" }, { from: "b.ts", to: "a.ts" }])).toEqual(["a.ts ⇄ b.ts"]);
+  });
+});
