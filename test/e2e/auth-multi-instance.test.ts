@@ -1,24 +1,25 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-services.ts";
-import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+import { entryCommand, MIXED_FLEETS, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 import { startTestApp } from "../helpers/test-app.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
 import { startRedis } from "../harness/services.ts";
 import { within } from "../helpers/wait.ts";
 import { decodeJwt } from "jose";
 
-describe("two instances sharing Postgres and Redis", () => {
+// A mixed fleet, both ways round: each runtime is the writer once and the reader once.
+for (const [runtimeA, runtimeB] of MIXED_FLEETS) describe(`two instances sharing Postgres and Redis: A on ${runtimeA}, B on ${runtimeB}`, () => {
   const procs: ServerProcess[] = [];
   let a: ServerProcess;
   let b: ServerProcess;
   let prefix: string;
   beforeAll(async () => {
-    prefix = uniquePrefix("multi");
-    const env = { DATABASE_URL: await freshDatabaseUrl("multi"), REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: prefix, WEBUI_SECRET_KEY: "multi-secret", ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user" };
-    a = await startServerProcess(env);
+    prefix = uniquePrefix(`multi_${runtimeA}`);
+    const env = { DATABASE_URL: await freshDatabaseUrl(`multi_${runtimeA}`), REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: prefix, WEBUI_SECRET_KEY: "multi-secret", ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user" };
+    a = await startServerProcess(env, entryCommand(runtimeA));
     procs.push(a);
-    b = await startServerProcess(env);
+    b = await startServerProcess(env, entryCommand(runtimeB));
     procs.push(b);
   });
   afterAll(() => {
