@@ -12,7 +12,7 @@ import type { KeyValueStore } from "./kv/store.ts";
 import type { KeyWatcher } from "./kv/key-watch.ts";
 import { createStore } from "./kv/create-store.ts";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded/pglite-server.ts";
-import { loadOrCreateSecretKey } from "./embedded/secret-key.ts";
+import { loadOrCreateSecretKey } from "./embedded/data-dir.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { CryptoService } from "./crypto/crypto-service.ts";
 import { defaultCalibrationSamples } from "./crypto/calibration.ts";

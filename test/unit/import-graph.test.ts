@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { importCycles, importGraph, layerOf, upwardEdges } from "../helpers/import-graph.ts";
 
 const src = new URL("../../src", import.meta.url).pathname;
@@ -33,5 +34,17 @@ describe("src/ import graph (DESIGN §2 layering)", () => {
   test("the checks catch an upward edge and a cycle", () => {
     expect(upwardEdges([{ from: "config/config.ts", to: "crypto/policy.ts" }])).toHaveLength(1);
     expect(importCycles(["a.ts", "b.ts"], [{ from: "a.ts", to: "b.ts" }, { from: "b.ts", to: "a.ts" }])).toEqual(["a.ts ⇄ b.ts"]);
+  });
+
+  const sourceOf = (m: string) => readFileSync(`${src}/${m}`, "utf8");
+
+  test("auth/ does not touch the file system (the data directory is embedded/data-dir.ts)", () => {
+    expect(graph.modules.filter((m) => m.startsWith("auth/") && /from "node:fs/.test(sourceOf(m)))).toEqual([]);
+  });
+
+  test("only src/config/ and the entry points read process.env", () => {
+    const entries = new Set(["main.ts", "main.deno.ts", "cli.ts"]);
+    const readers = graph.modules.filter((m) => !m.startsWith("config/") && !entries.has(m) && /process\??\.env|Deno\.env/.test(sourceOf(m)));
+    expect(readers).toEqual([]);
   });
 });
