@@ -19,7 +19,8 @@ const BAD: Array<[string, string, string]> = [
 ];
 
 for (const runtime of RUNTIMES) describe(`boot on ${runtime}`, () => {
-  for (const [name, value, message] of BAD) {
+  // The config path is shared code; on Deno one case shows the exit code and the line.
+  for (const [name, value, message] of runtime === "bun" ? BAD : BAD.slice(0, 1)) {
     test(`${name}=${value} stops the process with exit code 2 and one line naming it`, async () => {
       const s = await startServerProcess({ [name]: value }, entryCommand(runtime), false);
       started.push(s);
