@@ -92,7 +92,7 @@ try {
   }
   await Bun.sleep(3000);
   for (const rt of RUNTIMES) {
-    const version = Bun.spawnSync(rt === "bun" ? [`${root}node_modules/.bin/bun`, "--version"] : [`${root}node_modules/.bin/deno`, "--version"]).stdout.toString().split("\n")[0]!.trim();
+    const version = Bun.spawnSync(rt === "bun" ? [`${root}node_modules/.bin/bun`, "--version"] : [`${root}node_modules/.bin/deno`, "--version"]).stdout.toString().split("\n")[0]!.replace(/^deno /, "").replace(/ \(.*$/, "").trim();
     rows.push({
       runtime: rt, version,
       idleRssAfterBootMb: idleAfterBoot.get(rt)!,
