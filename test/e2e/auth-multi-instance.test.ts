@@ -32,6 +32,17 @@ for (const [runtimeA, runtimeB] of MIXED_FLEETS) describe(`two instances sharing
     return ((await r.json()) as { token: string; id: string });
   };
 
+  test("each runtime's adapter records the socket peer: the device session's address is loopback, not unknown", async () => {
+    for (const server of [a, b]) {
+      const email = `peer-${server.port}@example.com`;
+      const r = await fetch(`${server.baseUrl}/api/v1/auths/signup`, postJson({ name: email, email, password: "pw" }));
+      expect(r.status).toBe(200);
+      const { token } = (await r.json()) as { token: string };
+      const sessions = (await (await fetch(`${server.baseUrl}/api/v1/auths/sessions`, { headers: { authorization: `Bearer ${token}` } })).json()) as Array<{ ip: string | null }>;
+      expect(sessions.map((x) => x.ip?.replace(/^::ffff:/, ""))).toEqual(["127.0.0.1"]);
+    }
+  });
+
   test("a sign-out on A is refused on B within one second", async () => {
     const { token } = await signUp("one@example.com");
     expect((await me(b, token)).status).toBe(200); // B's caches are warm
