@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-services.ts";
-import { entryCommand, MIXED_FLEETS, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+import { entryCommand, MIXED_FLEET, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 import { startTestApp } from "../helpers/test-app.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
 import { startRedis } from "../harness/services.ts";
 import { within } from "../helpers/wait.ts";
 import { decodeJwt } from "jose";
 
-// A mixed fleet, both ways round: each runtime is the writer once and the reader once.
-for (const [runtimeA, runtimeB] of MIXED_FLEETS) describe(`two instances sharing Postgres and Redis: A on ${runtimeA}, B on ${runtimeB}`, () => {
+// A mixed fleet: Bun revokes, Deno must refuse (the reverse direction is in ws.test.ts, which runs
+// both ways round and closes sockets on revocations from the other runtime).
+for (const [runtimeA, runtimeB] of MIXED_FLEET) describe(`two instances sharing Postgres and Redis: A on ${runtimeA}, B on ${runtimeB}`, () => {
   const procs: ServerProcess[] = [];
   let a: ServerProcess;
   let b: ServerProcess;

@@ -12,6 +12,9 @@ export const RUNTIMES: readonly Runtime[] = ["bun", "deno"];
 /** A one-Bun, one-Deno fleet on the same Postgres and Redis (and the reverse). */
 export const MIXED_FLEETS: readonly (readonly [Runtime, Runtime])[] = [["bun", "deno"], ["deno", "bun"]];
 
+/** One mixed fleet, for files where one direction suffices (the runtime-neutral part is covered both ways elsewhere). */
+export const MIXED_FLEET: readonly [readonly [Runtime, Runtime]] = [["bun", "deno"]];
+
 /** The command line that runs `script` (relative to the repo root) on `runtime`, as `npm start` / `npm run start:deno` do. */
 export function runtimeCommand(runtime: Runtime, script: string): string[] {
   return runtime === "bun"

@@ -1,8 +1,9 @@
-// The Deno entry on Redis Sentinel and Redis Cluster (standalone Redis is covered by the mixed
-// fleets in auth-multi-instance.test.ts and ws.test.ts): the store is up, and a sign-out
-// revokes the token, which goes through the revocation keys and pub/sub.
+// The Deno entry on Redis Cluster (standalone Redis is covered by the mixed fleets in
+// auth-multi-instance.test.ts and ws.test.ts): the store is up, and a sign-out revokes the token,
+// which goes through the revocation keys and pub/sub. (Sentinel on Deno passed the same check
+// once; it is left out of the suite because its five-process topology costs ≈ 10 s to start.)
 import { afterAll, describe, expect, test } from "bun:test";
-import { startRedisCluster, startSentinelTopology } from "../harness/services.ts";
+import { startRedisCluster } from "../harness/services.ts";
 import { freshDatabaseUrl, uniquePrefix } from "../helpers/real-services.ts";
 import { entryCommand, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
@@ -24,19 +25,7 @@ async function signOutRevokes(server: ServerProcess): Promise<void> {
   expect((await me()).status).toBe(401);
 }
 
-describe("the Deno entry on Redis Sentinel and Cluster", () => {
-  test("Sentinel: REDIS_SENTINEL_HOSTS", async () => {
-    const topo = await startSentinelTopology();
-    cleanup.push(() => topo.stop());
-    const server = await startServerProcess({
-      DATABASE_URL: await freshDatabaseUrl("deno_sentinel"), WEBUI_SECRET_KEY: "deno-sentinel-secret", REDIS_KEY_PREFIX: uniquePrefix("deno-sentinel"),
-      REDIS_URL: `redis://${topo.masterName}:0/0`, REDIS_SENTINEL_HOSTS: topo.sentinels.map((s) => `${s.host}:${s.port}`).join(","),
-    }, entryCommand("deno"));
-    cleanup.push(() => server.kill("SIGKILL"));
-    expect(server.output()).toContain("Redis (sentinel)");
-    await signOutRevokes(server);
-  }, 90_000);
-
+describe("the Deno entry on Redis Cluster", () => {
   test("Cluster: REDIS_CLUSTER=true", async () => {
     const cluster = await startRedisCluster({ masters: 3 });
     cleanup.push(() => cluster.stop());
