@@ -4,12 +4,12 @@ import type { ServerWebSocket, WebSocketHandler } from "bun";
 import type { WsConnection } from "../ws/connection.ts";
 import type { SocketSeed, WsTransport } from "../ws/transport.ts";
 import { acceptUpgrade, isWsUpgrade, type WsEndpoint } from "../ws/upgrade.ts";
-import type { RunningServer, ServeFunction, ServeOptions } from "./serve.ts";
+import type { RunningServer, ServeOptions } from "./serve.ts";
 
 export type { RunningServer } from "./serve.ts";
 
 /** Serves `fetch` with Bun.serve, and the socket hub at its path when `ws` is given. */
-export const serveBun: ServeFunction = (fetch: FetchHandler, opts: ServeOptions, ws?: WsEndpoint): RunningServer => {
+export function serveBun(fetch: FetchHandler, opts: ServeOptions, ws?: WsEndpoint): RunningServer {
   const server = Bun.serve<SocketData>({
     hostname: opts.host,
     port: opts.port,
@@ -35,7 +35,7 @@ export const serveBun: ServeFunction = (fetch: FetchHandler, opts: ServeOptions,
     port: server.port ?? opts.port,
     stop: (force = false) => server.stop(force),
   };
-};
+}
 
 /** Per-socket data: the upgrade's seed until `open`, then the hub's connection. */
 interface SocketData {

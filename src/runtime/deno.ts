@@ -1,5 +1,5 @@
 import type { FetchHandler } from "../http/request-accounting.ts";
-import type { RunningServer, ServeFunction, ServeOptions } from "./serve.ts";
+import type { RunningServer, ServeOptions } from "./serve.ts";
 import { recordPeerAddress } from "../http/client-address.ts";
 import type { WsConnection } from "../ws/connection.ts";
 import type { WsTransport } from "../ws/transport.ts";
@@ -13,32 +13,27 @@ declare const Deno: {
   upgradeWebSocket(request: Request, options?: { idleTimeout?: number }): { socket: WebSocket; response: Response };
 };
 
+/** Deno's answer to a handler that threw, the same JSON as Bun's `error` hook (src/runtime/bun.ts). */
+const internalError = () => new Response(JSON.stringify({ detail: "Internal Server Error" }), { status: 500, headers: { "content-type": "application/json" } });
+
 /**
- * Serves `fetch` with Deno.serve, and the socket hub at its path when `ws` is given. Deno has no
- * request-body limit of its own, so `maxBodyBytes` is left to the app (request-limits.ts).
+ * Serves `fetch` with Deno.serve, and the socket hub at its path when `ws` is given: the only part
+ * of serving that differs on Deno. Deno has no request-body limit of its own, so `maxBodyBytes` is
+ * left to the app (request-limits.ts), and no forced stop (shutdown lets in-flight responses finish).
  */
-export const serveDeno: ServeFunction = (fetch: FetchHandler, opts: ServeOptions, ws?: WsEndpoint): RunningServer => {
-  const server = Deno.serve(
-    {
-      hostname: opts.host,
-      port: opts.port,
-      // Deno prints "Listening on …" unless told otherwise; the entry logs its own JSON line.
-      onListen: () => {},
-      onError: () => new Response(JSON.stringify({ detail: "Internal Server Error" }), { status: 500, headers: { "content-type": "application/json" } }),
-    },
-    (req, info) => {
-      recordPeerAddress(req, info.remoteAddr.hostname);
-      if (ws && isWsUpgrade(ws, req)) return upgradeDeno(ws, req);
-      return fetch(req);
-    },
-  );
-  let stopped: Promise<void> | undefined;
+export function serveDeno(fetch: FetchHandler, opts: ServeOptions, ws?: WsEndpoint): RunningServer {
+  const server = Deno.serve({ hostname: opts.host, port: opts.port, onListen: () => {}, onError: internalError }, (req, info) => {
+    recordPeerAddress(req, info.remoteAddr.hostname);
+    if (ws && isWsUpgrade(ws, req)) return upgradeDeno(ws, req);
+    return fetch(req);
+  });
   return {
     port: server.addr.port,
-    // Deno.serve has no forced stop: shutdown() always lets in-flight responses finish.
-    stop: () => (stopped ??= server.shutdown()),
+    stop: async () => {
+      await server.shutdown();
+    },
   };
-};
+}
 
 /** The hub's transport over a Deno WebSocket; Deno has no send-side limit, so the buffer is checked here. */
 class DenoTransport implements WsTransport {
