@@ -44,6 +44,25 @@ for (const [runtimeA, runtimeB] of MIXED_FLEET) describe(`two instances sharing 
     }
   });
 
+  test("pages on each runtime: a same-origin form sign-in sets the HttpOnly token cookie and opens the devices page; a cross-site post is refused", async () => {
+    await signUp("pages@example.com");
+    for (const server of [a, b]) {
+      const form = (origin: string) => fetch(`${server.baseUrl}/auth/signin`, {
+        method: "POST", redirect: "manual", body: new URLSearchParams({ email: "pages@example.com", password: "pw" }).toString(),
+        headers: { "content-type": "application/x-www-form-urlencoded", origin },
+      });
+      const refused = await form("https://evil.example");
+      expect(refused.status).toBe(403);
+      const signedIn = await form(server.baseUrl);
+      expect(signedIn.status).toBe(303);
+      const cookie = signedIn.headers.getSetCookie().find((c) => c.startsWith("token="));
+      expect(cookie).toMatch(/^token=eyJ[^;]+;.*HttpOnly/i);
+      const devices = await fetch(`${server.baseUrl}${signedIn.headers.get("location")}`, { headers: { cookie: cookie!.split(";")[0]! } });
+      expect(devices.status).toBe(200);
+      expect(await devices.text()).toContain("pages@example.com");
+    }
+  });
+
   test("a sign-out on A is refused on B within one second", async () => {
     const { token } = await signUp("one@example.com");
     expect((await me(b, token)).status).toBe(200); // B's caches are warm
