@@ -6,6 +6,8 @@ import { startTestApp } from "../helpers/test-app.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
 import { startRedis } from "../harness/services.ts";
 import { within } from "../helpers/wait.ts";
+import { sample } from "../helpers/metrics-text.ts";
+import { startFakeLlm, type FakeLlm } from "../../bench/fake-llm.ts";
 import { decodeJwt } from "jose";
 
 // A mixed fleet: Bun revokes, Deno must refuse (the reverse direction is in ws.test.ts, which runs
@@ -15,16 +17,27 @@ for (const [runtimeA, runtimeB] of MIXED_FLEET) describe(`two instances sharing 
   let a: ServerProcess;
   let b: ServerProcess;
   let prefix: string;
+  let fake: FakeLlm;
+  let adminToken: string;
   beforeAll(async () => {
+    fake = startFakeLlm({ tokens: 5, intervalMs: 100, firstTokenMs: 100 });
     prefix = uniquePrefix(`multi_${runtimeA}`);
-    const env = { DATABASE_URL: await freshDatabaseUrl(`multi_${runtimeA}`), REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: prefix, WEBUI_SECRET_KEY: "multi-secret", ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user" };
+    const env = {
+      DATABASE_URL: await freshDatabaseUrl(`multi_${runtimeA}`), REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: prefix, WEBUI_SECRET_KEY: "multi-secret",
+      ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user", OPENAI_API_BASE_URL: fake.url,
+    };
     a = await startServerProcess(env, entryCommand(runtimeA));
     procs.push(a);
     b = await startServerProcess(env, entryCommand(runtimeB));
     procs.push(b);
+    // The first user is the admin; it grants the fake model to everyone.
+    adminToken = (await signUp("admin@example.com")).token;
+    const grant = await fetch(`${a.baseUrl}/api/v1/gateway/model-access`, postJson({ user_id: "*", model_id: "fake-gpt" }, { authorization: `Bearer ${adminToken}` }));
+    expect(grant.status).toBe(200);
   });
-  afterAll(() => {
+  afterAll(async () => {
     for (const p of procs) p.kill("SIGKILL");
+    await fake?.stop();
   });
   const me = (server: ServerProcess, token: string) => fetch(`${server.baseUrl}/api/v1/auths/`, { headers: { authorization: `Bearer ${token}` } });
   const signUp = async (email: string) => {
@@ -60,6 +73,23 @@ for (const [runtimeA, runtimeB] of MIXED_FLEET) describe(`two instances sharing 
       const devices = await fetch(`${server.baseUrl}${signedIn.headers.get("location")}`, { headers: { cookie: cookie!.split(";")[0]! } });
       expect(devices.status).toBe(200);
       expect(await devices.text()).toContain("pages@example.com");
+    }
+  });
+
+  test("the gateway on each runtime: 20 concurrent streams complete, and warm streams make no checkout before the call", async () => {
+    const { token } = await signUp("streamer@example.com");
+    for (const server of [a, b]) {
+      expect((await fetch(`${server.baseUrl}/api/models`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      const texts = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+        const r = await fetch(`${server.baseUrl}/api/chat/completions`, postJson({ model: "fake-gpt", stream: true, messages: [{ role: "user", content: `s${i}` }] }, { authorization: `Bearer ${token}` }));
+        expect(r.status).toBe(200);
+        return r.text();
+      }));
+      for (const t of texts) expect(t).toEndWith("data: [DONE]\n\n");
+      const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+      const route = { route: "/api/chat/completions" };
+      expect(sample(metrics, "gatehouse_gateway_upstream_calls_total", { ...route, outcome: "completed" })).toBe(20);
+      expect(sample(metrics, "gatehouse_db_request_checkouts_sum", route)).toBe(0);
     }
   });
 
