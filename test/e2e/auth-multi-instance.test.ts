@@ -93,6 +93,14 @@ for (const [runtimeA, runtimeB] of MIXED_FLEET) describe(`two instances sharing 
     }
   });
 
+  test("both runtimes export the same metric families", async () => {
+    const families = async (server: ServerProcess) =>
+      [...(await (await fetch(`${server.baseUrl}/metrics`)).text()).matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!).sort();
+    const [fromA, fromB] = await Promise.all([families(a), families(b)]);
+    expect(fromA.length).toBeGreaterThan(50);
+    expect(fromB).toEqual(fromA);
+  });
+
   test("a sign-out on A is refused on B within one second", async () => {
     const { token } = await signUp("one@example.com");
     expect((await me(b, token)).status).toBe(200); // B's caches are warm
