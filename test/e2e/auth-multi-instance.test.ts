@@ -101,6 +101,19 @@ for (const [runtimeA, runtimeB] of MIXED_FLEET) describe(`two instances sharing 
     expect(fromB).toEqual(fromA);
   });
 
+  test("both runtimes write the same JSON log lines (startup line and access log fields)", async () => {
+    for (const server of [a, b]) await (await fetch(`${server.baseUrl}/api/v1/auths/`, { headers: { "x-request-id": `same-logs-${server.port}` } })).text();
+    const find = (server: ServerProcess, pick: (l: Record<string, unknown>) => boolean) =>
+      server.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>).find(pick);
+    const shape = (server: ServerProcess, pick: (l: Record<string, unknown>) => boolean) => Object.keys(find(server, pick)!).sort();
+    const listening = (l: Record<string, unknown>) => String(l["msg"]).startsWith("Gatehouse listening on");
+    const access = (server: ServerProcess) => (l: Record<string, unknown>) => l["msg"] === "request" && l["reqId"] === `same-logs-${server.port}`;
+    // The child's output is read asynchronously: wait until both access lines arrived.
+    await within(2000, async () => find(a, access(a)) !== undefined && find(b, access(b)) !== undefined);
+    expect(shape(b, listening)).toEqual(shape(a, listening));
+    expect(shape(b, access(b))).toEqual(shape(a, access(a)));
+  });
+
   test("a sign-out on A is refused on B within one second", async () => {
     const { token } = await signUp("one@example.com");
     expect((await me(b, token)).status).toBe(200); // B's caches are warm
