@@ -31,6 +31,11 @@ describe("src/ import graph (DESIGN §2 layering)", () => {
     expect(graph.edges.filter((e) => e.from === "platform.ts")).toEqual([]);
   });
 
+  test("the runtime adapters do not import each other; crypto/ takes its settings, not the config readers", () => {
+    expect(graph.edges.filter((e) => e.from.startsWith("runtime/") && /^runtime\/(bun|deno)\.ts$/.test(e.to))).toEqual([]);
+    expect(graph.edges.filter((e) => e.from.startsWith("crypto/") && e.to === "config/readers.ts")).toEqual([]);
+  });
+
   test("the checks catch an upward edge and a cycle", () => {
     expect(upwardEdges([{ from: "config/config.ts", to: "crypto/policy.ts" }])).toHaveLength(1);
     expect(importCycles(["a.ts", "b.ts"], [{ from: "a.ts", to: "b.ts" }, { from: "b.ts", to: "a.ts" }])).toEqual(["a.ts ⇄ b.ts"]);
