@@ -3,6 +3,7 @@
 #   docker build -t gatehouse .
 #   docker run -p 8080:8080 gatehouse                      # embedded PGlite + in-memory store in /app/data
 #   docker compose up                                      # with Postgres and Redis (docker-compose.yml)
+#   docker build --target deno -t gatehouse:deno .         # the same server on Deno (npm run start:deno)
 #
 # For reproducible builds, also pin both base images by digest, e.g.
 #   FROM oven/bun:1.4.5-slim@sha256:<digest>
@@ -32,7 +33,42 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && node -e "require('@node-rs/argon2')"
 
 # ---------------------------------------------------------------------------------------------
-# Stage 2: runtime. Bun runs the TypeScript sources directly; there is no build step.
+# Stage 2 (`--target deno`): the same sources and production node_modules on Deno, started as
+# `npm run start:deno` does. Debian-based like the deps stage, so its glibc argon2 binary loads.
+# Not the default target: the last stage (Bun) is.
+FROM denoland/deno:debian-2.9.5 AS deno
+WORKDIR /app
+
+# DENO_DIR: Deno's cache of transpiled sources, filled at build time (below) so start-up does not
+# compile, and owned by the service user.
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DENO_DIR=/app/.deno-cache
+
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY src ./src
+COPY workers ./workers
+
+# uid/gid 1993 is the image's `deno` user; /app/data is the only path the service writes, besides
+# the cache it owns.
+RUN mkdir -p /app/data /app/.deno-cache && chown 1993:1993 /app/data /app/.deno-cache && chmod 0750 /app/data
+VOLUME ["/app/data"]
+USER 1993:1993
+RUN deno cache src/main.deno.ts workers/crypto.worker.ts
+
+EXPOSE 8080
+
+# src/main.deno.ts handles SIGTERM exactly as src/main.ts does.
+STOPSIGNAL SIGTERM
+
+# Liveness only, as in the Bun image; Deno's eval needs no curl either.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["deno", "eval", "const r = await fetch('http://127.0.0.1:' + (Deno.env.get('PORT') || '8080') + '/livez', { signal: AbortSignal.timeout(2500) }); Deno.exit(r.ok ? 0 : 1)"]
+
+# Same command as `npm run start:deno` (package.json), in exec form so deno is PID 1.
+ENTRYPOINT ["deno", "run", "-A", "src/main.deno.ts"]
+
+# ---------------------------------------------------------------------------------------------
+# Stage 3 (default): runtime. Bun runs the TypeScript sources directly; there is no build step.
 FROM oven/bun:1.4.5-slim AS runtime
 WORKDIR /app
 

@@ -19,7 +19,7 @@
 import { parseArgs } from "node:util";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createDatabase, ensureBinaries, freePort, startPostgres, startRedis, stopAll } from "../test/harness/services.ts";
-import { startServerProcess, type ServerProcess } from "../test/helpers/server-process.ts";
+import { entryCommand, startServerProcess, type ServerProcess } from "../test/helpers/server-process.ts";
 import { machine, table, writeResults } from "./lib/results.ts";
 import type { FakeLlmStats } from "./fake-llm.ts";
 
@@ -49,7 +49,10 @@ const { values } = parseArgs({
     "burst-row": { type: "boolean", default: true },
     out: { type: "string", default: "concurrency" },
   },
+  // --no-burst-row
+  allowNegative: true,
 });
+const MODES: readonly Mode[] = ["gatehouse", "gatehouse-deno", "baseline"];
 const levels = values.levels!.split(",").map(Number);
 const upstreamSeconds = Number(values["upstream-seconds"]);
 const tokensPerAnswer = Number(values.tokens);
@@ -63,9 +66,10 @@ for (const n of [...levels, upstreamSeconds, tokensPerAnswer, userCount, session
   if (!Number.isFinite(n) || n <= 0) throw new Error("--levels, --upstream-seconds, --tokens, --users and --sessions take positive numbers");
 }
 if (!Number.isFinite(rampMs) || rampMs < 0) throw new Error("--ramp-ms takes a number of milliseconds (0: all at once)");
-for (const m of modes) if (m !== "gatehouse" && m !== "baseline") throw new Error(`unknown mode ${m} (gatehouse, baseline)`);
+for (const m of modes) if (!MODES.includes(m)) throw new Error(`unknown mode ${m} (${MODES.join(", ")})`);
 
-type Mode = "gatehouse" | "baseline";
+/** `gatehouse` on Bun (src/main.ts), `gatehouse-deno` on Deno (src/main.deno.ts), or the hold-a-connection baseline. */
+type Mode = "gatehouse" | "gatehouse-deno" | "baseline";
 
 interface RunResult {
   mode: Mode;
@@ -173,8 +177,8 @@ writeOutputs(results);
 // ------------------------------------------------------------------------------------------
 
 async function startServer(mode: Mode, env: Record<string, string>): Promise<ServerProcess> {
-  const argv = mode === "gatehouse"
-    ? [bun, "--max-http-header-size=262144", "src/main.ts"]
+  const argv = mode === "gatehouse" ? entryCommand("bun")
+    : mode === "gatehouse-deno" ? entryCommand("deno")
     : [bun, "--max-http-header-size=262144", "bench/baseline-hold.ts"];
   return startServerProcess(env, argv);
 }
@@ -520,7 +524,7 @@ function chart(all: RunResult[]): string {
   const panelH = 260;
   const top = 60;
   const lefts = [60, 510];
-  const colors: Record<Mode, string> = { gatehouse: "#1f77b4", baseline: "#d62728" };
+  const colors: Record<Mode, string> = { gatehouse: "#1f77b4", "gatehouse-deno": "#2ca02c", baseline: "#d62728" };
   const xs = [...new Set(rs.map((r) => r.concurrency))].sort((a, b) => a - b);
   const lx = (c: number, left: number) => {
     const lo = Math.log10(xs[0]!);

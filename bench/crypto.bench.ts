@@ -13,17 +13,19 @@
 import { generateKeyPairSync } from "node:crypto";
 import { Bench } from "tinybench";
 import vectors from "../test/fixtures/compat/openwebui-vectors.json" with { type: "json" };
-import { calibrateCrypto, selectCpuClock } from "../src/crypto/calibration.ts";
+import { calibrateCrypto } from "../src/crypto/calibration.ts";
+import { threadCpuClock } from "../src/platform.ts";
 import { runCryptoOp, type CryptoOpArgs, type CryptoOpName } from "../src/crypto/ops.ts";
-import { decidePlacements, parseCryptoPolicy } from "../src/crypto/policy.ts";
-import { CryptoPool, defaultCryptoThreads } from "../src/crypto/pool.ts";
+import { decidePlacements } from "../src/crypto/policy.ts";
+import { defaultCryptoThreads, parseCryptoPolicy } from "../src/config/crypto-config.ts";
+import { CryptoPool } from "../src/crypto/pool.ts";
 import { machine, table, writeResults } from "./lib/results.ts";
 
 const quick = process.argv.includes("--quick");
 const FAST = { seqMs: quick ? 100 : 250, loadedMs: quick ? 150 : 300, inFlight: 32 };
 const SLOW = { seqIterations: quick ? 2 : 3, loadedMs: quick ? 300 : 1000, inFlight: 4 };
 const SPIN_SWEEP = [25, 50, 100, 200, 1000];
-const clock = selectCpuClock();
+const clock = threadCpuClock();
 const cores = defaultCryptoThreads();
 
 interface Case {

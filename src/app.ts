@@ -17,9 +17,15 @@ import { withRequestLimits } from "./http/request-limits.ts";
 import { withRequestObserver } from "./http/request-observer.ts";
 import type { Gateway } from "./gateway/gateway.ts";
 import { gatewayRoutes } from "./gateway/routes.ts";
+import type { OAuthModule } from "./oauth/oauth-module.ts";
+import { oauthRoutes } from "./http/oauth-routes.ts";
+import { pageRoutes } from "./pages/page-routes.ts";
 import { openapiRoutes } from "./http/openapi/openapi-routes.ts";
 import { applyRouteDocs } from "./http/openapi/route-docs.ts";
 import type { GroupsModule } from "./groups/groups-module.ts";
+import type { LdapModule } from "./ldap/ldap-module.ts";
+import { ldapRoutes } from "./http/ldap-routes.ts";
+import { scimRoutes } from "./http/scim-routes.ts";
 import { withCsrfGuard } from "./http/csrf-guard.ts";
 import { withForwardedSecureCookies } from "./http/secure-cookies.ts";
 import { publicOriginOf } from "./http/request-site.ts";
@@ -33,8 +39,16 @@ export interface Gatehouse {
   fetch: FetchHandler;
 }
 
+/** The optional areas an instance runs beside the core (each mounts its routes here). */
+export interface AppModules {
+  groups: GroupsModule;
+  /** null when `ENABLE_LDAP` is off. */
+  ldap: LdapModule | null;
+}
+
 /** Composes the app from its plugins; no logic of its own. */
-export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway, extra: AnyElysia[] = [], groups?: GroupsModule): Gatehouse {
+export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway, oauth: OAuthModule, modules: AppModules, extra: AnyElysia[] = []): Gatehouse {
+  const { groups, ldap } = modules;
   const app = new Elysia({ aot: true })
     .use(errorHandler(s.log))
     .use(routeLabel())
@@ -44,11 +58,15 @@ export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway,
     .use(accountRoutes(s, auth))
     .use(apiKeyRoutes(s, auth))
     .use(sessionRoutes(auth))
-    .use(forwardAuthRoute(auth, groups?.repo))
+    .use(forwardAuthRoute(auth, groups.repo))
     .use(jwksRoute(auth))
     .use(userAdminRoutes(auth))
-    .use(gatewayRoutes(auth, gateway));
-  if (groups) app.use(groupRoutes(auth, groups.repo));
+    .use(gatewayRoutes(auth, gateway))
+    .use(oauthRoutes(s, auth, oauth, groups))
+    .use(ldapRoutes(s, auth, ldap))
+    .use(pageRoutes(s, auth, oauth, ldap))
+    .use(scimRoutes(s, auth, groups))
+    .use(groupRoutes(auth, groups.repo));
   for (const plugin of extra) app.use(plugin);
   if (s.config.server.openapi) {
     app.use(openapiRoutes(pkg.version));

@@ -7,14 +7,10 @@ import { createPasswordHasher } from "./auth/password-hasher.ts";
 import { createGatehouse, type Gatehouse } from "./app.ts";
 import { createGateway, type Gateway } from "./gateway/gateway.ts";
 import { createOAuthModule, type OAuthModule } from "./oauth/oauth-module.ts";
-import { oauthRoutes } from "./http/oauth-routes.ts";
-import { pageRoutes } from "./pages/page-routes.ts";
 import { createWsHub } from "./ws/create-hub.ts";
 import type { WsHub } from "./ws/hub.ts";
 import { createLdapModule, type LdapModule } from "./ldap/ldap-module.ts";
-import { ldapRoutes } from "./http/ldap-routes.ts";
 import { createGroupsModule, type GroupsModule } from "./groups/groups-module.ts";
-import { scimRoutes } from "./http/scim-routes.ts";
 import { securityWarnings } from "./config/boot-checks.ts";
 
 /** One Gatehouse instance on its services: auth wiring plus the HTTP app. */
@@ -48,7 +44,7 @@ export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Pr
   const ws = await createWsHub(s, auth);
   const groups = createGroupsModule(s, (userId) => gateway.access.invalidate(userId));
   const ldap = createLdapModule(s, auth, groups.sync);
-  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth, groups), ldapRoutes(s, auth, ldap), pageRoutes(s, auth, oauth, ldap), scimRoutes(s, auth, groups), ...extra], groups);
+  const gatehouse = createGatehouse(s, auth, gateway, oauth, { groups, ldap }, extra);
   return {
     auth, gateway, oauth, ldap, ws, groups, gatehouse,
     stop: async () => {

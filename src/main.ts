@@ -1,31 +1,5 @@
-import { loadConfig, type Config } from "./config/config.ts";
-import { ConfigError } from "./config/errors.ts";
-import { assertSafeToServe } from "./config/boot-checks.ts";
-import { createLogger } from "./observability/logger.ts";
-import { startGatehouse } from "./server.ts";
-import { exitOnSignals } from "./runtime/signals.ts";
+/** Bun entry (`npm start`): the server with Bun's serve. */
+import { runGatehouse } from "./entry.ts";
+import { serveBun } from "./runtime/bun.ts";
 
-/** Exit status for a configuration error, so orchestrators can tell it from a crash. */
-const EXIT_CONFIG = 2;
-
-function configOrExit(): Config {
-  try {
-    const c = loadConfig(process.env);
-    assertSafeToServe(process.env, c);
-    return c;
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(`gatehouse: configuration error: ${e.message}`);
-      process.exit(EXIT_CONFIG);
-    }
-    throw e;
-  }
-}
-
-const config = configOrExit();
-const log = createLogger(config.server.logLevel);
-const gatehouse = await startGatehouse(config, log).catch((e: unknown) => {
-  log.fatal({ err: (e as Error).message, code: (e as { code?: string }).code }, "startup failed");
-  process.exit(1);
-});
-exitOnSignals((signal) => gatehouse.shutdown({ skipDrainDelay: signal === "SIGINT" }), log, config.server.shutdownTimeoutMs);
+await runGatehouse(process.env, serveBun);

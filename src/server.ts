@@ -3,7 +3,7 @@ import type { Config } from "./config/config.ts";
 import type { Logger } from "./observability/logger.ts";
 import { createServices, type Services } from "./services.ts";
 import { assembleInstance, type Instance } from "./instance.ts";
-import { serveBun, type RunningServer } from "./runtime/bun.ts";
+import type { RunningServer, ServeFunction } from "./runtime/serve.ts";
 import { startMetricsServer } from "./http/metrics-server.ts";
 
 /** A running Gatehouse: its services, its server, and the one way to stop it. */
@@ -20,17 +20,19 @@ export interface GatehouseServer {
 }
 
 /**
- * Boots services, composes the app (plus `extra` plugins, used by tests), and listens.
+ * Boots services, composes the app (plus `extra` plugins, used by tests), and listens with
+ * `serve`: the runtime's serve function, chosen by the entry point (src/main.ts: Bun's,
+ * src/main.deno.ts: Deno's).
  */
-export async function startGatehouse(config: Config, log: Logger, extra: AnyElysia[] = []): Promise<GatehouseServer> {
+export async function startGatehouse(config: Config, log: Logger, serve: ServeFunction, extra: AnyElysia[] = []): Promise<GatehouseServer> {
   const services = await createServices(config, log);
   const instance = await assembleInstance(services, extra);
-  const server = serveBun(instance.gatehouse.fetch, {
+  const server = serve(instance.gatehouse.fetch, {
     host: config.server.host,
     port: config.server.port,
     maxBodyBytes: config.server.maxBodyBytes,
   }, instance.ws);
-  const metricsServer = startMetricsServer(config, services, serveBun);
+  const metricsServer = startMetricsServer(config, services, serve);
   log.info(
     { port: server.port, database: services.describe.database, store: services.describe.store, secretKey: services.describe.secretKey },
     `Gatehouse listening on http://${config.server.host}:${server.port} — database: ${services.describe.database}; store: ${services.describe.store}`,

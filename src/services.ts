@@ -14,7 +14,7 @@ import { createStore } from "./kv/create-store.ts";
 import { RedisStore } from "./kv/redis.ts";
 import { observeCircuits } from "./observability/circuit-metrics.ts";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded/pglite-server.ts";
-import { loadOrCreateSecretKey } from "./embedded/secret-key.ts";
+import { loadOrCreateSecretKey } from "./embedded/data-dir.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { CryptoService } from "./crypto/crypto-service.ts";
 import { defaultCalibrationSamples } from "./crypto/calibration.ts";
@@ -89,8 +89,7 @@ export async function createServices(config: Config, log: Logger, opts: ServiceO
   observeCircuits(registry, log, store instanceof RedisStore ? [pool.circuit, store.circuit] : [pool.circuit]);
   const crypto = await CryptoService.create({
     registry,
-    policy: config.crypto.policy,
-    pool: { threads: config.crypto.threads, maxQueue: config.crypto.maxQueue },
+    config: config.crypto,
     calibrate: { samples: defaultCalibrationSamples() },
   });
   log.info({ crypto: crypto.describe() }, "crypto offload policy decided");

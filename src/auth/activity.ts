@@ -1,4 +1,5 @@
 import type { Logger } from "../observability/logger.ts";
+import { unrefInterval } from "../platform.ts";
 import type { UsersRepo } from "../db/repos/users.ts";
 import type { DeviceSessionsRepo } from "../db/repos/device-sessions.ts";
 
@@ -20,8 +21,7 @@ export class ActivityRecorder {
   ) {}
 
   start(): void {
-    this.#timer = setInterval(() => void this.flush(), this.intervalSeconds * 1000);
-    this.#timer.unref?.();
+    this.#timer = unrefInterval(() => void this.flush(), this.intervalSeconds * 1000);
   }
 
   /** Notes activity; costs a map lookup unless the interval has passed for this user. */

@@ -12,7 +12,7 @@ import { ForbiddenError, UnauthorizedError } from "./auth-errors.ts";
 import { MESSAGES } from "./messages.ts";
 import { canonicalEmail } from "./email-address.ts";
 import { deleteAuthCookies, type CookiePolicy } from "./cookies.ts";
-import { trustedProxyHeader } from "./trusted-header.ts";
+import { trustedProxyHeader } from "./trusted-proxy-header.ts";
 
 /** Who is making a request. */
 export interface Principal {

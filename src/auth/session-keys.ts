@@ -1,11 +1,7 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { Config } from "../config/config.ts";
 import { generateSigningKey } from "../crypto/signing-key.ts";
 import type { SessionTokenConfig } from "../crypto/session-jwt.ts";
-
-/** Where generated asymmetric keys are kept on the embedded default. */
-export const GENERATED_KEYS_FILE = "jwt-signing-keys.json";
+import { dataFilePath, GENERATED_KEYS_FILE, readSigningKeys, writeSigningKeys } from "../embedded/data-dir.ts";
 
 /**
  * The session-token configuration: HS256 with the secret key (Open WebUI's), or an
@@ -16,18 +12,11 @@ export async function sessionTokenConfig(config: Config, secretKey: string): Pro
   const alg = config.jwt.alg;
   if (alg === "HS256") return { alg, secret: secretKey };
   if (config.jwt.privateKeys.length > 0) return { alg, secret: secretKey, privateKeys: config.jwt.privateKeys };
-  const file = join(config.server.dataDir, GENERATED_KEYS_FILE);
-  let stored: { alg: string; keys: JsonWebKey[] } | null = null;
-  try {
-    stored = JSON.parse(await readFile(file, "utf8")) as { alg: string; keys: JsonWebKey[] };
-  } catch (e) {
-    if ((e as { code?: string }).code !== "ENOENT") throw e;
-  }
+  let stored = await readSigningKeys(config.server.dataDir);
   if (stored === null || stored.alg !== alg || stored.keys.length === 0) {
     const { privateJwk } = await generateSigningKey(alg);
     stored = { alg, keys: [privateJwk, ...(stored?.alg === alg ? stored.keys : [])] };
-    await mkdir(config.server.dataDir, { recursive: true });
-    await writeFile(file, JSON.stringify(stored) + "\n", { mode: 0o600 });
+    await writeSigningKeys(config.server.dataDir, stored);
   }
-  return { alg, secret: secretKey, privateKeys: stored.keys, generatedKeyFile: file };
+  return { alg, secret: secretKey, privateKeys: stored.keys, generatedKeyFile: dataFilePath(config.server.dataDir, GENERATED_KEYS_FILE) };
 }

@@ -37,7 +37,7 @@ export interface CliContext {
 export function createCliContext(args: ParsedArgs, env: Record<string, string | undefined>, out: (line: string) => void, warn: (line: string) => void): CliContext {
   const config = loadConfig(env);
   // Logs go to stderr so stdout stays the command's output (tables, JSON).
-  const log = createLogger(env["GATEHOUSE_LOG_LEVEL"] ?? "warn", pino.destination(2));
+  const log = createLogger(config.runtime.cliLogLevel, pino.destination(2));
   let pool: StrictPool | null = null;
   let embedded: EmbeddedPostgres | null = null;
   let store: KeyValueStore | null = null;

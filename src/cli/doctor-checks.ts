@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { dataFileExists, dataFilePath, SECRET_KEY_FILE } from "../embedded/data-dir.ts";
 import type { Config } from "../config/config.ts";
 import { isFernetKey } from "../config/readers.ts";
 import { isKnownDefaultSecret } from "../config/boot-checks.ts";
@@ -32,10 +32,10 @@ export function configFindings(c: Config): Finding[] {
   const f: Finding[] = [];
   const shared = c.redis.url !== null || c.redis.sentinelHosts.length > 0;
   if (c.secretKey === null) {
-    const file = `${c.server.dataDir}/.webui_secret_key`;
+    const file = dataFilePath(c.server.dataDir, SECRET_KEY_FILE);
     f.push(shared
       ? { status: "FAIL", check: "WEBUI_SECRET_KEY", detail: "not set while instances share Redis: each instance would sign with its own generated key", fix: "set WEBUI_SECRET_KEY to the same 32+ random characters on every Gatehouse and Open WebUI instance (e.g. `openssl rand -base64 48`)" }
-      : { status: "OK", check: "WEBUI_SECRET_KEY", detail: existsSync(file) ? `generated, in ${file}` : `will be generated into ${file} on first start` });
+      : { status: "OK", check: "WEBUI_SECRET_KEY", detail: dataFileExists(c.server.dataDir, SECRET_KEY_FILE) ? `generated, in ${file}` : `will be generated into ${file} on first start` });
   } else if (isKnownDefaultSecret(c.secretKey)) {
     f.push({ status: "FAIL", check: "WEBUI_SECRET_KEY", detail: "Open WebUI's published default: anyone can forge an admin token (the server refuses to start)", fix: "set a random secret of your own (`openssl rand -base64 48`) on every Gatehouse and Open WebUI instance" });
   } else if ([...c.secretKey].length < 32) {

@@ -1,7 +1,5 @@
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { generateSigningKey } from "../crypto/signing-key.ts";
-import { GENERATED_KEYS_FILE } from "../auth/session-keys.ts";
+import { dataFilePath, GENERATED_KEYS_FILE, readSigningKeys, writePrivateFile, writeSigningKeys } from "../embedded/data-dir.ts";
 import { flag, type CliCommand } from "./command.ts";
 import { CliError, usageError } from "./cli-error.ts";
 
@@ -49,13 +47,15 @@ export const rotateJwtKeyCommand: CliCommand = {
       );
     }
     const fromEnv = privateKeys.length > 0;
-    const file = join(ctx.config.server.dataDir, GENERATED_KEYS_FILE);
+    const dataDir = ctx.config.server.dataDir;
+    const file = dataFilePath(dataDir, GENERATED_KEYS_FILE);
     let entries: Entry[];
     if (fromEnv) {
       entries = [...privateKeys] as Entry[];
     } else {
       try {
-        const stored = JSON.parse(await readFile(file, "utf8")) as { alg: string; keys: Entry[] };
+        const stored = await readSigningKeys<Entry>(dataDir);
+        if (stored === null) throw new Error("no key file");
         if (stored.alg !== alg) throw new CliError("ERR_CLI_ALG_MISMATCH", `${file} holds ${stored.alg} keys but GATEHOUSE_JWT_ALG is ${alg}; start the server once to generate ${alg} keys`, 1);
         entries = stored.keys;
       } catch (e) {
@@ -64,10 +64,10 @@ export const rotateJwtKeyCommand: CliCommand = {
       }
     }
     const { entries: next, step } = await rotationStep(alg, entries, expiresInSeconds);
-    const doc = fromEnv ? JSON.stringify(next) : JSON.stringify({ alg, keys: next }) + "\n";
     const target = fromEnv ? flag(ctx, "out") : file;
     if (!target) throw usageError("GATEHOUSE_JWT_PRIVATE_KEYS is set: pass --out <file> to receive its new value (it holds private keys, so it is never printed)");
-    await writeFile(target, doc, { mode: 0o600 });
+    if (fromEnv) await writePrivateFile(target, JSON.stringify(next));
+    else await writeSigningKeys(dataDir, { alg, keys: next });
     if (fromEnv) ctx.out(`wrote the new GATEHOUSE_JWT_PRIVATE_KEYS value to ${target} (owner-only); set it on every instance`);
     else ctx.out(`updated ${target}`);
     ctx.out(step === "staged"

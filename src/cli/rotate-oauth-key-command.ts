@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
 import { deriveFernetKey } from "../crypto/fernet.ts";
+import { readSecretKeyFile } from "../embedded/data-dir.ts";
 import { rotateOAuthEncryptionKey } from "../oauth/encryption-key-rotation.ts";
 import { fernetKeyList } from "../config/readers.ts";
 import { ConfigError } from "../config/errors.ts";
@@ -12,7 +12,7 @@ async function configuredKeySource(ctx: CliContext): Promise<string | null> {
   const c = ctx.config;
   if (c.oauth.sessionEncryptionKey) return c.oauth.sessionEncryptionKey;
   if (c.secretKey) return c.secretKey;
-  return readFile(`${c.server.dataDir}/.webui_secret_key`, "utf8").then((t) => t.trim() || null, () => null);
+  return readSecretKeyFile(c.server.dataDir);
 }
 
 /** `--from` (comma-separated) or `--to` (one key), checked as the configuration checks the variables. */

@@ -1,7 +1,7 @@
 import type { Config } from "./config.ts";
 import type { Env } from "./readers.ts";
 import { ConfigError } from "./errors.ts";
-import { parseTrustedProxies } from "../http/trusted-proxies.ts";
+import { parseTrustedProxies } from "../net/trusted-proxies.ts";
 
 /** Secrets published with Open WebUI (its docker-compose and docs): anyone can forge tokens with them. */
 const KNOWN_DEFAULT_SECRETS = new Set(["t0p-s3cr3t"]);

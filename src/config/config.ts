@@ -1,6 +1,5 @@
 import { ConfigError } from "./errors.ts";
-import { parseCryptoPolicy, type CryptoPolicy } from "../crypto/policy.ts";
-import { cryptoPoolSettingsFromEnv } from "../crypto/pool.ts";
+import { readCryptoConfig, type CryptoConfig } from "./crypto-config.ts";
 import { bool, duration, int, list, num, oneOf, optionalStr, raw, str, url, type Env } from "./readers.ts";
 import { readOAuthConfig, type OAuthConfig } from "./oauth-config.ts";
 import { readLdapConfig, type LdapConfig } from "./ldap-config.ts";
@@ -16,6 +15,8 @@ export type SameSite = "lax" | "strict" | "none";
 export type RedisFailureMode = "closed" | "open";
 /** Roles a new user can be given. */
 export type UserRole = "pending" | "user" | "admin";
+
+const LOG_LEVELS: readonly Config["server"]["logLevel"][] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
 /** The typed, validated, frozen configuration. Read once at boot by {@link loadConfig}. */
 export interface Config {
@@ -53,7 +54,7 @@ export interface Config {
     /** `GATEHOUSE_JWT_PRIVATE_KEYS`: newest first (PEM text or JWK objects); empty → generated into the data dir. */
     readonly privateKeys: readonly (string | JsonWebKey | { key: string | JsonWebKey; notAfter?: number })[];
   };
-  readonly crypto: { readonly policy: CryptoPolicy; readonly threads: number; readonly maxQueue: number };
+  readonly crypto: CryptoConfig;
   readonly cookies: { readonly sameSite: SameSite; readonly secure: boolean };
   readonly db: {
     /** null → embedded PGlite in the data dir. */
@@ -116,6 +117,16 @@ export interface Config {
     /** `GATEHOUSE_INSTANCE_HEARTBEAT_MS`: how often an instance says it is alive; 3 missed beats and its open usage rows are closed as `interrupted`. */
     readonly instanceHeartbeatMs: number;
   };
+  /** Settings of the process rather than of Gatehouse. */
+  readonly runtime: RuntimeConfig;
+}
+
+/** What the runtime and the admin CLI are started with. */
+export interface RuntimeConfig {
+  /** `BUN_CONFIG_MAX_HTTP_REQUESTS`: Bun's cap on concurrent fetch() (Bun reads it at start; null = Bun's default). */
+  readonly bunMaxHttpRequests: number | null;
+  /** `GATEHOUSE_LOG_LEVEL` for the admin CLI, whose default is `warn` (stdout is its output). */
+  readonly cliLogLevel: Config["server"]["logLevel"];
 }
 
 /** WebSocket limits and session-pool timing (`GATEHOUSE_WS_*`). */
@@ -162,7 +173,7 @@ export function loadConfig(env: Env): Config {
       dataDir: str(env, "GATEHOUSE_DATA_DIR", "./data"),
       shutdownTimeoutMs: int(env, "GATEHOUSE_SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
       shutdownDrainDelayMs: int(env, "GATEHOUSE_SHUTDOWN_DRAIN_DELAY_MS", 5_000, 0, 600_000),
-      logLevel: oneOf(env, "GATEHOUSE_LOG_LEVEL", "info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+      logLevel: oneOf(env, "GATEHOUSE_LOG_LEVEL", "info", LOG_LEVELS),
       accessLog: bool(env, "GATEHOUSE_ACCESS_LOG", true),
       openapi: bool(env, "GATEHOUSE_OPENAPI", true),
       publicUrl: url(env, "WEBUI_URL", ["http:", "https:"]),
@@ -183,7 +194,7 @@ export function loadConfig(env: Env): Config {
         privateKeys: jwtKeys(env),
       };
     })(),
-    crypto: { policy: parseCryptoPolicy(env), ...cryptoPoolSettingsFromEnv(env) },
+    crypto: readCryptoConfig(env),
     cookies: {
       sameSite: oneOf<SameSite>(env, "WEBUI_AUTH_COOKIE_SAME_SITE", sameSiteFallback, ["lax", "strict", "none"]),
       // An https WEBUI_URL means browsers reach us over TLS: the cookie must never travel in clear.
@@ -226,6 +237,10 @@ export function loadConfig(env: Env): Config {
     ldap: readLdapConfig(env),
     groups: readGroupsConfig(env),
     scim: readScimConfig(env),
+    runtime: {
+      bunMaxHttpRequests: env["BUN_CONFIG_MAX_HTTP_REQUESTS"] === undefined ? null : int(env, "BUN_CONFIG_MAX_HTTP_REQUESTS", 256, 1, 1_000_000),
+      cliLogLevel: oneOf(env, "GATEHOUSE_LOG_LEVEL", "warn", LOG_LEVELS),
+    },
     ws: {
       authTimeoutMs: int(env, "GATEHOUSE_WS_AUTH_TIMEOUT_MS", 10_000, 100, 600_000),
       maxPayloadBytes: int(env, "GATEHOUSE_WS_MAX_PAYLOAD", 1_048_576, 1024, 67_108_864),

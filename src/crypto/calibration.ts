@@ -13,18 +13,13 @@
  * `clock: "process-cpu"`). `performance.eventLoopUtilization()` was not used: it is absent on
  * Bun and Deno and, for back-to-back awaited tasks, reads ≈ 1 whatever each task costs.
  */
+import { threadCpuClock, type CpuClock } from "../platform.ts";
 import { encodeBase64Url } from "./base64url.ts";
 import type { VerificationMaterial } from "./key-ring.ts";
 import { runCryptoOp, type CryptoOpArgs, type CryptoOpName } from "./ops.ts";
 import type { CryptoPool } from "./pool.ts";
 import type { CryptoCalibration } from "./policy.ts";
 import type { KeyMaterial, SessionAlg } from "./signing-key.ts";
-
-/** A CPU clock in microseconds. */
-export interface CpuClock {
-  readonly kind: CryptoCalibration["clock"];
-  now(): number;
-}
 
 /** Sample arguments per op; each factory is called once. Ops without a sample are not measured. */
 export type CalibrationSamples = { readonly [N in CryptoOpName]?: () => CryptoOpArgs<N> | Promise<CryptoOpArgs<N>> };
@@ -38,47 +33,8 @@ export interface CalibrateOptions {
   /** Iterations per window at least / at most (defaults 5 / 20 000). */
   minIterations?: number;
   maxIterations?: number;
-  /** The clock (default {@link selectCpuClock}). */
+  /** The clock (default: the thread CPU clock of src/platform.ts). */
   clock?: CpuClock;
-}
-
-/**
- * The per-thread CPU clock when it exists and is fine-grained, else the process clock. Deno
- * 2.9's `threadCpuUsage` moves in exact 10 ms quanta (and read 20 ms for 50 ms of spinning);
- * Bun's moves in irregular steps of ≈ 0.3–4 ms that sum up correctly. So: spin until the clock
- * has stepped twice (≤ 40 ms) and accept it if any step is not a whole millisecond.
- */
-export function selectCpuClock(): CpuClock {
-  const threadUsage = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage;
-  if (typeof threadUsage === "function") {
-    const read = (): number => {
-      const u = threadUsage.call(process);
-      return u.user + u.system;
-    };
-    if (isFineGrained(read)) return { kind: "thread-cpu", now: read };
-  }
-  return {
-    kind: "process-cpu",
-    now: () => {
-      const u = process.cpuUsage();
-      return u.user + u.system;
-    },
-  };
-}
-
-function isFineGrained(read: () => number): boolean {
-  const end = performance.now() + 40;
-  let prev = read();
-  let steps = 0;
-  while (steps < 2 && performance.now() < end) {
-    const next = read();
-    if (next !== prev) {
-      if ((next - prev) % 1000 !== 0) return true;
-      steps++;
-      prev = next;
-    }
-  }
-  return false;
 }
 
 /** The session-token keys to calibrate `jwt.sign` / `jwt.verify` with: use the configured algorithm. */
@@ -122,7 +78,7 @@ export function defaultCalibrationSamples(jwt?: JwtCalibrationKeys): Calibration
  */
 export async function calibrateCrypto(pool: CryptoPool, opts: CalibrateOptions = {}): Promise<CryptoCalibration> {
   const started = performance.now();
-  const clock = opts.clock ?? selectCpuClock();
+  const clock = opts.clock ?? threadCpuClock();
   const budgetMs = opts.budgetMs ?? 40;
   const minIterations = opts.minIterations ?? 5;
   const maxIterations = opts.maxIterations ?? 20_000;

@@ -5,7 +5,7 @@
  * callers never need to know where an op ran.
  */
 import type { Registry } from "prom-client";
-import type { Env } from "../config/readers.ts";
+import type { CryptoConfig } from "../config/crypto-config.ts";
 import { createCryptoMetrics, type CryptoMetrics } from "../observability/crypto-metrics.ts";
 import { calibrateCrypto, type CalibrateOptions } from "./calibration.ts";
 import { CryptoQueueFullError } from "./crypto-errors.ts";
@@ -13,25 +13,22 @@ import { CRYPTO_OP_NAMES, runCryptoOp, type CryptoOpArgs, type CryptoOpName, typ
 import {
   decidePlacements,
   needsCalibration,
-  parseCryptoPolicy,
   type CryptoCalibration,
   type CryptoPlacement,
   type CryptoPolicy,
   type PlacementDecision,
 } from "./policy.ts";
-import { CryptoPool, cryptoPoolSettingsFromEnv, type CryptoPoolOptions } from "./pool.ts";
+import { CryptoPool, type CryptoPoolOptions } from "./pool.ts";
 import { normaliseInlineError } from "./task-protocol.ts";
 
 /** Options of {@link CryptoService.create}. */
 export interface CryptoServiceOptions {
   /** Where the crypto metrics are registered. */
   registry: Registry;
-  /** Source of the policy and pool settings not given below (default: none, i.e. defaults). */
-  env?: Env;
-  /** The policy (default: parsed from `env`). */
-  policy?: CryptoPolicy;
-  /** Pool options (threads and maxQueue default from `env`). */
-  pool?: Omit<CryptoPoolOptions, "onWorkerError">;
+  /** The policy and the pool's size (`Config.crypto`). */
+  config: CryptoConfig;
+  /** Further pool options (tests: deadlines, test ops, another task module). */
+  pool?: Omit<CryptoPoolOptions, "onWorkerError" | "threads" | "maxQueue">;
   /** A known calibration: skips measuring (tests, or a figure remembered from a previous boot). */
   calibration?: CryptoCalibration;
   /** Options for measuring, when `calibration` is not given and the policy needs one. */
@@ -77,8 +74,7 @@ export class CryptoService {
    * `auto` ops to decide and no calibration was given, and fixes every op's placement.
    */
   static async create(opts: CryptoServiceOptions): Promise<CryptoService> {
-    const env = opts.env ?? {};
-    const policy = opts.policy ?? parseCryptoPolicy(env);
+    const policy = opts.config.policy;
     const measure = opts.calibration === undefined && needsCalibration(policy);
     const configured = decidePlacements(policy, opts.calibration ?? null);
     const wantsPool = measure || CRYPTO_OP_NAMES.some((op) => configured[op].where === "pool");
@@ -89,11 +85,10 @@ export class CryptoService {
       utilization: () => pool?.utilization ?? 0,
     });
     if (wantsPool) {
-      const settings = cryptoPoolSettingsFromEnv(env);
       pool = new CryptoPool({
-        threads: settings.threads,
-        maxQueue: settings.maxQueue,
         ...opts.pool,
+        threads: opts.config.threads,
+        maxQueue: opts.config.maxQueue,
         onWorkerError: (kind) => metrics.workerErrors.inc({ kind }),
       });
     }

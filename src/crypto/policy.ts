@@ -4,31 +4,18 @@
  * main-thread work per piscina round trip), so `auto` pools an op only when its measured
  * main-thread cost exceeds that overhead times a margin. Everything here is pure.
  */
-import { num, oneOf, type Env } from "../config/readers.ts";
-import { ConfigError } from "../config/errors.ts";
+import type { CryptoPolicy, CryptoPolicyMode, CryptoPolicyOp } from "../config/crypto-config.ts";
 import { CRYPTO_OP_NAMES, isCryptoOpName, type CryptoOpName } from "./ops.ts";
 
-/** A configured placement. */
-export type CryptoPolicyMode = "inline" | "pool" | "auto";
+export type { CryptoPolicy, CryptoPolicyMode } from "../config/crypto-config.ts";
+
+// The op table and the ops the configuration can name must be the same set (compile-time check).
+type SameSet<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const OPS_MATCH_CONFIG: SameSet<CryptoOpName, CryptoPolicyOp> = true;
+void OPS_MATCH_CONFIG;
+
 /** A decided placement. */
 export type CryptoPlacement = "inline" | "pool";
-
-/** The offload policy as configured. */
-export interface CryptoPolicy {
-  /** `GATEHOUSE_CRYPTO_POLICY` (default `auto`). */
-  readonly mode: CryptoPolicyMode;
-  /** `GATEHOUSE_CRYPTO_POLICY_<OP>`, e.g. `..._PASSWORD_HASH` for `password.hash`. */
-  readonly overrides: Readonly<Partial<Record<CryptoOpName, CryptoPolicyMode>>>;
-  /** `GATEHOUSE_CRYPTO_AUTO_MARGIN`: pool when cost > overhead × margin (default 2). */
-  readonly margin: number;
-}
-
-/** Defaults of {@link CryptoPolicy}. */
-export const CRYPTO_POLICY_DEFAULTS: CryptoPolicy = Object.freeze({
-  mode: "auto",
-  overrides: Object.freeze({}),
-  margin: 2,
-});
 
 /**
  * Ops `auto` always pools, whatever calibration says: a password hash is tens to hundreds of ms
@@ -61,36 +48,6 @@ export interface PlacementDecision {
   /** For `measured`: the inline main-thread cost and the threshold it was compared with, µs. */
   readonly costMicros?: number;
   readonly thresholdMicros?: number;
-}
-
-const PREFIX = "GATEHOUSE_CRYPTO_POLICY_";
-const MODES: readonly CryptoPolicyMode[] = ["inline", "pool", "auto"];
-
-/** The override variable for `op`: `password.hash` → `GATEHOUSE_CRYPTO_POLICY_PASSWORD_HASH`. */
-export function policyVariableFor(op: CryptoOpName): string {
-  return PREFIX + op.toUpperCase().replace(/\./g, "_");
-}
-
-const OP_BY_VARIABLE: ReadonlyMap<string, CryptoOpName> = new Map(CRYPTO_OP_NAMES.map((op) => [policyVariableFor(op), op]));
-
-/**
- * Reads the policy from `env`. Throws `ConfigError` for a mode other than inline/pool/auto, a
- * margin outside 1–100, or a `GATEHOUSE_CRYPTO_POLICY_*` variable naming no op (a typo would
- * otherwise be silently ignored).
- */
-export function parseCryptoPolicy(env: Env): CryptoPolicy {
-  const mode = oneOf(env, "GATEHOUSE_CRYPTO_POLICY", CRYPTO_POLICY_DEFAULTS.mode, MODES);
-  const margin = num(env, "GATEHOUSE_CRYPTO_AUTO_MARGIN", CRYPTO_POLICY_DEFAULTS.margin, 1, 100);
-  const overrides: Partial<Record<CryptoOpName, CryptoPolicyMode>> = {};
-  for (const name of Object.keys(env)) {
-    if (!name.startsWith(PREFIX)) continue;
-    const op = OP_BY_VARIABLE.get(name);
-    if (op === undefined) {
-      throw new ConfigError(name, `a variable for a known op (${[...OP_BY_VARIABLE.keys()].join(", ")})`);
-    }
-    if (env[name]?.trim()) overrides[op] = oneOf(env, name, mode, MODES);
-  }
-  return Object.freeze({ mode, overrides: Object.freeze(overrides), margin });
 }
 
 /** The configured mode of `op`: its override, else the global mode. */

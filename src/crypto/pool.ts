@@ -4,9 +4,9 @@
  * of piscina on Bun: `stricterFIFO` (the default FIFO gave second-long p99s under load), all
  * threads started up front and never idled out, `recordTiming` off (we keep our own metrics).
  */
-import { clearInterval, setInterval } from "node:timers";
+import { clearUnrefTimer, unrefInterval, type UnrefTimer } from "../platform.ts";
 import { Piscina } from "piscina";
-import { int, type Env } from "../config/readers.ts";
+import { CRYPTO_MAX_QUEUE_DEFAULT, defaultCryptoThreads } from "../config/crypto-config.ts";
 import {
   CryptoPoolClosedError,
   CryptoQueueFullError,
@@ -26,7 +26,7 @@ import {
 
 /** Defaults; `threads` defaults to the number of cores. */
 export const CRYPTO_POOL_DEFAULTS = Object.freeze({
-  maxQueue: 256,
+  maxQueue: CRYPTO_MAX_QUEUE_DEFAULT,
   /** Bounds every task, queue wait included, so no caller can wait forever on a wedged worker. */
   taskTimeoutMs: 30_000,
 });
@@ -50,27 +50,7 @@ export interface CryptoPoolOptions {
   filename?: string | URL;
 }
 
-/** Pool settings read from the environment. */
-export interface CryptoPoolSettings {
-  readonly threads: number;
-  readonly maxQueue: number;
-}
-
 const WORKER_URL = new URL("../../workers/crypto.worker.ts", import.meta.url);
-
-/** The number of cores this process may use (1 when unknown). */
-export function defaultCryptoThreads(): number {
-  const n = globalThis.navigator?.hardwareConcurrency;
-  return typeof n === "number" && n >= 1 ? Math.floor(n) : 1;
-}
-
-/** `GATEHOUSE_CRYPTO_THREADS` (1–256, default cores) and `GATEHOUSE_CRYPTO_MAX_QUEUE` (0–100000, default 256). */
-export function cryptoPoolSettingsFromEnv(env: Env): CryptoPoolSettings {
-  return {
-    threads: int(env, "GATEHOUSE_CRYPTO_THREADS", defaultCryptoThreads(), 1, 256),
-    maxQueue: int(env, "GATEHOUSE_CRYPTO_MAX_QUEUE", CRYPTO_POOL_DEFAULTS.maxQueue, 0, 100_000),
-  };
-}
 
 /** A caller's task as the deadline sweep sees it. */
 interface Pending {
@@ -102,7 +82,7 @@ export class CryptoPool {
   /** Callers not yet answered (a deadline answers a caller before piscina settles). */
   #unanswered = 0;
   readonly #pending = new Set<Pending>();
-  readonly #sweeper: ReturnType<typeof setInterval> | null;
+  readonly #sweeper: UnrefTimer | null;
   #closing: Promise<void> | null = null;
   #allAnswered: (() => void) | null = null;
 
@@ -133,9 +113,8 @@ export class CryptoPool {
     this.#piscina.on("error", () => this.#onWorkerError("error"));
     this.#sweeper = null;
     if (this.#taskTimeoutMs > 0) {
-      // node:timers, not the global: Deno's global timers return numbers that cannot be unref'd,
-      // and an idle pool must not keep the process alive.
-      this.#sweeper = setInterval(() => this.#sweep(), Math.min(1000, Math.max(10, this.#taskTimeoutMs / 4))).unref();
+      // An idle pool must not keep the process alive.
+      this.#sweeper = unrefInterval(() => this.#sweep(), Math.min(1000, Math.max(10, this.#taskTimeoutMs / 4)));
     }
   }
 
@@ -214,7 +193,7 @@ export class CryptoPool {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       if (this.#unanswered > 0) await new Promise<void>((resolve) => (this.#allAnswered = resolve));
-      if (this.#sweeper !== null) clearInterval(this.#sweeper);
+      if (this.#sweeper !== null) clearUnrefTimer(this.#sweeper);
       await this.#piscina.destroy();
     })();
     return this.#closing;

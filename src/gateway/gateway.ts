@@ -9,6 +9,7 @@ import { ModelDirectory, upstreamsFrom, type Upstream } from "./upstreams.ts";
 import { UsageRecorder } from "./usage-recorder.ts";
 import { UsageReaper } from "./usage-reaper.ts";
 import { ChatProxy } from "./chat-proxy.ts";
+import { fetchConcurrencyCap } from "../platform.ts";
 import { InvalidChatRequestError, ModelAccessDeniedError, NoUpstreamError, quote } from "./gateway-errors.ts";
 import { duplicateKey } from "./json-duplicates.ts";
 import { StreamSlots } from "./stream-slots.ts";
@@ -88,7 +89,7 @@ export function createGateway(s: Services): Gateway {
     async start() {
       await access.start();
       await reaper.start();
-      const cap = bunFetchCap();
+      const cap = fetchConcurrencyCap(s.config.runtime.bunMaxHttpRequests);
       if (upstreams.length > 0 && cap !== null && cap < BUN_FETCH_CAP_WARNING) {
         s.log.warn(
           { cap },
@@ -136,16 +137,4 @@ export function parseChatRequest(raw: Uint8Array): { model: string; stream: bool
   if (typeof model !== "string" || model.trim() === "") throw new InvalidChatRequestError("Invalid field 'model': expected a model id");
   if (stream !== undefined && stream !== null && typeof stream !== "boolean") throw new InvalidChatRequestError("Invalid field 'stream': expected true or false");
   return { model, stream: stream === true, body: new TextEncoder().encode(JSON.stringify(parsed)) };
-}
-
-/**
- * Bun's process-wide cap on concurrent fetch() requests (BUN_CONFIG_MAX_HTTP_REQUESTS, default
- * 256, read once at process start), or null on other runtimes. A runtime fact, not Gatehouse
- * configuration, so it is read here rather than in src/config.
- */
-function bunFetchCap(): number | null {
-  if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return null;
-  const raw = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.["BUN_CONFIG_MAX_HTTP_REQUESTS"];
-  const n = Number(raw);
-  return raw !== undefined && Number.isInteger(n) && n > 0 ? n : 256;
 }

@@ -7,7 +7,7 @@ import { OAuthSessionsRepo } from "../db/repos/oauth-sessions.ts";
 import { userFromTrustedHeader } from "../auth/trusted-header.ts";
 import type { SignInContext } from "../auth/session-issuer.ts";
 import type { UserRecord } from "../db/repos/users.ts";
-import { clientAddress, fromTrustedProxy } from "./client-address.ts";
+import { clientAddress, fromTrustedProxy } from "../net/client-address.ts";
 import type { GroupsModule } from "../groups/groups-module.ts";
 import { json } from "./respond.ts";
 import { passwordSignIn, signUp } from "../auth/password-sign-in.ts";

@@ -4,7 +4,7 @@ import type { AuthModule } from "../auth/auth-module.ts";
 import type { LdapModule } from "../ldap/ldap-module.ts";
 import { LdapDisabledError } from "../ldap/ldap-errors.ts";
 import { sessionUserResponse } from "../auth/user-response.ts";
-import { clientAddress } from "./client-address.ts";
+import { clientAddress } from "../net/client-address.ts";
 import { json } from "./respond.ts";
 
 // Bounds well above any real value: the sign-in itself refuses user values over 256 characters.

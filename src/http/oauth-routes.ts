@@ -13,7 +13,7 @@ import { COOKIE_OAUTH_ID_TOKEN, COOKIE_OAUTH_SESSION, readCookie, setCookie } fr
 import { OAuthLoginError, OAuthSessionNotFoundError } from "../oauth/oauth-errors.ts";
 import { tokenDictFrom } from "../oauth/token-dict.ts";
 import { backchannelLogout } from "../oauth/backchannel-logout.ts";
-import { clientAddress } from "./client-address.ts";
+import { clientAddress } from "../net/client-address.ts";
 import { publicBaseUrl } from "./public-base-url.ts";
 import { json } from "./respond.ts";
 import type { GroupsModule } from "../groups/groups-module.ts";

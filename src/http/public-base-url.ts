@@ -1,6 +1,6 @@
 import type { Config } from "../config/config.ts";
 import { BadRequestError } from "../auth/auth-errors.ts";
-import { forwardedProto } from "./client-address.ts";
+import { forwardedProto } from "../net/client-address.ts";
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 

@@ -1,5 +1,5 @@
 import type { FetchHandler } from "./request-accounting.ts";
-import { forwardedProto } from "./client-address.ts";
+import { forwardedProto } from "../net/client-address.ts";
 
 /**
  * Marks every `Set-Cookie` `Secure` when a trusted proxy says the browser reached it over

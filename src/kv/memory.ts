@@ -1,5 +1,6 @@
 import { joinPrefix, type KeyValueStore, type SetOptions, type Unsubscribe } from "./store.ts";
 import type { KeyWatcher, KeyWatchHandlers } from "./key-watch.ts";
+import { clearUnrefTimer, unrefInterval, type UnrefTimer } from "../platform.ts";
 
 const WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
@@ -19,14 +20,12 @@ export class MemoryStore implements KeyValueStore, KeyWatcher {
   readonly #data = new Map<string, Entry>();
   readonly #channels = new Map<string, Set<(m: string) => void>>();
   readonly #watches = new Set<{ prefix: string; handlers: KeyWatchHandlers }>();
-  readonly #sweep: ReturnType<typeof setInterval>;
+  readonly #sweep: UnrefTimer;
 
   constructor(opts: { prefix: string }) {
     this.prefix = opts.prefix;
-    this.#sweep = setInterval(() => this.#sweepExpired(), 10_000);
-    // Must not keep the process alive: Node/Bun timers have unref(), Deno has Deno.unrefTimer(id).
-    if (typeof this.#sweep === "number") (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(this.#sweep);
-    else (this.#sweep as { unref?: () => void }).unref?.();
+    // Must not keep the process alive.
+    this.#sweep = unrefInterval(() => this.#sweepExpired(), 10_000);
   }
 
   wireKey(name: string): string {
@@ -161,7 +160,7 @@ export class MemoryStore implements KeyValueStore, KeyWatcher {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#sweep);
+    clearUnrefTimer(this.#sweep);
     this.#data.clear();
     this.#channels.clear();
     this.#watches.clear();

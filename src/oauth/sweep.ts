@@ -1,4 +1,5 @@
 import type { Logger } from "../observability/logger.ts";
+import { unrefInterval } from "../platform.ts";
 import type { OAuthSessions } from "./oauth-sessions.ts";
 import type { OAuthTokenAccess } from "./token-access.ts";
 
@@ -20,8 +21,7 @@ export class OAuthSweep {
   ) {}
 
   start(): void {
-    this.#timer ??= setInterval(() => void this.runOnce().catch((e) => this.log.warn({ err: String(e) }, "oauth session sweep failed")), this.intervalMs);
-    (this.#timer as { unref?: () => void }).unref?.();
+    this.#timer ??= unrefInterval(() => void this.runOnce().catch((e) => this.log.warn({ err: String(e) }, "oauth session sweep failed")), this.intervalMs);
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from "node:async_hooks";
+import { createRequestStorage } from "../platform.ts";
 
 /**
  * What Gatehouse knows about the HTTP request being served: its id (for log lines), the
@@ -13,7 +13,7 @@ export interface RequestScope {
   route?: string;
 }
 
-const storage = new AsyncLocalStorage<RequestScope>();
+const storage = createRequestStorage<RequestScope>();
 
 /** Runs `fn` with `scope` as the current request scope; every checkout made inside is added to it. */
 export function withRequestScope<T>(scope: RequestScope, fn: () => T): T {
@@ -22,7 +22,7 @@ export function withRequestScope<T>(scope: RequestScope, fn: () => T): T {
 
 /** The scope of the request being served, if any (background jobs have none). */
 export function currentRequestScope(): RequestScope | undefined {
-  return storage.getStore();
+  return storage.get();
 }
 
 /** A scope with nothing counted yet. */

@@ -10,7 +10,7 @@ import { signOutSession } from "../auth/sign-out.ts";
 import type { SignInContext } from "../auth/session-issuer.ts";
 import type { UserRecord } from "../db/repos/users.ts";
 import { OAuthSessionsRepo } from "../db/repos/oauth-sessions.ts";
-import { clientAddress } from "../http/client-address.ts";
+import { clientAddress } from "../net/client-address.ts";
 import { assertSameOrigin } from "./csrf.ts";
 import { nextFromQuery, safeNext } from "./next-path.ts";
 import { page, seeOther, type Flash } from "./layout.ts";

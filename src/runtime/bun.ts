@@ -1,20 +1,15 @@
 import type { FetchHandler } from "../http/request-accounting.ts";
-import { recordPeerAddress } from "../http/client-address.ts";
+import { recordPeerAddress } from "../net/client-address.ts";
 import type { ServerWebSocket, WebSocketHandler } from "bun";
 import type { WsConnection } from "../ws/connection.ts";
 import type { SocketSeed, WsTransport } from "../ws/transport.ts";
 import { acceptUpgrade, isWsUpgrade, type WsEndpoint } from "../ws/upgrade.ts";
+import type { RunningServer, ServeOptions } from "./serve.ts";
 
-/** A listening server, whatever the runtime. */
-export interface RunningServer {
-  /** The bound port (useful with port 0). */
-  port: number;
-  /** Stops accepting; resolves when in-flight requests finished (or at once when `force`). */
-  stop(force?: boolean): Promise<void>;
-}
+export type { RunningServer } from "./serve.ts";
 
 /** Serves `fetch` with Bun.serve, and the socket hub at its path when `ws` is given. */
-export function serveBun(fetch: FetchHandler, opts: { host: string; port: number; maxBodyBytes: number }, ws?: WsEndpoint): RunningServer {
+export function serveBun(fetch: FetchHandler, opts: ServeOptions, ws?: WsEndpoint): RunningServer {
   const server = Bun.serve<SocketData>({
     hostname: opts.host,
     port: opts.port,

@@ -1,21 +1,28 @@
 import type { FetchHandler } from "../http/request-accounting.ts";
-import type { RunningServer } from "./bun.ts";
-import { recordPeerAddress } from "../http/client-address.ts";
+import type { RunningServer, ServeOptions } from "./serve.ts";
+import { recordPeerAddress } from "../net/client-address.ts";
 import type { WsConnection } from "../ws/connection.ts";
 import type { WsTransport } from "../ws/transport.ts";
 import { acceptUpgrade, isWsUpgrade, type WsEndpoint } from "../ws/upgrade.ts";
 
 declare const Deno: {
   serve(
-    options: { hostname: string; port: number; onListen?: (addr: { port: number }) => void },
+    options: { hostname: string; port: number; onListen?: (addr: { port: number }) => void; onError?: (error: unknown) => Response },
     handler: (req: Request, info: { remoteAddr: { hostname: string } }) => Response | Promise<Response>,
   ): { addr: { port: number }; shutdown(): Promise<void>; finished: Promise<void> };
   upgradeWebSocket(request: Request, options?: { idleTimeout?: number }): { socket: WebSocket; response: Response };
 };
 
-/** Serves `fetch` with Deno.serve, and the socket hub at its path when `ws` is given: the only part of serving that differs on Deno. */
-export function serveDeno(fetch: FetchHandler, opts: { host: string; port: number }, ws?: WsEndpoint): RunningServer {
-  const server = Deno.serve({ hostname: opts.host, port: opts.port, onListen: () => {} }, (req, info) => {
+/** Deno's answer to a handler that threw, the same JSON as Bun's `error` hook (src/runtime/bun.ts). */
+const internalError = () => new Response(JSON.stringify({ detail: "Internal Server Error" }), { status: 500, headers: { "content-type": "application/json" } });
+
+/**
+ * Serves `fetch` with Deno.serve, and the socket hub at its path when `ws` is given: the only part
+ * of serving that differs on Deno. Deno has no request-body limit of its own, so `maxBodyBytes` is
+ * left to the app (request-limits.ts), and no forced stop (shutdown lets in-flight responses finish).
+ */
+export function serveDeno(fetch: FetchHandler, opts: ServeOptions, ws?: WsEndpoint): RunningServer {
+  const server = Deno.serve({ hostname: opts.host, port: opts.port, onListen: () => {}, onError: internalError }, (req, info) => {
     recordPeerAddress(req, info.remoteAddr.hostname);
     if (ws && isWsUpgrade(ws, req)) return upgradeDeno(ws, req);
     return fetch(req);

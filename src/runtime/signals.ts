@@ -1,4 +1,5 @@
 import type { Logger } from "../observability/logger.ts";
+import { unrefTimeout } from "../platform.ts";
 
 /**
  * On SIGTERM/SIGINT: runs `shutdown` once (told which signal: Ctrl-C may skip the drain delay), exits 0 when it finishes, or exits 1 when it
@@ -11,10 +12,10 @@ export function exitOnSignals(shutdown: (signal: "SIGTERM" | "SIGINT") => Promis
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down: readiness off, draining in-flight requests");
-    setTimeout(() => {
+    unrefTimeout(() => {
       log.error({ timeoutMs }, "shutdown timed out; exiting with work unfinished");
       process.exit(1);
-    }, timeoutMs).unref();
+    }, timeoutMs);
     shutdown(signal).then(
       () => {
         log.info("shutdown complete");

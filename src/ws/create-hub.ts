@@ -1,6 +1,7 @@
 import type { Services } from "../services.ts";
 import type { AuthModule } from "../auth/auth-module.ts";
 import { WsHub } from "./hub.ts";
+import { registerCoreEvents } from "./core-events.ts";
 import { OpenWebUIChannelAccess, type ChannelAccess } from "./channel-access.ts";
 
 /**
@@ -18,6 +19,7 @@ export async function createWsHub(s: Services, auth: AuthModule, channels?: Chan
     trustedEmailHeader: s.config.auth.trustedEmailHeader,
     trustedProxies: s.config.server.trustedProxies,
   });
+  registerCoreEvents(hub, auth.activity, s.config.ws);
   await hub.start();
   s.lifecycle.onDrain(() => hub.drain());
   return hub;

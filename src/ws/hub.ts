@@ -15,7 +15,6 @@ import { Emitter, type EmitResult } from "./emitter.ts";
 import { SessionWatch } from "./session-watch.ts";
 import { SocketAuthenticator } from "./socket-auth.ts";
 import { FrameDispatcher, type EventHandler, type HandlerOptions } from "./frame-dispatch.ts";
-import { registerCoreEvents } from "./core-events.ts";
 import { CLOSE, errorFrame } from "./protocol.ts";
 import { AnonymousSocketCap } from "./anonymous-cap.ts";
 import type { ChannelAccess } from "./channel-access.ts";
@@ -95,7 +94,6 @@ export class WsHub {
     }, d.auth, d.log);
     this.#authenticator = new SocketAuthenticator(d.auth.current, d.trustedEmailHeader);
     this.#dispatch = new FrameDispatcher(this, c, this.metrics, d.log);
-    registerCoreEvents(this, d.auth.activity, c);
   }
 
   /** Registers a client event; the handler's return value is the ack's `data`. */

@@ -1,6 +1,6 @@
 import { presentedCredential } from "../auth/token-source.ts";
-import { trustedProxyHeader } from "../auth/trusted-header.ts";
-import { clientAddress } from "../http/client-address.ts";
+import { trustedProxyHeader } from "../auth/trusted-proxy-header.ts";
+import { clientAddress } from "../net/client-address.ts";
 import type { SocketSeed } from "./transport.ts";
 import type { WsHub } from "./hub.ts";
 

@@ -1,4 +1,5 @@
 import type { Logger } from "../observability/logger.ts";
+import { unrefInterval } from "../platform.ts";
 import type { WsMetrics } from "../observability/ws-metrics.ts";
 import type { WsConnection } from "./connection.ts";
 import type { SocketRegistry } from "./socket-registry.ts";
@@ -32,8 +33,7 @@ export class Upkeep {
   constructor(private readonly d: UpkeepDeps) {}
 
   start(): void {
-    this.#timer = setInterval(() => void this.tick(), this.d.intervalMs);
-    (this.#timer as { unref?: () => void }).unref?.();
+    this.#timer = unrefInterval(() => void this.tick(), this.d.intervalMs);
   }
 
   stop(): void {

@@ -12,6 +12,7 @@ import { captureLogger } from "../helpers/capture-log.ts";
 import { startOidcProvider, type OidcFixture } from "../fixtures/oidc-provider.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { startGatehouse, type GatehouseServer } from "../../src/server.ts";
+import { serveBun } from "../../src/runtime/bun.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url).pathname;
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -69,7 +70,7 @@ export async function startBrowserEnv(name: string): Promise<BrowserEnv> {
     ENABLE_OAUTH_SIGNUP: "true",
     DEFAULT_USER_ROLE: "user",
   });
-  const server = await startGatehouse(config, captureLogger("info").log);
+  const server = await startGatehouse(config, captureLogger("info").log, serveBun);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", `--host-resolver-rules=MAP ${PLAIN_HOST} 127.0.0.1`] });
   const plainBase = `http://${PLAIN_HOST}:${port}`;
   const local = new Set([new URL(base).host, new URL(plainBase).host, new URL(idp.issuer).host]);

@@ -13,6 +13,7 @@ import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-servic
 import { captureLogger } from "../helpers/capture-log.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { startGatehouse, type GatehouseServer } from "../../src/server.ts";
+import { serveBun } from "../../src/runtime/bun.ts";
 import { LDAP_AUTH_FAILED } from "../../src/ldap/ldap-errors.ts";
 import { axeViolations, LAPTOP, shots } from "./browser-env.ts";
 
@@ -45,7 +46,7 @@ beforeAll(async () => {
     LDAP_APP_DN: LDAP_APP.dn,
     LDAP_APP_PASSWORD: LDAP_APP.password,
     LDAP_SEARCH_BASE: LDAP_PEOPLE,
-  }), captureLogger("info").log);
+  }), captureLogger("info").log, serveBun);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   context = await browser.newContext(LAPTOP);
   const local = new URL(base).host;

@@ -3,7 +3,7 @@ import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-servic
 import { startTestApp, type TestApp } from "../helpers/test-app.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
 import { MESSAGES } from "../../src/auth/messages.ts";
-import { recordPeerAddress } from "../../src/http/client-address.ts";
+import { recordPeerAddress } from "../../src/net/client-address.ts";
 
 describe("sign-in rate limiting", () => {
   let app: TestApp;

@@ -1,23 +1,7 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-services.ts";
-import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+import { entryCommand, RUNTIMES, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
-
-let server: ServerProcess;
-let token = "";
-beforeAll(async () => {
-  server = await startServerProcess({
-    DATABASE_URL: await freshDatabaseUrl("malformed"),
-    REDIS_URL: await redisUrl(),
-    REDIS_KEY_PREFIX: uniquePrefix("malformed"),
-    WEBUI_SECRET_KEY: "malformed-secret",
-  });
-  const r = await fetch(`${server.baseUrl}/api/v1/auths/signup`, postJson({ name: "M", email: "m@example.com", password: "pw" }));
-  token = ((await r.json()) as { token: string }).token;
-});
-afterAll(() => {
-  server?.kill("SIGKILL");
-});
 
 const json = { "content-type": "application/json" };
 const CASES: Array<[string, string, RequestInit]> = [
@@ -39,24 +23,49 @@ const CASES: Array<[string, string, RequestInit]> = [
   ["a malformed Authorization header", "/api/v1/auths/", { headers: { authorization: "Bearer" } }],
   ["a garbage cookie", "/api/v1/auths/", { headers: { cookie: "token=%E0%A4%A" } }],
   ["a huge header", "/api/v1/auths/", { headers: { "x-filler": "h".repeat(64 * 1024) } }],
+  ["a header over the app's limit", "/api/v1/auths/", { headers: { "x-filler": "h".repeat(48 * 1024) } }],
   ["an unknown session id with SQL in it", "/api/v1/auths/sessions/'%3B%20drop%20table%20x", { method: "DELETE" }],
   ["a text/plain body", "/api/v1/auths/signin", { method: "POST", headers: { "content-type": "text/plain" }, body: "email=a&password=b" }],
 ];
 
-for (const [name, path, init] of CASES) {
-  test(`${name} → 4xx with a detail, never a 500`, async () => {
-    const headers = new Headers(init.headers);
-    if (path.includes("/sessions/")) headers.set("authorization", `Bearer ${token}`);
-    const r = await fetch(`${server.baseUrl}${path}`, { ...init, headers });
-    expect(r.status).toBeGreaterThanOrEqual(400);
-    expect(r.status).toBeLessThan(500);
-    const body = (await r.json()) as { detail?: unknown };
-    expect(typeof body.detail).toBe("string");
-    expect(String(body.detail)).not.toContain("at /");
+for (const runtime of RUNTIMES) describe(`malformed input on ${runtime}`, () => {
+  let server: ServerProcess;
+  let token = "";
+  beforeAll(async () => {
+    server = await startServerProcess({
+      DATABASE_URL: await freshDatabaseUrl(`malformed_${runtime}`),
+      REDIS_URL: await redisUrl(),
+      REDIS_KEY_PREFIX: uniquePrefix(`malformed_${runtime}`),
+      WEBUI_SECRET_KEY: "malformed-secret",
+    }, entryCommand(runtime));
+    const r = await fetch(`${server.baseUrl}/api/v1/auths/signup`, postJson({ name: "M", email: "m@example.com", password: "pw" }));
+    token = ((await r.json()) as { token: string }).token;
   });
-}
+  afterAll(() => {
+    server?.kill("SIGKILL");
+  });
 
-test("the server is still healthy afterwards and no stack trace was logged", async () => {
-  expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
-  expect(server.output()).not.toContain("unhandled error");
+  for (const [name, path, init] of CASES) {
+    test(`${name} → 4xx with a detail, never a 500`, async () => {
+      const headers = new Headers(init.headers);
+      if (path.includes("/sessions/")) headers.set("authorization", `Bearer ${token}`);
+      const r = await fetch(`${server.baseUrl}${path}`, { ...init, headers });
+      if (runtime === "deno" && name === "a huge header") {
+        // Deno.serve refuses a header block over 64 KiB itself, with a bare 400 (no knob to raise
+        // it; README "Deno"); up to there the app's JSON 431 answers, as on Bun.
+        expect(r.status).toBe(400);
+        return;
+      }
+      expect(r.status).toBeGreaterThanOrEqual(400);
+      expect(r.status).toBeLessThan(500);
+      const body = (await r.json()) as { detail?: unknown };
+      expect(typeof body.detail).toBe("string");
+      expect(String(body.detail)).not.toContain("at /");
+    });
+  }
+
+  test("the server is still healthy afterwards and no stack trace was logged", async () => {
+    expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
+    expect(server.output()).not.toContain("unhandled error");
+  });
 });

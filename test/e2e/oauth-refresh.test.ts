@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-services.ts";
 import { startTestApp, type TestApp } from "../helpers/test-app.ts";
-import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+import { entryCommand, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 import { freePort } from "../harness/services.ts";
 import { startOidcProvider, type OidcFixture } from "../fixtures/oidc-provider.ts";
 import { browserLogin, type GatehouseFetch } from "../fixtures/oidc-provider-browser.ts";
@@ -121,7 +121,7 @@ describe("single-flight refresh across two server processes", () => {
     await idp?.stop();
   });
 
-  test("20 concurrent calls on an expired token over two instances: one refresh at the provider, one new token", async () => {
+  test("20 concurrent calls on an expired token over two instances (A on Deno, B on Bun): one refresh at the provider, one new token", async () => {
     const ports = [await freePort(), await freePort()];
     idp = await startOidcProvider({
       redirectUris: ports.map((p) => `http://127.0.0.1:${p}/oauth/oidc/login/callback`),
@@ -138,7 +138,8 @@ describe("single-flight refresh across two server processes", () => {
       ENABLE_OAUTH_SIGNUP: "true",
     };
     admin = await startTestApp(env);
-    for (const port of ports) procs.push(await startServerProcess({ ...env, PORT: String(port) }));
+    // A mixed fleet: the OIDC sign-in (discovery, callback, ID token, encrypted session) runs on Deno.
+    for (const [i, port] of ports.entries()) procs.push(await startServerProcess({ ...env, PORT: String(port) }, entryCommand(i === 0 ? "deno" : "bun")));
     const [a, b] = procs as [ServerProcess, ServerProcess];
     const via = (p: ServerProcess): GatehouseFetch => (path, init) => fetch(`${p.baseUrl}${path}`, { ...init, redirect: "manual" });
 

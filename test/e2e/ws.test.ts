@@ -3,13 +3,14 @@ import Redis from "ioredis";
 import postgres from "postgres";
 import { SignJWT, decodeJwt } from "jose";
 import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-services.ts";
-import { startServerProcess, WS_SERVER_FIXTURE, type ServerProcess } from "../helpers/server-process.ts";
+import { MIXED_FLEETS, startServerProcess, wsServerFixture, type ServerProcess } from "../helpers/server-process.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
 import { TestSocket, wsUrl } from "../helpers/ws-client.ts";
 import { within } from "../helpers/wait.ts";
 
 const SECRET = "ws-e2e-secret";
-describe("/ws on two instances sharing Postgres and Redis", () => {
+// A mixed fleet, both ways round, so every test runs against a Bun and a Deno server.
+for (const [runtimeA, runtimeB] of MIXED_FLEETS) describe(`/ws on two instances sharing Postgres and Redis: A on ${runtimeA}, B on ${runtimeB}`, () => {
   const procs: ServerProcess[] = [];
   const sockets: TestSocket[] = [];
   let a: ServerProcess;
@@ -20,14 +21,14 @@ describe("/ws on two instances sharing Postgres and Redis", () => {
   let admin: { token: string; id: string };
 
   beforeAll(async () => {
-    prefix = uniquePrefix("ws");
-    dbUrl = await freshDatabaseUrl("ws");
+    prefix = uniquePrefix(`ws_${runtimeA}`);
+    dbUrl = await freshDatabaseUrl(`ws_${runtimeA}`);
     const env = {
       DATABASE_URL: dbUrl, REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: prefix, WEBUI_SECRET_KEY: SECRET,
       ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user", GATEHOUSE_LOG_LEVEL: "warn",
       GATEHOUSE_WS_AUTH_TIMEOUT_MS: "1500", GATEHOUSE_WS_MAX_PAYLOAD: "4096", GATEHOUSE_WS_MAX_BAD_FRAMES: "3",
     };
-    [a, b] = await Promise.all([startServerProcess(env, WS_SERVER_FIXTURE), startServerProcess(env, WS_SERVER_FIXTURE)]);
+    [a, b] = await Promise.all([startServerProcess(env, wsServerFixture(runtimeA)), startServerProcess(env, wsServerFixture(runtimeB))]);
     procs.push(a, b);
     redis = new Redis(await redisUrl());
     admin = await signUp("admin@example.com");

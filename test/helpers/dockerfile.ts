@@ -1,7 +1,7 @@
 // Reads the repository's Dockerfile, .dockerignore and docker-compose.yml for tests, so a test can
 // assert on them or run exactly what the container would run.
 import { readFileSync } from "node:fs";
-import { DockerfileParser, type Dockerfile, type Env, type Healthcheck, type Instruction } from "dockerfile-ast";
+import { DockerfileParser, type Dockerfile, type Env, type From, type Healthcheck, type Instruction } from "dockerfile-ast";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
 export const DOCKERFILE_PATH = `${ROOT}Dockerfile`;
@@ -34,6 +34,13 @@ export function finalStage(df: Dockerfile = parseDockerfile()): Instruction[] {
   return last;
 }
 
+/** The build stage named `name` (`FROM … AS name`), for `docker build --target name`. */
+export function namedStage(name: string, df: Dockerfile = parseDockerfile()): Instruction[] {
+  const stage = stages(df).find((s) => (s[0] as From).getBuildStage() === name);
+  if (!stage) throw new Error(`the Dockerfile has no stage named ${name}`);
+  return stage;
+}
+
 /** Instructions with `keyword` in `stage`. */
 export function instructionsOf(stage: Instruction[], keyword: string): Instruction[] {
   return stage.filter((i) => i.getKeyword() === keyword.toUpperCase());
@@ -62,8 +69,7 @@ export function execFormArgv(args: string | null): string[] | null {
  * outside the image substitutes its own bun for argv[0]. Throws when there is no ENTRYPOINT or it
  * is in shell form.
  */
-export function entrypointCommand(): string[] {
-  const stage = finalStage();
+export function entrypointCommand(stage: Instruction[] = finalStage()): string[] {
   const entrypoint = instructionsOf(stage, "ENTRYPOINT").at(-1);
   if (!entrypoint) throw new Error("the final Dockerfile stage has no ENTRYPOINT");
   const argv = execFormArgv(entrypoint.getArgumentsContent());
@@ -77,10 +83,10 @@ export function entrypointCommand(): string[] {
   return [...argv, ...cmdArgv];
 }
 
-/** `ENV` values set in the final stage (later ones win). */
-export function finalStageEnv(): Record<string, string> {
+/** `ENV` values set in `stage` (default: the final stage; later ones win). */
+export function finalStageEnv(stage: Instruction[] = finalStage()): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const ins of instructionsOf(finalStage(), "ENV")) {
+  for (const ins of instructionsOf(stage, "ENV")) {
     for (const p of (ins as Env).getProperties()) {
       env[p.getName()] = p.getValue() ?? "";
     }
@@ -89,8 +95,8 @@ export function finalStageEnv(): Record<string, string> {
 }
 
 /** The final HEALTHCHECK: its options (`interval`, …) and its command (exec form argv, or the shell string). */
-export function healthcheck(): { options: Record<string, string>; argv: string[] | null; shell: string | null } | null {
-  const hc = instructionsOf(finalStage(), "HEALTHCHECK").at(-1) as Healthcheck | undefined;
+export function healthcheck(stage: Instruction[] = finalStage()): { options: Record<string, string>; argv: string[] | null; shell: string | null } | null {
+  const hc = instructionsOf(stage, "HEALTHCHECK").at(-1) as Healthcheck | undefined;
   if (!hc || hc.getSubcommand()?.getValue().toUpperCase() !== "CMD") return null;
   const options: Record<string, string> = {};
   for (const f of hc.getFlags()) options[f.getName()] = f.getValue() ?? "";

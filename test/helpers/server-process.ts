@@ -3,8 +3,37 @@ import { scanForLeaks } from "./log-leaks.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
-/** The command line of test/fixtures/ws-server.ts: the real entry point plus test-only emit routes. */
-export const WS_SERVER_FIXTURE = [`${root}node_modules/.bin/bun`, "--max-http-header-size=262144", "test/fixtures/ws-server.ts"];
+/** A runtime Gatehouse is served on. */
+export type Runtime = "bun" | "deno";
+
+/** Both runtimes: end-to-end files that must pass on each loop over this. */
+export const RUNTIMES: readonly Runtime[] = ["bun", "deno"];
+
+/** A one-Bun, one-Deno fleet on the same Postgres and Redis (and the reverse). */
+export const MIXED_FLEETS: readonly (readonly [Runtime, Runtime])[] = [["bun", "deno"], ["deno", "bun"]];
+
+/** One mixed fleet, for files where one direction suffices (the runtime-neutral part is covered both ways elsewhere). */
+export const MIXED_FLEET: readonly [readonly [Runtime, Runtime]] = [["bun", "deno"]];
+
+/** The command line that runs `script` (relative to the repo root) on `runtime`, as `npm start` / `npm run start:deno` do. */
+export function runtimeCommand(runtime: Runtime, script: string): string[] {
+  return runtime === "bun"
+    ? [`${root}node_modules/.bin/bun`, "--max-http-header-size=262144", script]
+    : [`${root}node_modules/.bin/deno`, "run", "-A", "--v8-flags=--expose-gc", script];
+}
+
+/** The real entry point of `runtime`: src/main.ts on Bun, src/main.deno.ts on Deno. */
+export function entryCommand(runtime: Runtime): string[] {
+  return runtimeCommand(runtime, runtime === "bun" ? "src/main.ts" : "src/main.deno.ts");
+}
+
+/** test/fixtures/ws-server.ts on `runtime`: the real entry's boot plus test-only emit routes. */
+export function wsServerFixture(runtime: Runtime): string[] {
+  return runtimeCommand(runtime, "test/fixtures/ws-server.ts");
+}
+
+/** The command line of test/fixtures/ws-server.ts on Bun. */
+export const WS_SERVER_FIXTURE = wsServerFixture("bun");
 
 /** A Gatehouse (or fixture) process started by a test, with its output kept. */
 export interface ServerProcess {
@@ -24,7 +53,7 @@ export interface ServerProcess {
  */
 export async function startServerProcess(env: Record<string, string>, argv?: string[], waitForLive = true): Promise<ServerProcess> {
   const port = env["PORT"] ? Number(env["PORT"]) : await freePort();
-  const cmd = argv ?? [`${root}node_modules/.bin/bun`, "--max-http-header-size=262144", "src/main.ts"];
+  const cmd = argv ?? entryCommand("bun");
   const proc = Bun.spawn(cmd, {
     cwd: root,
     // No drain delay unless a test asks for one (blank: the default): tests stop many servers.

@@ -6,6 +6,7 @@ import type { FernetError } from "../../src/crypto/fernet.ts";
 import { CRYPTO_OP_NAMES } from "../../src/crypto/ops.ts";
 import type { CryptoCalibration } from "../../src/crypto/policy.ts";
 import { createRegistry } from "../../src/observability/registry.ts";
+import { readCryptoConfig } from "../../src/config/crypto-config.ts";
 import { sample } from "../helpers/metrics-text.ts";
 
 const FERNET_KEY = vectors.fernet_key_from_secret;
@@ -31,8 +32,9 @@ describe("CryptoService", () => {
   test("routes by policy, and records placement, timings, rejections and worker errors", async () => {
     const registry = createRegistry({ defaultMetrics: false });
     const service = await CryptoService.create({
-      registry, calibration, env: { GATEHOUSE_CRYPTO_POLICY_FERNET_ENCRYPT: "pool" },
-      pool: { threads: 1, maxQueue: 1, allowTestOps: true },
+      registry, calibration,
+      config: readCryptoConfig({ GATEHOUSE_CRYPTO_POLICY_FERNET_ENCRYPT: "pool", GATEHOUSE_CRYPTO_THREADS: "1", GATEHOUSE_CRYPTO_MAX_QUEUE: "1" }),
+      pool: { allowTestOps: true },
     });
     try {
       expect(service.placementOf("spin")).toBe("pool");
@@ -72,7 +74,7 @@ describe("CryptoService", () => {
   }, 20_000);
 
   test("an all-inline policy starts no pool; unexpected inline errors match pooled ones", async () => {
-    const service = await CryptoService.create({ registry: createRegistry({ defaultMetrics: false }), env: { GATEHOUSE_CRYPTO_POLICY: "inline" } });
+    const service = await CryptoService.create({ registry: createRegistry({ defaultMetrics: false }), config: readCryptoConfig({ GATEHOUSE_CRYPTO_POLICY: "inline" }) });
     expect(service.pool).toBeNull();
     expect(service.describe().calibration).toBeNull();
     expect(await service.run("password.verify", { password: "password123", hash: vectors.argon2id_hash_of_password123 })).toBe(true);
@@ -83,7 +85,7 @@ describe("CryptoService", () => {
   });
 
   test("auto with a real calibration pools the password ops and reports every decision", async () => {
-    const service = await CryptoService.create({ registry: createRegistry({ defaultMetrics: false }), pool: { threads: 1 }, calibrate: { budgetMs: 5 } });
+    const service = await CryptoService.create({ registry: createRegistry({ defaultMetrics: false }), config: readCryptoConfig({ GATEHOUSE_CRYPTO_THREADS: "1" }), calibrate: { budgetMs: 5 } });
     try {
       const report = service.describe();
       expect(report.pool).toEqual({ threads: 1, maxQueue: 256 });

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/config.ts";
 import { startGatehouse, type GatehouseServer } from "../../src/server.ts";
+import { serveBun } from "../../src/runtime/bun.ts";
 import { captureLogger } from "../helpers/capture-log.ts";
 import { freshDatabaseUrl } from "../helpers/real-services.ts";
 import { startServerProcess } from "../helpers/server-process.ts";
@@ -37,7 +38,7 @@ export async function startSecurityServer(label: string, env: Record<string, str
     GATEHOUSE_CRYPTO_POLICY: "inline",
     ...env,
   });
-  const gatehouse = await startGatehouse(config, logs.log);
+  const gatehouse = await startGatehouse(config, logs.log, serveBun);
   const baseUrl = `http://127.0.0.1:${gatehouse.server.port}`;
   return {
     baseUrl,

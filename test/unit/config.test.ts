@@ -139,3 +139,17 @@ describe("invalid values name the variable", () => {
     expect(e.message).not.toContain("hunter2");
   });
 });
+
+describe("runtime settings (Config.runtime)", () => {
+  test("BUN_CONFIG_MAX_HTTP_REQUESTS: null when unset, the number when set, a named error when not a positive integer", () => {
+    expect(loadConfig({}).runtime.bunMaxHttpRequests).toBeNull();
+    expect(loadConfig({ BUN_CONFIG_MAX_HTTP_REQUESTS: "65535" }).runtime.bunMaxHttpRequests).toBe(65535);
+    expect(() => loadConfig({ BUN_CONFIG_MAX_HTTP_REQUESTS: "lots" })).toThrow("BUN_CONFIG_MAX_HTTP_REQUESTS");
+  });
+
+  test("the CLI's log level is GATEHOUSE_LOG_LEVEL, default warn (the server's default stays info)", () => {
+    expect(loadConfig({}).runtime.cliLogLevel).toBe("warn");
+    expect(loadConfig({}).server.logLevel).toBe("info");
+    expect(loadConfig({ GATEHOUSE_LOG_LEVEL: "debug" }).runtime.cliLogLevel).toBe("debug");
+  });
+});

@@ -1,19 +1,23 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError } from "../../src/config/errors.ts";
 import { CRYPTO_OP_NAMES } from "../../src/crypto/ops.ts";
-import {
-  decidePlacement,
-  decidePlacements,
-  parseCryptoPolicy,
-  policyVariableFor,
-  type CryptoCalibration,
-} from "../../src/crypto/policy.ts";
-import { cryptoPoolSettingsFromEnv } from "../../src/crypto/pool.ts";
+import { decidePlacement, decidePlacements, type CryptoCalibration } from "../../src/crypto/policy.ts";
+import { CRYPTO_POLICY_OPS, parseCryptoPolicy, policyVariableFor, readCryptoConfig } from "../../src/config/crypto-config.ts";
+
+/** The pool settings of `env` (threads and queue bound). */
+const cryptoPoolSettingsFromEnv = (env: Record<string, string>) => {
+  const { threads, maxQueue } = readCryptoConfig(env);
+  return { threads, maxQueue };
+};
 
 // The offload policy is pure: env → policy, (policy, calibration) → placements. The pool and a
 // real calibration run are covered in test/integration/crypto-pool.test.ts.
 
 describe("policy parsing", () => {
+  test("the configuration names exactly the op table's ops, in order", () => {
+    expect([...CRYPTO_POLICY_OPS]).toEqual([...CRYPTO_OP_NAMES]);
+  });
+
   test("defaults: auto, margin 2, no overrides", () => {
     expect(parseCryptoPolicy({})).toEqual({ mode: "auto", overrides: {}, margin: 2 });
   });

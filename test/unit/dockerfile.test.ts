@@ -14,6 +14,7 @@ import {
   healthcheck,
   instructionsOf,
   isIgnored,
+  namedStage,
   parseDockerfile,
   readDockerfile,
   stages,
@@ -211,6 +212,67 @@ describe("Dockerfile", () => {
   test("dockerfile-utils lint reports no warnings either", () => {
     const warnings = validate(readDockerfile()).filter((d) => d.severity !== 1);
     expect(warnings.map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
+  });
+});
+
+describe("Dockerfile --target deno", () => {
+  const deno = () => namedStage("deno");
+
+  test("is FROM denoland/deno:debian-<x.y.z>, the deno version the test suite runs on (package-lock.json)", () => {
+    const from = deno()[0] as From;
+    expect(from.getImageName()).toBe("denoland/deno");
+    expect(from.getImageTag()).toBe(`debian-${lock.packages["node_modules/deno"]?.version ?? "(deno missing from package-lock.json)"}`);
+  });
+
+  test("is not the default target (the last stage stays Bun)", () => {
+    expect((finalStage()[0] as From).getImageName()).toBe("oven/bun");
+  });
+
+  test("takes node_modules from the production install stage and copies src/, workers/ and package.json", () => {
+    const copies = instructionsOf(deno(), "COPY") as Copy[];
+    expect(copies.some((c) => c.getFromFlag()?.getValue() === "deps" && c.getArguments().some((a) => /node_modules\/?$/.test(a.getValue())))).toBe(true);
+    const sources = copies.filter((c) => c.getFromFlag() === null).flatMap((c) => c.getArguments().slice(0, -1).map((a) => a.getValue().replace(/^\.\//, "").replace(/\/$/, "")));
+    expect(sources).toEqual(expect.arrayContaining(["src", "workers", "package.json"]));
+  });
+
+  test("sets NODE_ENV=production, HOST=0.0.0.0, PORT=8080, exposes 8080, stops on SIGTERM", () => {
+    expect(finalStageEnv(deno())).toMatchObject({ NODE_ENV: "production", HOST: "0.0.0.0", PORT: "8080" });
+    expect(instructionsOf(deno(), "EXPOSE").flatMap((e) => e.getArguments().map((a) => a.getValue()))).toContain("8080");
+    expect(instructionsOf(deno(), "STOPSIGNAL").at(-1)?.getArgumentsContent()?.trim()).toBe("SIGTERM");
+  });
+
+  test("runs as a non-root USER that owns /app/data", () => {
+    const user = (instructionsOf(deno(), "USER").at(-1)?.getArgumentsContent() ?? "").trim();
+    expect(user).not.toBe("");
+    expect(["root", "0"]).not.toContain(user.split(":")[0]);
+    expect(runCommands(deno()).some((c) => c.startsWith(`chown ${user} `) && c.includes("/app/data"))).toBe(true);
+  });
+
+  test("ENTRYPOINT (exec form) runs the same command as `npm run start:deno`", () => {
+    expect(entrypointCommand(deno())).toEqual(pkg.scripts["start:deno"]!.trim().split(/\s+/));
+    expect(entrypointCommand(deno()).at(-1)).toBe("src/main.deno.ts");
+  });
+
+  test("HEALTHCHECK runs deno against /livez, in exec form", () => {
+    const hc = healthcheck(deno());
+    expect(hc?.argv?.[0]).toBe("deno");
+    expect(hc!.argv!.join(" ")).toContain("/livez");
+    expect(Object.keys(hc!.options)).toEqual(expect.arrayContaining(["interval", "timeout", "retries"]));
+  });
+
+  test("HEALTHCHECK command exits 0 on a 200 from /livez and non-zero on 503", async () => {
+    const argv = healthcheck(deno())!.argv!;
+    const run = (port: number) =>
+      Bun.spawn([`${ROOT}node_modules/.bin/deno`, ...argv.slice(1)], { cwd: "/tmp", env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", PORT: String(port) }, stdout: "ignore", stderr: "ignore" }).exited;
+    let status = 200;
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("{}", { status }) });
+    try {
+      expect(await run(server.port!)).toBe(0);
+      status = 503;
+      expect(await run(server.port!)).not.toBe(0);
+    } finally {
+      await server.stop(true);
+    }
   });
 });
 

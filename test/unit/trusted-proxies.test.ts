@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { addressBytes, isListedProxy, isTrustedPeer, parseTrustedProxies, type TrustedProxies } from "../../src/http/trusted-proxies.ts";
+import { addressBytes, isListedProxy, isTrustedPeer, parseTrustedProxies, type TrustedProxies } from "../../src/net/trusted-proxies.ts";
 import { hostAllowed } from "../../src/http/public-base-url.ts";
 import { safeNext } from "../../src/pages/next-path.ts";
 

@@ -4,6 +4,7 @@ import { loadConfig } from "../../src/config/config.ts";
 import { MemoryStore } from "../../src/kv/memory.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { WsHub, type WsHubDeps } from "../../src/ws/hub.ts";
+import { registerCoreEvents } from "../../src/ws/core-events.ts";
 import { PoolReaper } from "../../src/ws/pool-reaper.ts";
 import { SESSION_POOL_KEY, SessionPool } from "../../src/ws/session-pool.ts";
 import { encodeFrame, exceedsBytes, parseFrame, utf8Length } from "../../src/ws/protocol.ts";
@@ -81,6 +82,7 @@ function harness(env: Record<string, string> = {}) {
     trustedEmailHeader: null,
   };
   const hub = new WsHub(deps);
+  registerCoreEvents(hub, deps.auth.activity, deps.config);
   const open = (token: string | null = null) => {
     const t = new FakeTransport();
     return { t, conn: hub.open(t, { token, trustedEmail: null }) };

@@ -7,6 +7,7 @@ import { CryptoPool } from "../../../src/crypto/pool.ts";
 import { CryptoQueueFullError, CryptoWorkerDiedError } from "../../../src/crypto/crypto-errors.ts";
 import { FernetError } from "../../../src/crypto/fernet.ts";
 import { CryptoService } from "../../../src/crypto/crypto-service.ts";
+import { readCryptoConfig } from "../../../src/config/crypto-config.ts";
 import { createRegistry } from "../../../src/observability/registry.ts";
 
 test("a password hashes and verifies through the pool on Deno", async () => {
@@ -45,7 +46,7 @@ test("expected errors keep their code; a full queue and a dead worker fail only 
 });
 
 test("CryptoService calibrates and routes on Deno", async () => {
-  const service = await CryptoService.create({ registry: createRegistry({ defaultMetrics: false }), pool: { threads: 1 }, calibrate: { budgetMs: 5 } });
+  const service = await CryptoService.create({ registry: createRegistry({ defaultMetrics: false }), config: readCryptoConfig({ GATEHOUSE_CRYPTO_THREADS: "1" }), calibrate: { budgetMs: 5 } });
   try {
     const report = service.describe();
     assert.ok((report.calibration?.pool.overheadCpuMicros ?? 0) > 0);

@@ -1,0 +1,103 @@
+/**
+ * The crypto offload settings: where each op runs (`GATEHOUSE_CRYPTO_POLICY*`) and the worker
+ * pool's size (`GATEHOUSE_CRYPTO_THREADS`, `GATEHOUSE_CRYPTO_MAX_QUEUE`). Parsed here, with the
+ * rest of the environment; src/crypto receives the result.
+ */
+import { ConfigError } from "./errors.ts";
+import { int, num, oneOf, type Env } from "./readers.ts";
+
+/**
+ * The crypto ops a policy can name, in the op table's order. src/crypto/ops.ts is checked
+ * against this list at compile time (src/crypto/policy.ts), so the two cannot drift apart.
+ */
+export const CRYPTO_POLICY_OPS = Object.freeze([
+  "noop",
+  "spin",
+  "password.hash",
+  "password.verify",
+  "fernet.encrypt",
+  "fernet.decrypt",
+  "jwt.sign",
+  "jwt.verify",
+  "idtoken.verify",
+] as const);
+
+/** An op a policy can name. */
+export type CryptoPolicyOp = (typeof CRYPTO_POLICY_OPS)[number];
+
+/** A configured placement. */
+export type CryptoPolicyMode = "inline" | "pool" | "auto";
+
+/** The offload policy as configured. */
+export interface CryptoPolicy {
+  /** `GATEHOUSE_CRYPTO_POLICY` (default `auto`). */
+  readonly mode: CryptoPolicyMode;
+  /** `GATEHOUSE_CRYPTO_POLICY_<OP>`, e.g. `..._PASSWORD_HASH` for `password.hash`. */
+  readonly overrides: Readonly<Partial<Record<CryptoPolicyOp, CryptoPolicyMode>>>;
+  /** `GATEHOUSE_CRYPTO_AUTO_MARGIN`: pool when cost > overhead × margin (default 2). */
+  readonly margin: number;
+}
+
+/** Defaults of {@link CryptoPolicy}. */
+export const CRYPTO_POLICY_DEFAULTS: CryptoPolicy = Object.freeze({
+  mode: "auto",
+  overrides: Object.freeze({}),
+  margin: 2,
+});
+
+/** Default of `GATEHOUSE_CRYPTO_MAX_QUEUE`. */
+export const CRYPTO_MAX_QUEUE_DEFAULT = 256;
+
+/** Everything the crypto service is configured with. */
+export interface CryptoConfig {
+  readonly policy: CryptoPolicy;
+  /** `GATEHOUSE_CRYPTO_THREADS` (1–256, default: cores). */
+  readonly threads: number;
+  /** `GATEHOUSE_CRYPTO_MAX_QUEUE` (0–100000, default 256). */
+  readonly maxQueue: number;
+}
+
+const PREFIX = "GATEHOUSE_CRYPTO_POLICY_";
+const MODES: readonly CryptoPolicyMode[] = ["inline", "pool", "auto"];
+
+/** The override variable for `op`: `password.hash` → `GATEHOUSE_CRYPTO_POLICY_PASSWORD_HASH`. */
+export function policyVariableFor(op: CryptoPolicyOp): string {
+  return PREFIX + op.toUpperCase().replace(/\./g, "_");
+}
+
+const OP_BY_VARIABLE: ReadonlyMap<string, CryptoPolicyOp> = new Map(CRYPTO_POLICY_OPS.map((op) => [policyVariableFor(op), op]));
+
+/**
+ * Reads the policy from `env`. Throws `ConfigError` for a mode other than inline/pool/auto, a
+ * margin outside 1–100, or a `GATEHOUSE_CRYPTO_POLICY_*` variable naming no op (a typo would
+ * otherwise be silently ignored).
+ */
+export function parseCryptoPolicy(env: Env): CryptoPolicy {
+  const mode = oneOf(env, "GATEHOUSE_CRYPTO_POLICY", CRYPTO_POLICY_DEFAULTS.mode, MODES);
+  const margin = num(env, "GATEHOUSE_CRYPTO_AUTO_MARGIN", CRYPTO_POLICY_DEFAULTS.margin, 1, 100);
+  const overrides: Partial<Record<CryptoPolicyOp, CryptoPolicyMode>> = {};
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith(PREFIX)) continue;
+    const op = OP_BY_VARIABLE.get(name);
+    if (op === undefined) {
+      throw new ConfigError(name, `a variable for a known op (${[...OP_BY_VARIABLE.keys()].join(", ")})`);
+    }
+    if (env[name]?.trim()) overrides[op] = oneOf(env, name, mode, MODES);
+  }
+  return Object.freeze({ mode, overrides: Object.freeze(overrides), margin });
+}
+
+/** The number of cores this process may use (1 when unknown): the default thread count. */
+export function defaultCryptoThreads(): number {
+  const n = globalThis.navigator?.hardwareConcurrency;
+  return typeof n === "number" && n >= 1 ? Math.floor(n) : 1;
+}
+
+/** The policy plus `GATEHOUSE_CRYPTO_THREADS` and `GATEHOUSE_CRYPTO_MAX_QUEUE`. */
+export function readCryptoConfig(env: Env): CryptoConfig {
+  return Object.freeze({
+    policy: parseCryptoPolicy(env),
+    threads: int(env, "GATEHOUSE_CRYPTO_THREADS", defaultCryptoThreads(), 1, 256),
+    maxQueue: int(env, "GATEHOUSE_CRYPTO_MAX_QUEUE", CRYPTO_MAX_QUEUE_DEFAULT, 0, 100_000),
+  });
+}
