@@ -37,6 +37,8 @@ export class SessionIssuer {
     private readonly revokedAt: (userId: string) => Promise<number | null> = async () => null,
     /** Every issued session is audited as a sign-in (or sign-up) with its method. */
     private readonly audit?: AuditTrail,
+    /** Refuses (throws) a user who may not sign in (`GATEHOUSE_ACCESS_GROUPS`); renewals are not asked. */
+    private readonly admit: (user: UserRecord, ctx: SignInContext) => Promise<void> = async () => {},
   ) {}
 
   /**
@@ -51,6 +53,7 @@ export class SessionIssuer {
   }
 
   async issue(user: UserRecord, ctx: SignInContext, nowMs = Date.now()): Promise<IssuedSession> {
+    await this.admit(user, ctx);
     const iat = await this.#iat(user.id, nowMs);
     const exp = this.lifetimeSeconds === null ? undefined : Math.floor(nowMs / 1000 + this.lifetimeSeconds);
     const jti = crypto.randomUUID();
