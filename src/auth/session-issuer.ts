@@ -53,8 +53,10 @@ export class SessionIssuer {
   }
 
   async issue(user: UserRecord, ctx: SignInContext, nowMs = Date.now()): Promise<IssuedSession> {
-    await this.admit(user, ctx);
     const iat = await this.#iat(user.id, nowMs);
+    // Asked after iat is fixed: a membership removal that commits after this check is revoked
+    // at or after iat, so the token issued here is refused with the rest.
+    await this.admit(user, ctx);
     const exp = this.lifetimeSeconds === null ? undefined : Math.floor(nowMs / 1000 + this.lifetimeSeconds);
     const jti = crypto.randomUUID();
     const token = await this.tokens.sign({ id: user.id, exp, jti, iat });
