@@ -12,6 +12,9 @@ import type { WsHub } from "./ws/hub.ts";
 import { createLdapModule, type LdapModule } from "./ldap/ldap-module.ts";
 import { createGroupsModule, type GroupsModule } from "./groups/groups-module.ts";
 import { securityWarnings } from "./config/boot-checks.ts";
+import { endAccessOnLoss } from "./groups/access-loss.ts";
+import { Deprovisioner } from "./scim/deprovision.ts";
+import { OAuthSessionsRepo } from "./db/repos/oauth-sessions.ts";
 
 /** One Gatehouse instance on its services: auth wiring plus the HTTP app. */
 export interface Instance {
@@ -42,7 +45,8 @@ export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Pr
   const oauth = await createOAuthModule(s, auth);
   oauth.start();
   const ws = await createWsHub(s, auth);
-  const groups = createGroupsModule(s, (userId) => gateway.access.invalidate(userId));
+  const lossEndsAccess = endAccessOnLoss(auth.access, new Deprovisioner(auth, new OAuthSessionsRepo(s.pool)), s.audit);
+  const groups = createGroupsModule(s, (userId) => gateway.access.invalidate(userId), lossEndsAccess);
   const ldap = createLdapModule(s, auth, groups.sync);
   const gatehouse = createGatehouse(s, auth, gateway, oauth, { groups, ldap }, extra);
   return {

@@ -16,6 +16,8 @@ import type { PasswordHasher, SessionTokenCodec } from "./session-tokens.ts";
 import type { SessionKeys } from "../crypto/session-jwt.ts";
 import { FailureFloor } from "./failure-floor.ts";
 import { LEGACY_DUMMY_HASH } from "../crypto/password.ts";
+import { AccessGroups } from "../groups/access-groups.ts";
+import { GroupsRepo } from "../groups/groups-repo.ts";
 
 /** Everything the auth routes use, built once per instance. */
 export interface AuthModule {
@@ -34,6 +36,8 @@ export interface AuthModule {
   /** The session-token keys (a KeyRing for asymmetric algorithms: JWKS, rotation). */
   keys: SessionKeys;
   cookies: CookiePolicy;
+  /** `GATEHOUSE_ACCESS_GROUPS`: who may be issued a session; who lost access on a membership change. */
+  access: AccessGroups;
   /** The least time a failed password sign-in takes (see FailureFloor). */
   failureFloor: FailureFloor;
   /**
@@ -55,7 +59,9 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
   const userCache = new UserCache(users, s.store, { ttlMs: cfg.faults.userCacheTtlMs, maxStaleMs: cfg.faults.userCacheMaxStaleMs });
   const revocation = new RevocationService(s.store, s.watcher, cfg.redis.failureMode, s.log, cfg.redis.revocationReplica, createRevocationMetrics(s.registry), new RevocationsRepo(s.pool));
   const activity = new ActivityRecorder(users, sessions, cfg.auth.activeStatusUpdateIntervalSeconds, s.log);
-  const issuer = new SessionIssuer(crypto.tokens, sessions, cfg.jwt.expiresInSeconds, cookies, (id) => revocation.userRevokedAt(id), s.audit);
+  const access = new AccessGroups(cfg.groups.accessGroups, new GroupsRepo(s.pool), s.audit);
+  const issuer = new SessionIssuer(crypto.tokens, sessions, cfg.jwt.expiresInSeconds, cookies, (id) => revocation.userRevokedAt(id), s.audit,
+    (user, ctx) => access.admit(user, ctx.method));
   const revoker = new SessionRevoker(sessions, revocation, s.audit);
   const current = new CurrentUserResolver({
     tokens: crypto.tokens,
@@ -79,7 +85,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
     failureFloor.observe(performance.now() - started);
   };
   return {
-    users, sessions, apiKeys, userCache, revocation, activity, issuer, revoker, current, rateLimit, cookies, failureFloor,
+    users, sessions, apiKeys, userCache, revocation, activity, issuer, revoker, current, rateLimit, cookies, failureFloor, access,
     providerLogoutUrl: null,
     passwords: crypto.passwords,
     tokens: crypto.tokens,

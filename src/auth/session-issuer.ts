@@ -37,6 +37,8 @@ export class SessionIssuer {
     private readonly revokedAt: (userId: string) => Promise<number | null> = async () => null,
     /** Every issued session is audited as a sign-in (or sign-up) with its method. */
     private readonly audit?: AuditTrail,
+    /** Refuses (throws) a user who may not sign in (`GATEHOUSE_ACCESS_GROUPS`); renewals are not asked. */
+    private readonly admit: (user: UserRecord, ctx: SignInContext) => Promise<void> = async () => {},
   ) {}
 
   /**
@@ -52,6 +54,9 @@ export class SessionIssuer {
 
   async issue(user: UserRecord, ctx: SignInContext, nowMs = Date.now()): Promise<IssuedSession> {
     const iat = await this.#iat(user.id, nowMs);
+    // Asked after iat is fixed: a membership removal that commits after this check is revoked
+    // at or after iat, so the token issued here is refused with the rest.
+    await this.admit(user, ctx);
     const exp = this.lifetimeSeconds === null ? undefined : Math.floor(nowMs / 1000 + this.lifetimeSeconds);
     const jti = crypto.randomUUID();
     const token = await this.tokens.sign({ id: user.id, exp, jti, iat });

@@ -1,5 +1,5 @@
 import { ConfigError } from "./errors.ts";
-import { bool, optionalStr, str, type Env } from "./readers.ts";
+import { bool, list, optionalStr, str, type Env } from "./readers.ts";
 import { blockedGroupMatcher, UnsafeGroupPatternError, type GroupMatcher } from "./group-patterns.ts";
 
 /** Group sync from OAuth claims and the trusted groups header (Open WebUI's variable names). */
@@ -16,6 +16,11 @@ export interface GroupsConfig {
   readonly blocked: GroupMatcher;
   /** `WEBUI_AUTH_TRUSTED_GROUPS_HEADER` (lower-cased): comma-separated names from a trusted proxy. */
   readonly trustedGroupsHeader: string | null;
+  /**
+   * `GATEHOUSE_ACCESS_GROUPS` (comma-separated exact names; empty = off): a non-admin user must be
+   * in one of these groups to sign in, and leaving the last of them ends every session they hold.
+   */
+  readonly accessGroups: readonly string[];
 }
 
 const BLOCKED_SHAPE = "a JSON array of group names, wildcards (sys-*) or regexes without nested quantifiers or backreferences";
@@ -29,6 +34,7 @@ export function readGroupsConfig(env: Env): GroupsConfig {
     oauthCreation: bool(env, "ENABLE_OAUTH_GROUP_CREATION", false),
     blocked: blockedFrom(env),
     trustedGroupsHeader: optionalStr(env, "WEBUI_AUTH_TRUSTED_GROUPS_HEADER")?.toLowerCase() ?? null,
+    accessGroups: [...new Set(list(env, "GATEHOUSE_ACCESS_GROUPS"))],
   };
 }
 

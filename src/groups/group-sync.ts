@@ -2,6 +2,7 @@ import type { AuditTrail } from "../observability/audit-trail.ts";
 import type { GroupMatcher } from "../config/group-patterns.ts";
 import { MAX_GROUP_NAME_LENGTH, NO_BLOCKED_GROUPS } from "../config/group-patterns.ts";
 import type { GroupsRepo, MembershipChange } from "./groups-repo.ts";
+import type { MembershipsLost } from "./access-loss.ts";
 
 /** Where a sync's group names came from (audit label). */
 export type GroupSource = "oauth" | "trusted_header" | "ldap" | "scim";
@@ -30,6 +31,8 @@ export class GroupSync {
     private readonly repo: GroupsRepo,
     private readonly audit?: AuditTrail,
     private readonly changed: (userId: string) => Promise<void> = async () => {},
+    /** Hears of groups left, after the transaction committed (group loss ends access). */
+    private readonly lost: MembershipsLost = async () => {},
   ) {}
 
   async syncUserGroups(userId: string, names: readonly string[], opts: SyncOptions): Promise<MembershipChange> {
@@ -50,6 +53,7 @@ export class GroupSync {
     for (const name of change.added) this.audit?.record("group_change", "success", { action: "add_member", group: name, source: opts.source, userId });
     for (const name of change.removed) this.audit?.record("group_change", "success", { action: "remove_member", group: name, source: opts.source, userId });
     if (change.added.length > 0 || change.removed.length > 0) await this.changed(userId);
+    if (change.removed.length > 0) await this.lost([userId], change.removed);
     return change;
   }
 }

@@ -116,6 +116,19 @@ export class GroupsRepo {
       (await c<{ user_id: string }[]>`select user_id from group_member where group_id = ${groupId} order by created_at, user_id`).map((r) => r.user_id));
   }
 
+  /**
+   * Of `userIds`, the existing non-admin users who are members of none of the groups named
+   * `names` (`GATEHOUSE_ACCESS_GROUPS`), in one query.
+   */
+  usersOutside(userIds: readonly string[], names: readonly string[]): Promise<string[]> {
+    if (userIds.length === 0) return Promise.resolve([]);
+    return this.pool.run("group.users_outside", async (c) =>
+      (await c<{ id: string }[]>`
+        select u.id from "user" u where u.id = any(${[...new Set(userIds)]}) and u.role <> 'admin'
+           and not exists (select 1 from group_member gm join "group" g on g.id = gm.group_id
+                            where gm.user_id = u.id and g.name = any(${[...names]}))`).map((r) => r.id));
+  }
+
   /** Members (id and display name, oldest membership first) of each of `groupIds`, in one query. */
   members(groupIds: readonly string[]): Promise<Map<string, Array<{ id: string; name: string }>>> {
     if (groupIds.length === 0) return Promise.resolve(new Map());

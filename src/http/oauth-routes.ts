@@ -52,6 +52,8 @@ export function oauthRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, g
       const login = await provider.exchange(new URL(request.url), pending);
       const user = await oauth.users.resolve(name, login);
       await groups?.fromClaims(user.id, login.claims);
+      // GATEHOUSE_ACCESS_GROUPS: refused before a provider session is stored (the issuer asks again).
+      await auth.access.admit(user, "oauth");
       const dict = tokenDictFrom(login.tokenResponse, Math.floor(Date.now() / 1000));
       const sessionId = await oauth.sessions.create(user.id, name, dict);
       const issued = await auth.issuer.issue(user, {

@@ -42,7 +42,7 @@ export function scimRoutes(s: Services, auth: AuthModule, groups: GroupsModule) 
     scimUsers, users: auth.users, groups: groups.repo, passwords: auth.passwords, deprovisioner,
     invalidateUser: (id) => auth.userCache.invalidate(id),
   });
-  const groupsApi = new ScimGroups(groups.repo, scimUsers, s.audit, groups.membershipChanged);
+  const groupsApi = new ScimGroups(groups.repo, scimUsers, s.audit, groups.membershipChanged, groups.membershipsLost);
 
   const handle = (resource: string, op: string, fn: (c: Call) => Promise<Result>) =>
     async (ctx: { request: Request; params?: Record<string, string | undefined> }) => {

@@ -1,5 +1,6 @@
 import type { GroupRecord, GroupsRepo } from "../groups/groups-repo.ts";
 import type { AuditTrail } from "../observability/audit-trail.ts";
+import type { MembershipsLost } from "../groups/access-loss.ts";
 import type { ScimUsersRepo } from "./scim-users-repo.ts";
 import { ScimError, invalidValue } from "./scim-error.ts";
 import { parseEqFilter, parsePaging } from "./scim-filter.ts";
@@ -24,6 +25,8 @@ export class ScimGroups {
     private readonly scimUsers: ScimUsersRepo,
     private readonly audit?: AuditTrail,
     private readonly membershipChanged: (userId: string) => Promise<void> = async () => {},
+    /** Hears of groups left, after each change committed (group loss ends access). */
+    private readonly lost: MembershipsLost = async () => {},
   ) {}
 
   async list(params: URLSearchParams, base: string): Promise<Record<string, unknown>> {
@@ -80,6 +83,7 @@ export class ScimGroups {
     await this.groups.delete(id);
     this.#audit("delete", g.name);
     for (const u of members) await this.membershipChanged(u);
+    await this.lost(members, [g.name]);
   }
 
   async #run(g: GroupRecord, actions: readonly GroupAction[]): Promise<GroupRecord> {
@@ -87,16 +91,23 @@ export class ScimGroups {
     for (const a of actions) {
       if (a.kind === "rename") {
         if (a.name !== current.name) {
+          const before = current.name;
           current = (await this.groups.rename(current.id, a.name)) ?? current;
           this.#audit("rename", current.name);
+          // Renaming an access group away takes access from its members as leaving it would.
+          await this.lost(await this.groups.memberIds(current.id), [before]);
         }
       } else if (a.kind === "externalId") current = (await this.groups.setExternalId(current.id, a.value)) ?? current;
       else if (a.kind === "add") for (const u of await this.groups.addMembers(current.id, a.ids)) this.#audit("add_member", current.name, u);
-      else if (a.kind === "remove") for (const u of await this.groups.removeMembers(current.id, a.ids)) this.#audit("remove_member", current.name, u);
-      else {
+      else if (a.kind === "remove") {
+        for (const u of await this.groups.removeMembers(current.id, a.ids)) this.#audit("remove_member", current.name, u);
+        // The requested ids, not only those removed now: a client retrying after an error still ends access.
+        await this.lost(a.ids, [current.name]);
+      } else {
         const r = a.kind === "removeAll" ? await this.groups.setMembers(current.id, []) : await this.groups.setMembers(current.id, a.ids);
         for (const u of r.added) this.#audit("add_member", current.name, u);
         for (const u of r.removed) this.#audit("remove_member", current.name, u);
+        await this.lost(r.removed, [current.name]);
       }
     }
     return current;

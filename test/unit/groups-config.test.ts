@@ -28,6 +28,12 @@ describe("group and SCIM settings", () => {
     expect(loadConfig({ WEBUI_AUTH_TRUSTED_GROUPS_HEADER: "X-Groups" }).groups.trustedGroupsHeader).toBe("x-groups");
   });
 
+  test("GATEHOUSE_ACCESS_GROUPS: off by default; a comma-separated list, trimmed, blanks and repeats dropped", () => {
+    expect(loadConfig({}).groups.accessGroups).toEqual([]);
+    expect(loadConfig({ GATEHOUSE_ACCESS_GROUPS: "" }).groups.accessGroups).toEqual([]);
+    expect(loadConfig({ GATEHOUSE_ACCESS_GROUPS: " staff, ,contractors,staff " }).groups.accessGroups).toEqual(["staff", "contractors"]);
+  });
+
   test("a backtracking, invalid or non-list OAUTH_BLOCKED_GROUPS is refused at boot, naming the variable", () => {
     expect(refused({ OAUTH_BLOCKED_GROUPS: '["ok", "(a+)+$"]' }, "OAUTH_BLOCKED_GROUPS")).toContain("backtrack");
     refused({ OAUTH_BLOCKED_GROUPS: '["[unclosed"]' }, "OAUTH_BLOCKED_GROUPS");
