@@ -4,7 +4,7 @@ import { startTestApp, type TestApp } from "../helpers/test-app.ts";
 import { startOidcProvider, type OidcFixture } from "../fixtures/oidc-provider.ts";
 import { browserLogin } from "../fixtures/oidc-provider-browser.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
-import { recordPeerAddress } from "../../src/http/client-address.ts";
+import { recordPeerAddress } from "../../src/net/client-address.ts";
 
 const CALLBACK = "http://gatehouse.test/oauth/oidc/login/callback";
 
