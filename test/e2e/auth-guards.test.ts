@@ -14,7 +14,8 @@ describe("sign-in rate limiting", () => {
       REDIS_KEY_PREFIX: uniquePrefix("ratelimit"),
       GATEHOUSE_SIGNIN_RATE_LIMIT_PER_EMAIL: "3",
       GATEHOUSE_SIGNIN_RATE_LIMIT_PER_IP: "100",
-      GATEHOUSE_SIGNIN_RATE_LIMIT_WINDOW_SECONDS: "2",
+      // Long enough for four refusals (each padded by the failure floor) on a loaded machine.
+      GATEHOUSE_SIGNIN_RATE_LIMIT_WINDOW_SECONDS: "5",
     });
     await app.request("/api/v1/auths/signup", postJson({ name: "R", email: "r@example.com", password: "right" }));
   });
@@ -34,7 +35,7 @@ describe("sign-in rate limiting", () => {
     expect(await limited.json()).toEqual({ detail: MESSAGES.RATE_LIMIT_EXCEEDED });
     const retryAfter = Number(limited.headers.get("retry-after"));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
-    expect(retryAfter).toBeLessThanOrEqual(2);
+    expect(retryAfter).toBeLessThanOrEqual(5);
     // Even the right password is refused while blocked, and the email is matched case-insensitively.
     expect((await attempt("right", "R@Example.COM")).status).toBe(429);
     await Bun.sleep(retryAfter * 1000 + 200);
