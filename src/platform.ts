@@ -118,6 +118,8 @@ export function createRequestStorage<T>(): RequestStorage<T> {
   return {
     run: (value, fn) => storage.run(value, fn),
     get: () => storage.getStore(),
-    exit: (fn) => storage.exit(fn),
+    // Deno's exit() clears the value only for synchronous code (timers and promises started inside
+    // still see it); run() with no value works the same on both runtimes.
+    exit: (fn) => storage.run(undefined as T, fn),
   };
 }

@@ -37,6 +37,14 @@ for (const runtime of ["bun", "deno"] as const) {
       expect(JSON.parse(run(runtime, code).out)).toEqual(["req-1", null]);
     });
 
+    test("work started inside exit() (timers, promises) runs outside the request", () => {
+      const code = `import { createRequestStorage } from "${platform}";
+        const s = createRequestStorage<string>();
+        const seen = await s.run("req-1", () => s.exit(() => new Promise((r) => setTimeout(() => Promise.resolve().then(() => r(s.get() ?? null)), 5))));
+        console.log(JSON.stringify(seen));`;
+      expect(JSON.parse(run(runtime, code).out)).toBeNull();
+    });
+
     test("the CPU clock moves with work and says which clock it is", () => {
       const code = `import { threadCpuClock } from "${platform}";
         const c = threadCpuClock(); const t0 = c.now(); const end = performance.now() + 30; while (performance.now() < end) {}
