@@ -16,8 +16,8 @@ import { observeCircuits } from "./observability/circuit-metrics.ts";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded/pglite-server.ts";
 import { loadOrCreateSecretKey } from "./embedded/data-dir.ts";
 import { Lifecycle } from "./lifecycle.ts";
-import { CryptoService } from "./crypto/crypto-service.ts";
-import { defaultCalibrationSamples } from "./crypto/calibration.ts";
+import { CryptoService } from "./crypto/offload/crypto-service.ts";
+import { defaultCalibrationSamples } from "./crypto/offload/calibration.ts";
 
 /** Everything a Gatehouse instance runs on, built once at boot and passed to the app. */
 export interface Services {

@@ -5,11 +5,11 @@
  * fields (`code`). So any rejection from piscina itself means the pool failed (queue full,
  * worker died), never the op.
  */
-import { FernetError, type FernetErrorCode } from "./fernet.ts";
-import { SigningKeyError, type SigningKeyErrorCode } from "./signing-key-error.ts";
-import { TokenError } from "./token-error.ts";
-import { IdTokenError } from "./id-token.ts";
-import { CryptoTaskError } from "./crypto-errors.ts";
+import { FernetError, type FernetErrorCode } from "../fernet.ts";
+import { SigningKeyError, type SigningKeyErrorCode } from "../signing-key-error.ts";
+import { TokenError } from "../token-error.ts";
+import { IdTokenError } from "../jwt/id-token.ts";
+import { CryptoTaskError } from "../errors.ts";
 
 /** Ops that exist only in the worker and only when the pool allows test ops. */
 export const TEST_OPS = Object.freeze(["crash"] as const);

@@ -4,7 +4,7 @@
  * Only asymmetric algorithms are accepted: a provider's token is never verified with a secret.
  */
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
-import { KeyCache } from "./key-cache.ts";
+import { KeyCache } from "../key-cache.ts";
 
 /** Why an ID token was refused. `ERR_IDTOKEN_KEY_UNKNOWN` means: refetch the JWKS and try again. */
 export type IdTokenErrorCode = "ERR_IDTOKEN_INVALID" | "ERR_IDTOKEN_SIGNATURE" | "ERR_IDTOKEN_CLAIMS" | "ERR_IDTOKEN_KEY_UNKNOWN";
