@@ -7,9 +7,11 @@ import {
   CryptoTaskError,
   CryptoTaskTimeoutError,
   CryptoWorkerDiedError,
+  FernetError,
+  IdTokenError,
+  TokenError,
+  type IdTokenErrorCode,
 } from "../../src/crypto/errors.ts";
-import { IdTokenError, type IdTokenErrorCode } from "../../src/crypto/jwt/id-token.ts";
-import { FernetError } from "../../src/crypto/fernet.ts";
 import {
   CRYPTO_OP_NAMES,
   runCryptoOp,
@@ -19,7 +21,6 @@ import {
 } from "../../src/crypto/offload/ops.ts";
 import { CryptoPool, type WorkerFailureKind } from "../../src/crypto/offload/pool.ts";
 import { generateSigningKey } from "../../src/crypto/jwt/signing-key.ts";
-import { TokenError } from "../../src/crypto/token-error.ts";
 import { ServiceError } from "../../src/errors.ts";
 
 const SECRET = "test-webui-secret-key";

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import vectors from "../fixtures/compat/openwebui-vectors.json" with { type: "json" };
 import { CryptoQueueFullError, CryptoTaskError, CryptoWorkerDiedError } from "../../src/crypto/errors.ts";
 import { CryptoService } from "../../src/crypto/offload/crypto-service.ts";
-import type { FernetError } from "../../src/crypto/fernet.ts";
+import type { FernetError } from "../../src/crypto/errors.ts";
 import { CRYPTO_OP_NAMES } from "../../src/crypto/offload/ops.ts";
 import type { CryptoCalibration } from "../../src/crypto/offload/policy.ts";
 import { createRegistry } from "../../src/observability/registry.ts";

@@ -11,8 +11,7 @@ import {
   verifySessionTokenWith,
 } from "../../src/crypto/jwt/session-jwt-with.ts";
 import { generateSigningKey, SigningKey, type AsymmetricAlg } from "../../src/crypto/jwt/signing-key.ts";
-import { SigningKeyError } from "../../src/crypto/signing-key-error.ts";
-import { TokenError, type TokenErrorCode } from "../../src/crypto/token-error.ts";
+import { SigningKeyError, TokenError, type TokenErrorCode } from "../../src/crypto/errors.ts";
 
 const SECRET = "test-webui-secret-key";
 const T0 = 1767225600; // the vectors' iat

@@ -6,8 +6,7 @@ import { encodeBase64Url } from "../base64url.ts";
 import { parseCompactJws } from "./compact-jws.ts";
 import { KeyCache } from "../key-cache.ts";
 import { checkSessionClaims, encodeClaimsSegment, type SessionClaims } from "./session-claims.ts";
-import { SigningKeyError } from "../signing-key-error.ts";
-import { TokenError } from "../token-error.ts";
+import { SigningKeyError, TokenError } from "../errors.ts";
 
 /** base64url of `{"alg":"HS256","typ":"JWT"}`, PyJWT's header with `sort_headers=True`. */
 export const HS256_HEADER_SEGMENT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";

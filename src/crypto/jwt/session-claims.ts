@@ -4,7 +4,7 @@
  */
 import { encodeBase64Url } from "../base64url.ts";
 import { pythonJsonDumps } from "../python-json.ts";
-import { TokenError } from "../token-error.ts";
+import { TokenError } from "../errors.ts";
 
 /** Verified session claims. Legacy Open WebUI tokens carry only `id`. Frozen. */
 export interface SessionClaims {

@@ -23,8 +23,7 @@ import {
   type SessionAlg,
   type VerificationKey,
 } from "./signing-key.ts";
-import { SigningKeyError, type SigningKeyErrorCode } from "../signing-key-error.ts";
-import { TokenError, type TokenErrorCode } from "../token-error.ts";
+import { SigningKeyError, TokenError, type SigningKeyErrorCode, type TokenErrorCode } from "../errors.ts";
 
 /** Outcome of {@link tryVerifySessionTokenWith}: plain data, safe to post between threads. */
 export type VerifyOutcome =
