@@ -43,6 +43,17 @@ describe("src/ import graph (DESIGN §2 layering)", () => {
 
   const sourceOf = (m: string) => readFileSync(`${src}/${m}`, "utf8");
 
+  test("crypto/jwt/ signs and verifies without the offload machinery (crypto/offload/ runs it, not the reverse)", () => {
+    expect(graph.edges.filter((e) => e.from.startsWith("crypto/jwt/") && e.to.startsWith("crypto/offload/"))).toEqual([]);
+    expect(graph.modules.filter((m) => /^crypto\/[^/]*-error\.ts$/.test(m))).toEqual([]);
+  });
+
+  test("every route file is in http/ (an Elysia plugin elsewhere is only app.ts)", () => {
+    const routeFiles = graph.modules.filter((m) => /new Elysia\(/.test(sourceOf(m)));
+    expect(routeFiles.length).toBeGreaterThan(5);
+    expect(routeFiles.filter((m) => !m.startsWith("http/") && m !== "app.ts")).toEqual([]);
+  });
+
   test("auth/ does not touch the file system (the data directory is embedded/data-dir.ts)", () => {
     expect(graph.modules.filter((m) => m.startsWith("auth/") && /from "node:fs/.test(sourceOf(m)))).toEqual([]);
   });
