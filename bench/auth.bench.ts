@@ -12,7 +12,7 @@ import { loadConfig } from "../src/config/config.ts";
 import { createLogger } from "../src/observability/logger.ts";
 import { createServices } from "../src/services.ts";
 import { assembleInstance, type Instance } from "../src/instance.ts";
-import { createSessionTokens } from "../src/crypto/session-jwt.ts";
+import { createSessionTokens } from "../src/crypto/jwt/session-jwt.ts";
 import { machine, table, writeResults } from "./lib/results.ts";
 
 const pg = await startPostgres();

@@ -19,7 +19,7 @@ import { currentRequestScope } from "../src/observability/request-scope.ts";
 import { ServiceError } from "../src/errors.ts";
 import { CheckoutTimeoutError } from "../src/db/errors.ts";
 import type { StrictPool } from "../src/db/pool.ts";
-import { CHAT_ROUTES } from "../src/gateway/routes.ts";
+import { CHAT_ROUTES } from "../src/http/gateway-routes.ts";
 
 const HELD_PATHS = new Set<string>(CHAT_ROUTES);
 

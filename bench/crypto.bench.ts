@@ -13,12 +13,12 @@
 import { generateKeyPairSync } from "node:crypto";
 import { Bench } from "tinybench";
 import vectors from "../test/fixtures/compat/openwebui-vectors.json" with { type: "json" };
-import { calibrateCrypto } from "../src/crypto/calibration.ts";
+import { calibrateCrypto } from "../src/crypto/offload/calibration.ts";
 import { threadCpuClock } from "../src/platform.ts";
-import { runCryptoOp, type CryptoOpArgs, type CryptoOpName } from "../src/crypto/ops.ts";
-import { decidePlacements } from "../src/crypto/policy.ts";
+import { runCryptoOp, type CryptoOpArgs, type CryptoOpName } from "../src/crypto/offload/ops.ts";
+import { decidePlacements } from "../src/crypto/offload/policy.ts";
 import { defaultCryptoThreads, parseCryptoPolicy } from "../src/config/crypto-config.ts";
-import { CryptoPool } from "../src/crypto/pool.ts";
+import { CryptoPool } from "../src/crypto/offload/pool.ts";
 import { machine, table, writeResults } from "./lib/results.ts";
 
 const quick = process.argv.includes("--quick");

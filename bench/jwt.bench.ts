@@ -14,8 +14,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { jwtVerify } from "jose";
 import { Bench } from "tinybench";
 import { deriveFernetKey, fernetDecrypt, fernetEncrypt } from "../src/crypto/fernet.ts";
-import { createSessionTokens, SessionTokenVerifier } from "../src/crypto/session-jwt.ts";
-import { generateSigningKey, type AsymmetricAlg } from "../src/crypto/signing-key.ts";
+import { createSessionTokens, SessionTokenVerifier } from "../src/crypto/jwt/session-jwt.ts";
+import { generateSigningKey, type AsymmetricAlg } from "../src/crypto/jwt/signing-key.ts";
 
 const SECRET = "test-webui-secret-key";
 const IN_FLIGHT = 64;

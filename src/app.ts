@@ -16,10 +16,10 @@ import { routeLabel, withDbAccounting, type FetchHandler } from "./http/request-
 import { withRequestLimits } from "./http/request-limits.ts";
 import { withRequestObserver } from "./http/request-observer.ts";
 import type { Gateway } from "./gateway/gateway.ts";
-import { gatewayRoutes } from "./gateway/routes.ts";
+import { gatewayRoutes } from "./http/gateway-routes.ts";
 import type { OAuthModule } from "./oauth/oauth-module.ts";
 import { oauthRoutes } from "./http/oauth-routes.ts";
-import { pageRoutes } from "./pages/page-routes.ts";
+import { pageRoutes } from "./http/page-routes.ts";
 import { openapiRoutes } from "./http/openapi/openapi-routes.ts";
 import { applyRouteDocs } from "./http/openapi/route-docs.ts";
 import type { GroupsModule } from "./groups/groups-module.ts";

@@ -6,18 +6,17 @@ import { createDbMetrics, type DbMetrics } from "./observability/db-metrics.ts";
 import { createHttpMetrics, type HttpMetrics } from "./observability/http-metrics.ts";
 import { createStoreMetrics } from "./observability/store-metrics.ts";
 import { AuditTrail } from "./observability/audit-trail.ts";
-import { StrictPool } from "./db/pool.ts";
-import { migrate } from "./db/migrate.ts";
+import type { StrictPool } from "./db/pool.ts";
+import { openDatabase } from "./db/open-database.ts";
 import type { KeyValueStore } from "./kv/store.ts";
 import type { KeyWatcher } from "./kv/key-watch.ts";
 import { createStore } from "./kv/create-store.ts";
 import { RedisStore } from "./kv/redis.ts";
 import { observeCircuits } from "./observability/circuit-metrics.ts";
-import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded/pglite-server.ts";
 import { loadOrCreateSecretKey } from "./embedded/data-dir.ts";
 import { Lifecycle } from "./lifecycle.ts";
-import { CryptoService } from "./crypto/crypto-service.ts";
-import { defaultCalibrationSamples } from "./crypto/calibration.ts";
+import { CryptoService } from "./crypto/offload/crypto-service.ts";
+import { defaultCalibrationSamples } from "./crypto/offload/calibration.ts";
 
 /** Everything a Gatehouse instance runs on, built once at boot and passed to the app. */
 export interface Services {
@@ -58,12 +57,6 @@ export async function createServices(config: Config, log: Logger, opts: ServiceO
   const dbMetrics = createDbMetrics(registry);
   const max = config.db.poolSize + config.db.maxOverflow;
 
-  let embedded: EmbeddedPostgres | null = null;
-  let dbUrl = config.db.url;
-  if (dbUrl === null) {
-    embedded = await startEmbeddedPostgres(`${config.server.dataDir}/pglite`, max);
-    dbUrl = embedded.url;
-  }
   let secretKey = config.secretKey;
   let secretDescription = "WEBUI_SECRET_KEY";
   if (secretKey === null) {
@@ -72,18 +65,9 @@ export async function createServices(config: Config, log: Logger, opts: ServiceO
     secretDescription = `${loaded.generated ? "generated into" : "read from"} ${config.server.dataDir}/.webui_secret_key`;
   }
 
-  const pool = new StrictPool(
-    {
-      url: dbUrl,
-      max,
-      timeoutMs: config.db.timeoutSeconds * 1000,
-      maxWaiters: config.db.maxWaiters,
-      leakThresholdMs: config.db.leakThresholdMs,
-      prepare: config.db.prepare,
-    },
-    dbMetrics,
-    log,
-  );
+  const db = await openDatabase(config, { max, metrics: dbMetrics, log });
+  if (db.applied.length > 0) log.info({ applied: db.applied }, "database migrations applied");
+  const pool = db.pool;
   const storeMetrics = createStoreMetrics(registry, () => store.ping());
   const { store, watcher } = createStore(config.redis, { onUnavailable: storeMetrics.unavailable });
   observeCircuits(registry, log, store instanceof RedisStore ? [pool.circuit, store.circuit] : [pool.circuit]);
@@ -93,16 +77,6 @@ export async function createServices(config: Config, log: Logger, opts: ServiceO
     calibrate: { samples: defaultCalibrationSamples() },
   });
   log.info({ crypto: crypto.describe() }, "crypto offload policy decided");
-  try {
-    const applied = await migrate(pool);
-    if (applied.length > 0) log.info({ applied }, "database migrations applied");
-  } catch (e) {
-    await pool.close(1).catch(() => {});
-    await crypto.close().catch(() => {});
-    await store.close().catch(() => {});
-    await embedded?.stop().catch(() => {});
-    throw e;
-  }
 
   return {
     config, log, registry, dbMetrics, pool, store, watcher, crypto,
@@ -111,7 +85,7 @@ export async function createServices(config: Config, log: Logger, opts: ServiceO
     lifecycle: new Lifecycle(),
     secretKey,
     describe: {
-      database: embedded ? `embedded PGlite in ${embedded.dataDir}` : `PostgreSQL at ${redactUrl(dbUrl)}`,
+      database: db.description,
       store: store.kind === "memory" ? "in-memory (single instance only; set REDIS_URL to scale out)" : `Redis (${store.kind})`,
       secretKey: secretDescription,
     },
@@ -119,17 +93,7 @@ export async function createServices(config: Config, log: Logger, opts: ServiceO
       await crypto.close().catch((e) => log.warn({ err: String(e) }, "draining the crypto pool failed"));
       await pool.close(2).catch((e) => log.warn({ err: String(e) }, "closing the database pool failed"));
       await store.close().catch((e) => log.warn({ err: String(e) }, "closing the store failed"));
-      await embedded?.stop().catch((e) => log.warn({ err: String(e) }, "stopping embedded PGlite failed"));
+      await db.embedded?.stop().catch((e) => log.warn({ err: String(e) }, "stopping embedded PGlite failed"));
     },
   };
-}
-
-/** host:port/db of a URL, without user or password. */
-export function redactUrl(u: string): string {
-  try {
-    const p = new URL(u);
-    return `${p.hostname}:${p.port || "5432"}${p.pathname}`;
-  } catch {
-    return "(unparseable URL)";
-  }
 }

@@ -1,17 +1,17 @@
 /**
  * piscina task module for `CryptoPool`: runs one `{op, args}` from the shared op table and
- * answers with an outcome envelope (see `src/crypto/task-protocol.ts`). It never throws for an
+ * answers with an outcome envelope (see `src/crypto/offload/task-protocol.ts`). It never throws for an
  * op's failure, so a rejection seen by the pool always means the pool or the thread failed.
  */
 import { workerData } from "node:worker_threads";
-import { isCryptoOpName, runCryptoOp } from "../src/crypto/ops.ts";
+import { isCryptoOpName, runCryptoOp } from "../src/crypto/offload/ops.ts";
 import {
   encodeTaskError,
   isTestOp,
   type CrashArgs,
   type CryptoTask,
   type TaskOutcome,
-} from "../src/crypto/task-protocol.ts";
+} from "../src/crypto/offload/task-protocol.ts";
 
 const allowTestOps = (workerData as { allowTestOps?: unknown } | null | undefined)?.allowTestOps === true;
 

@@ -13,7 +13,7 @@ import { CurrentUserResolver } from "./current-user.ts";
 import { SignInRateLimiter } from "./signin-rate-limit.ts";
 import type { CookiePolicy } from "./cookies.ts";
 import type { PasswordHasher, SessionTokenCodec } from "./session-tokens.ts";
-import type { SessionKeys } from "../crypto/session-jwt.ts";
+import type { SessionKeys } from "../crypto/jwt/session-jwt.ts";
 import { FailureFloor } from "./failure-floor.ts";
 import { LEGACY_DUMMY_HASH } from "../crypto/password.ts";
 import { AccessGroups } from "../groups/access-groups.ts";

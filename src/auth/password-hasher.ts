@@ -1,5 +1,5 @@
 import { DUMMY_HASH, needsRehash } from "../crypto/password.ts";
-import type { CryptoService } from "../crypto/crypto-service.ts";
+import type { CryptoService } from "../crypto/offload/crypto-service.ts";
 import type { PasswordHasher } from "./session-tokens.ts";
 
 /** Passwords through the crypto service, so hashing runs on the worker pool by policy. */

@@ -1,6 +1,6 @@
 import type { Config } from "../config/config.ts";
-import { generateSigningKey } from "../crypto/signing-key.ts";
-import type { SessionTokenConfig } from "../crypto/session-jwt.ts";
+import { generateSigningKey } from "../crypto/jwt/signing-key.ts";
+import type { SessionTokenConfig } from "../crypto/jwt/session-jwt.ts";
 import { dataFilePath, GENERATED_KEYS_FILE, readSigningKeys, writeSigningKeys } from "../embedded/data-dir.ts";
 
 /**

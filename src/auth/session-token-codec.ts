@@ -1,6 +1,6 @@
-import { createSessionTokens, type SessionKeys, type SessionTokenConfig } from "../crypto/session-jwt.ts";
-import type { CryptoService } from "../crypto/crypto-service.ts";
-import { KeyRing } from "../crypto/key-ring.ts";
+import { createSessionTokens, type SessionKeys, type SessionTokenConfig } from "../crypto/jwt/session-jwt.ts";
+import type { CryptoService } from "../crypto/offload/crypto-service.ts";
+import { KeyRing } from "../crypto/jwt/key-ring.ts";
 import type { SessionTokenCodec } from "./session-tokens.ts";
 
 /**

@@ -3,11 +3,10 @@ import { loadConfig, type Config } from "../config/config.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { createRegistry } from "../observability/registry.ts";
 import { createDbMetrics } from "../observability/db-metrics.ts";
-import { StrictPool } from "../db/pool.ts";
-import { migrate } from "../db/migrate.ts";
+import type { StrictPool } from "../db/pool.ts";
+import { openDatabase, type OpenDatabase } from "../db/open-database.ts";
 import { createStore } from "../kv/create-store.ts";
 import type { KeyValueStore } from "../kv/store.ts";
-import { startEmbeddedPostgres, type EmbeddedPostgres } from "../embedded/pglite-server.ts";
 import { CliError } from "./cli-error.ts";
 import type { ParsedArgs } from "./args.ts";
 
@@ -38,37 +37,29 @@ export function createCliContext(args: ParsedArgs, env: Record<string, string | 
   const config = loadConfig(env);
   // Logs go to stderr so stdout stays the command's output (tables, JSON).
   const log = createLogger(config.runtime.cliLogLevel, pino.destination(2));
-  let pool: StrictPool | null = null;
-  let embedded: EmbeddedPostgres | null = null;
+  let db: OpenDatabase | null = null;
   let store: KeyValueStore | null = null;
   return {
     config, args, env, log, out, warn,
     async pool(opts = {}) {
-      if (pool) return pool;
-      let url = config.db.url;
-      if (url === null) {
-        if (args.flags.get("embedded") !== true) {
-          throw new CliError("ERR_CLI_NO_DATABASE", "DATABASE_URL is not set. Set it to the server's database, or stop Gatehouse and pass --embedded to use the embedded PGlite database in GATEHOUSE_DATA_DIR.", 2);
-        }
-        embedded = await startEmbeddedPostgres(`${config.server.dataDir}/pglite`, 2);
-        url = embedded.url;
+      if (db) return db.pool;
+      if (config.db.url === null && args.flags.get("embedded") !== true) {
+        throw new CliError("ERR_CLI_NO_DATABASE", "DATABASE_URL is not set. Set it to the server's database, or stop Gatehouse and pass --embedded to use the embedded PGlite database in GATEHOUSE_DATA_DIR.", 2);
       }
-      pool = new StrictPool(
-        { url, max: 2, timeoutMs: config.db.timeoutSeconds * 1000, maxWaiters: 100, leakThresholdMs: 600_000, prepare: config.db.prepare },
-        createDbMetrics(createRegistry({ defaultMetrics: false })),
-        log,
-      );
-      if (opts.migrated !== false) await migrate(pool);
-      return pool;
+      db = await openDatabase(config, {
+        max: 2, maxWaiters: 100, leakThresholdMs: 600_000, migrate: opts.migrated !== false, log,
+        metrics: createDbMetrics(createRegistry({ defaultMetrics: false })),
+      });
+      return db.pool;
     },
     store() {
       store ??= createStore(config.redis).store;
       return store;
     },
     async close() {
-      await pool?.close(2).catch(() => {});
+      await db?.pool.close(2).catch(() => {});
       await store?.close().catch(() => {});
-      await embedded?.stop().catch(() => {});
+      await db?.embedded?.stop().catch(() => {});
     },
   };
 }

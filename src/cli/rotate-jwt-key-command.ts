@@ -1,4 +1,4 @@
-import { generateSigningKey } from "../crypto/signing-key.ts";
+import { generateSigningKey } from "../crypto/jwt/signing-key.ts";
 import { dataFilePath, GENERATED_KEYS_FILE, readSigningKeys, writePrivateFile, writeSigningKeys } from "../embedded/data-dir.ts";
 import { flag, type CliCommand } from "./command.ts";
 import { CliError, usageError } from "./cli-error.ts";

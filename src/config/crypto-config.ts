@@ -7,8 +7,8 @@ import { ConfigError } from "./errors.ts";
 import { int, num, oneOf, type Env } from "./readers.ts";
 
 /**
- * The crypto ops a policy can name, in the op table's order. src/crypto/ops.ts is checked
- * against this list at compile time (src/crypto/policy.ts), so the two cannot drift apart.
+ * The crypto ops a policy can name, in the op table's order. src/crypto/offload/ops.ts is checked
+ * against this list at compile time (src/crypto/offload/policy.ts), so the two cannot drift apart.
  */
 export const CRYPTO_POLICY_OPS = Object.freeze([
   "noop",

@@ -9,30 +9,8 @@
  * must be UTF-8 because this API returns a string.
  */
 import { decodeBase64Url, encodeBase64Url } from "./base64url.ts";
+import { FernetError } from "./errors.ts";
 import { KeyCache } from "./key-cache.ts";
-
-/** Stable codes of {@link FernetError}. */
-export type FernetErrorCode =
-  /** Not a token this key made: bad encoding, version, length, MAC, padding or clock skew. */
-  | "ERR_FERNET_INVALID"
-  /** Authentic, but older than the `ttlSeconds` the caller allowed. */
-  | "ERR_FERNET_EXPIRED"
-  /** The key is not 32 bytes of padded URL-safe base64. */
-  | "ERR_FERNET_KEY";
-
-const MESSAGES: Record<FernetErrorCode, string> = {
-  ERR_FERNET_INVALID: "Invalid Fernet token",
-  ERR_FERNET_EXPIRED: "Fernet token has expired",
-  ERR_FERNET_KEY: "Fernet key must be 32 url-safe base64-encoded bytes",
-};
-
-/** A Fernet failure. The message is fixed per code and never contains key or token material. */
-export class FernetError extends Error {
-  constructor(readonly code: FernetErrorCode) {
-    super(MESSAGES[code]);
-    this.name = "FernetError";
-  }
-}
 
 /** Options for {@link fernetEncrypt}; both exist for reproducible vectors and tests. */
 export interface FernetEncryptOptions {

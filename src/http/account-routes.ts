@@ -10,7 +10,7 @@ import type { Role } from "../db/repos/users.ts";
 import { json } from "./respond.ts";
 
 /** Password and profile changes, and the admin's "add user". */
-export function accountRoutes(s: Services, auth: AuthModule) {
+export function accountRoutes(s: Pick<Services, "config">, auth: AuthModule) {
   return new Elysia({ name: "gatehouse.account", prefix: "/api/v1/auths" })
     .post("/update/password", async ({ body, request }) => {
       const p = await auth.current.verified(request, { storeOptional: true });

@@ -13,7 +13,7 @@ const CREATION_NOT_ALLOWED = "API key creation is not allowed in the environment
  * digest (GATEHOUSE_API_KEY_STORAGE=plaintext stores them as Open WebUI does), so a stored
  * key can be shown only once, when it is created.
  */
-export function apiKeyRoutes(s: Services, auth: AuthModule) {
+export function apiKeyRoutes(s: Pick<Services, "config">, auth: AuthModule) {
   return new Elysia({ name: "gatehouse.api-keys", prefix: "/api/v1/auths" })
     .get("/api_key", async ({ request }) => {
       const p = await auth.current.verified(request);

@@ -10,7 +10,7 @@ const CHECK_TIMEOUT_MS = 2000;
  * nothing, for liveness probes) and `/readyz` (Postgres and the store answer and the
  * process is not draining; 503 with per-check results otherwise).
  */
-export function healthRoutes(s: Services) {
+export function healthRoutes(s: Pick<Services, "pool" | "store" | "lifecycle">) {
   const checkDb = () => s.pool.run("health.db", async (c) => void (await c`select 1`));
   return new Elysia({ name: "gatehouse.health" })
     .get("/health", () => ({ status: true }))

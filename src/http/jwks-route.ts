@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import type { AuthModule } from "../auth/auth-module.ts";
-import { KeyRing } from "../crypto/key-ring.ts";
-import { jwksDocument } from "../crypto/jwks.ts";
+import { KeyRing } from "../crypto/jwt/key-ring.ts";
+import { jwksDocument } from "../crypto/jwt/jwks.ts";
 import { NotFoundError } from "../auth/auth-errors.ts";
 import { json } from "./respond.ts";
 

@@ -11,7 +11,7 @@ import { json } from "./respond.ts";
 const LdapBody = t.Object({ user: t.String({ maxLength: 16_384 }), password: t.String({ maxLength: 4096 }) });
 
 /** Open WebUI's `POST /api/v1/auths/ldap`: the same session, cookie and device record as a password sign-in. */
-export function ldapRoutes(s: Services, auth: AuthModule, ldap: LdapModule | null) {
+export function ldapRoutes(s: Pick<Services, "config">, auth: AuthModule, ldap: LdapModule | null) {
   return new Elysia({ name: "gatehouse.ldap", prefix: "/api/v1/auths" })
     .post("/ldap", async ({ body, request }) => {
       if (!ldap) throw new LdapDisabledError();

@@ -32,7 +32,7 @@ type Result = { status?: number; body?: unknown; target?: string; deprovisioned?
  * (`gatehouse_scim_requests_total`) and audited (never the token). Deactivating or
  * deleting a user ends all of their sessions on every instance.
  */
-export function scimRoutes(s: Services, auth: AuthModule, groups: GroupsModule) {
+export function scimRoutes(s: Pick<Services, "config" | "pool" | "audit" | "log" | "registry">, auth: AuthModule, groups: GroupsModule) {
   const cfg = s.config.scim;
   const verifier = new ScimTokenVerifier(cfg.enabled, cfg.token);
   const count = createScimMetrics(s.registry);

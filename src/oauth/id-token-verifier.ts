@@ -1,6 +1,7 @@
 import type { JSONWebKeySet, JWTPayload } from "jose";
-import type { CryptoService } from "../crypto/crypto-service.ts";
-import { IdTokenError, verifyIdToken, type IdTokenVerifyArgs } from "../crypto/id-token.ts";
+import type { CryptoService } from "../crypto/offload/crypto-service.ts";
+import { IdTokenError } from "../crypto/errors.ts";
+import { verifyIdToken, type IdTokenVerifyArgs } from "../crypto/jwt/id-token.ts";
 import { CachedDocument, type CachePolicy } from "./cached-document.ts";
 
 // An unknown `kid` triggers a refetch at most this often, so a forged kid cannot hammer the provider.

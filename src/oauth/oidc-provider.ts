@@ -7,7 +7,7 @@
  * headers and refetched early on an unknown `kid`), userinfo, refresh and RP-initiated logout.
  */
 import * as oauth from "oauth4webapi";
-import type { CryptoService } from "../crypto/crypto-service.ts";
+import type { CryptoService } from "../crypto/offload/crypto-service.ts";
 import { IdTokenVerifier } from "./id-token-verifier.ts";
 import { CachedDocument, type CachePolicy } from "./cached-document.ts";
 import { fetchUserinfo, mergeClaims } from "./userinfo.ts";

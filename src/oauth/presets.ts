@@ -8,7 +8,7 @@
  * identity from its REST API.
  */
 import type { Config } from "../config/config.ts";
-import type { CryptoService } from "../crypto/crypto-service.ts";
+import type { CryptoService } from "../crypto/offload/crypto-service.ts";
 import { OidcProvider } from "./oidc-provider.ts";
 import { OAuthLoginError } from "./oauth-errors.ts";
 import { githubIdentity } from "./github-identity.ts";

@@ -1,5 +1,5 @@
 import type { Config } from "../config/config.ts";
-import type { CryptoService } from "../crypto/crypto-service.ts";
+import type { CryptoService } from "../crypto/offload/crypto-service.ts";
 import { OidcProvider } from "./oidc-provider.ts";
 import { presetProviders } from "./presets.ts";
 import type { OAuthProvider } from "./provider.ts";

@@ -1,4 +1,4 @@
-import type { CryptoService } from "../crypto/crypto-service.ts";
+import type { CryptoService } from "../crypto/offload/crypto-service.ts";
 import { deriveFernetKey } from "../crypto/fernet.ts";
 import { pythonJsonDumps } from "../crypto/python-json.ts";
 import { parseTokenDict, type TokenDict } from "./token-dict.ts";

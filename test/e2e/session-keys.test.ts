@@ -7,7 +7,7 @@ import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-servic
 import { startTestApp, type TestApp } from "../helpers/test-app.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
 import { sample } from "../helpers/metrics-text.ts";
-import { generateSigningKey } from "../../src/crypto/signing-key.ts";
+import { generateSigningKey } from "../../src/crypto/jwt/signing-key.ts";
 
 const apps: TestApp[] = [];
 const dirs: string[] = [];

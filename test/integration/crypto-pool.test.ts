@@ -1,25 +1,26 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import vectors from "../fixtures/compat/openwebui-vectors.json" with { type: "json" };
-import { calibrateCrypto } from "../../src/crypto/calibration.ts";
+import { calibrateCrypto } from "../../src/crypto/offload/calibration.ts";
 import {
   CryptoPoolClosedError,
   CryptoQueueFullError,
   CryptoTaskError,
   CryptoTaskTimeoutError,
   CryptoWorkerDiedError,
-} from "../../src/crypto/crypto-errors.ts";
-import { IdTokenError, type IdTokenErrorCode } from "../../src/crypto/id-token.ts";
-import { FernetError } from "../../src/crypto/fernet.ts";
+  FernetError,
+  IdTokenError,
+  TokenError,
+  type IdTokenErrorCode,
+} from "../../src/crypto/errors.ts";
 import {
   CRYPTO_OP_NAMES,
   runCryptoOp,
   type CryptoOpArgs,
   type CryptoOpName,
   type CryptoOpResult,
-} from "../../src/crypto/ops.ts";
-import { CryptoPool, type WorkerFailureKind } from "../../src/crypto/pool.ts";
-import { generateSigningKey } from "../../src/crypto/signing-key.ts";
-import { TokenError } from "../../src/crypto/token-error.ts";
+} from "../../src/crypto/offload/ops.ts";
+import { CryptoPool, type WorkerFailureKind } from "../../src/crypto/offload/pool.ts";
+import { generateSigningKey } from "../../src/crypto/jwt/signing-key.ts";
 import { ServiceError } from "../../src/errors.ts";
 
 const SECRET = "test-webui-secret-key";

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import vectors from "../fixtures/compat/openwebui-vectors.json" with { type: "json" };
-import { CryptoQueueFullError, CryptoTaskError, CryptoWorkerDiedError } from "../../src/crypto/crypto-errors.ts";
-import { CryptoService } from "../../src/crypto/crypto-service.ts";
-import type { FernetError } from "../../src/crypto/fernet.ts";
-import { CRYPTO_OP_NAMES } from "../../src/crypto/ops.ts";
-import type { CryptoCalibration } from "../../src/crypto/policy.ts";
+import { CryptoQueueFullError, CryptoTaskError, CryptoWorkerDiedError } from "../../src/crypto/errors.ts";
+import { CryptoService } from "../../src/crypto/offload/crypto-service.ts";
+import type { FernetError } from "../../src/crypto/errors.ts";
+import { CRYPTO_OP_NAMES } from "../../src/crypto/offload/ops.ts";
+import type { CryptoCalibration } from "../../src/crypto/offload/policy.ts";
 import { createRegistry } from "../../src/observability/registry.ts";
 import { readCryptoConfig } from "../../src/config/crypto-config.ts";
 import { sample } from "../helpers/metrics-text.ts";

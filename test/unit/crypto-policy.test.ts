@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError } from "../../src/config/errors.ts";
-import { CRYPTO_OP_NAMES } from "../../src/crypto/ops.ts";
-import { decidePlacement, decidePlacements, type CryptoCalibration } from "../../src/crypto/policy.ts";
+import { CRYPTO_OP_NAMES } from "../../src/crypto/offload/ops.ts";
+import { decidePlacement, decidePlacements, type CryptoCalibration } from "../../src/crypto/offload/policy.ts";
 import { CRYPTO_POLICY_OPS, parseCryptoPolicy, policyVariableFor, readCryptoConfig } from "../../src/config/crypto-config.ts";
 
 /** The pool settings of `env` (threads and queue bound). */

@@ -9,7 +9,8 @@ import {
   portableDecodeBase64Url,
   portableEncodeBase64Url,
 } from "../../src/crypto/base64url.ts";
-import { deriveFernetKey, fernetDecrypt, fernetEncrypt, FernetError } from "../../src/crypto/fernet.ts";
+import { FernetError } from "../../src/crypto/errors.ts";
+import { deriveFernetKey, fernetDecrypt, fernetEncrypt } from "../../src/crypto/fernet.ts";
 
 const unix = (iso: string) => Date.parse(iso) / 1000;
 const OWUI_SECRET = "test-webui-secret-key";

@@ -37,11 +37,22 @@ describe("src/ import graph (DESIGN §2 layering)", () => {
   });
 
   test("the checks catch an upward edge and a cycle", () => {
-    expect(upwardEdges([{ from: "config/config.ts", to: "crypto/policy.ts" }])).toHaveLength(1);
+    expect(upwardEdges([{ from: "config/config.ts", to: "crypto/offload/policy.ts" }])).toHaveLength(1);
     expect(importCycles(["a.ts", "b.ts"], [{ from: "a.ts", to: "b.ts" }, { from: "b.ts", to: "a.ts" }])).toEqual(["a.ts ⇄ b.ts"]);
   });
 
   const sourceOf = (m: string) => readFileSync(`${src}/${m}`, "utf8");
+
+  test("crypto/jwt/ signs and verifies without the offload machinery (crypto/offload/ runs it, not the reverse)", () => {
+    expect(graph.edges.filter((e) => e.from.startsWith("crypto/jwt/") && e.to.startsWith("crypto/offload/"))).toEqual([]);
+    expect(graph.modules.filter((m) => /^crypto\/[^/]*-error\.ts$/.test(m))).toEqual([]);
+  });
+
+  test("every route file is in http/ (an Elysia plugin elsewhere is only app.ts)", () => {
+    const routeFiles = graph.modules.filter((m) => /new Elysia\(/.test(sourceOf(m)));
+    expect(routeFiles.length).toBeGreaterThan(5);
+    expect(routeFiles.filter((m) => !m.startsWith("http/") && m !== "app.ts")).toEqual([]);
+  });
 
   test("auth/ does not touch the file system (the data directory is embedded/data-dir.ts)", () => {
     expect(graph.modules.filter((m) => m.startsWith("auth/") && /from "node:fs/.test(sourceOf(m)))).toEqual([]);

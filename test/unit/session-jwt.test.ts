@@ -2,17 +2,16 @@ import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { calculateJwkThumbprint, decodeProtectedHeader, exportPKCS8, exportSPKI, generateKeyPair } from "jose";
 import vectors from "../fixtures/compat/openwebui-vectors.json" with { type: "json" };
 import { encodeBase64Url } from "../../src/crypto/base64url.ts";
-import { jwksDocument } from "../../src/crypto/jwks.ts";
-import { KeyRing } from "../../src/crypto/key-ring.ts";
-import { createSessionTokens, SessionTokenSigner, SessionTokenVerifier } from "../../src/crypto/session-jwt.ts";
+import { jwksDocument } from "../../src/crypto/jwt/jwks.ts";
+import { KeyRing } from "../../src/crypto/jwt/key-ring.ts";
+import { createSessionTokens, SessionTokenSigner, SessionTokenVerifier } from "../../src/crypto/jwt/session-jwt.ts";
 import {
   signSessionTokenWith,
   tryVerifySessionTokenWith,
   verifySessionTokenWith,
-} from "../../src/crypto/session-jwt-with.ts";
-import { generateSigningKey, SigningKey, type AsymmetricAlg } from "../../src/crypto/signing-key.ts";
-import { SigningKeyError } from "../../src/crypto/signing-key-error.ts";
-import { TokenError, type TokenErrorCode } from "../../src/crypto/token-error.ts";
+} from "../../src/crypto/jwt/session-jwt-with.ts";
+import { generateSigningKey, SigningKey, type AsymmetricAlg } from "../../src/crypto/jwt/signing-key.ts";
+import { SigningKeyError, TokenError, type TokenErrorCode } from "../../src/crypto/errors.ts";
 
 const SECRET = "test-webui-secret-key";
 const T0 = 1767225600; // the vectors' iat

@@ -3,10 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import vectors from "../../fixtures/compat/openwebui-vectors.json" with { type: "json" };
-import { CryptoPool } from "../../../src/crypto/pool.ts";
-import { CryptoQueueFullError, CryptoWorkerDiedError } from "../../../src/crypto/crypto-errors.ts";
-import { FernetError } from "../../../src/crypto/fernet.ts";
-import { CryptoService } from "../../../src/crypto/crypto-service.ts";
+import { CryptoPool } from "../../../src/crypto/offload/pool.ts";
+import { CryptoQueueFullError, CryptoWorkerDiedError, FernetError } from "../../../src/crypto/errors.ts";
+import { CryptoService } from "../../../src/crypto/offload/crypto-service.ts";
 import { readCryptoConfig } from "../../../src/config/crypto-config.ts";
 import { createRegistry } from "../../../src/observability/registry.ts";
 

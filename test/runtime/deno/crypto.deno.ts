@@ -3,11 +3,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import vectors from "../../fixtures/compat/openwebui-vectors.json" with { type: "json" };
-import { deriveFernetKey, fernetDecrypt, fernetEncrypt, FernetError } from "../../../src/crypto/fernet.ts";
+import { FernetError, TokenError } from "../../../src/crypto/errors.ts";
+import { deriveFernetKey, fernetDecrypt, fernetEncrypt } from "../../../src/crypto/fernet.ts";
 import { pythonJsonDumps } from "../../../src/crypto/python-json.ts";
-import { createSessionTokens, SessionTokenSigner, SessionTokenVerifier } from "../../../src/crypto/session-jwt.ts";
-import { generateSigningKey } from "../../../src/crypto/signing-key.ts";
-import { TokenError } from "../../../src/crypto/token-error.ts";
+import { createSessionTokens, SessionTokenSigner, SessionTokenVerifier } from "../../../src/crypto/jwt/session-jwt.ts";
+import { generateSigningKey } from "../../../src/crypto/jwt/signing-key.ts";
 import { decodeProtectedHeader } from "jose";
 
 const SECRET = "test-webui-secret-key";

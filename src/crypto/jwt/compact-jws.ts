@@ -3,8 +3,8 @@
  * failure is a {@link TokenError} `ERR_TOKEN_MALFORMED`; nothing here throws a raw exception for
  * untrusted input.
  */
-import { decodeBase64Url } from "./base64url.ts";
-import { TokenError } from "./token-error.ts";
+import { decodeBase64Url } from "../base64url.ts";
+import { TokenError } from "../errors.ts";
 
 /** Longest token accepted; longer ones are refused before decoding (session tokens are ~250 B). */
 export const MAX_TOKEN_LENGTH = 8192;

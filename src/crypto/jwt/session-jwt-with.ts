@@ -6,7 +6,7 @@
  */
 import { signHs256, verifyHs256 } from "./jwt-hs256.ts";
 import { signAsymmetric, verifyAsymmetric, type ResolvedKey } from "./jwt-asymmetric.ts";
-import { KeyCache } from "./key-cache.ts";
+import { KeyCache } from "../key-cache.ts";
 import type { VerificationMaterial } from "./key-ring.ts";
 import {
   completeClaims,
@@ -23,8 +23,7 @@ import {
   type SessionAlg,
   type VerificationKey,
 } from "./signing-key.ts";
-import { SigningKeyError, type SigningKeyErrorCode } from "./signing-key-error.ts";
-import { TokenError, type TokenErrorCode } from "./token-error.ts";
+import { SigningKeyError, TokenError, type SigningKeyErrorCode, type TokenErrorCode } from "../errors.ts";
 
 /** Outcome of {@link tryVerifySessionTokenWith}: plain data, safe to post between threads. */
 export type VerifyOutcome =

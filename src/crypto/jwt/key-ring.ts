@@ -16,7 +16,7 @@ import {
   type KeyMaterial,
   type VerificationKey,
 } from "./signing-key.ts";
-import { SigningKeyError } from "./signing-key-error.ts";
+import { SigningKeyError } from "../errors.ts";
 
 /** One configured key; a `notAfter` marks it retired. */
 export interface KeyRingEntry {

@@ -7,7 +7,7 @@ import { CompactSign, compactVerify } from "jose";
 import { parseCompactJws } from "./compact-jws.ts";
 import { checkSessionClaims, encodeClaims, type SessionClaims } from "./session-claims.ts";
 import type { SigningKey, AsymmetricAlg, VerificationKey } from "./signing-key.ts";
-import { TokenError } from "./token-error.ts";
+import { TokenError } from "../errors.ts";
 
 /** A verification key together with its retirement (`notAfter`, unix seconds), if any. */
 export interface ResolvedKey {

@@ -13,13 +13,13 @@
  * `clock: "process-cpu"`). `performance.eventLoopUtilization()` was not used: it is absent on
  * Bun and Deno and, for back-to-back awaited tasks, reads ≈ 1 whatever each task costs.
  */
-import { threadCpuClock, type CpuClock } from "../platform.ts";
-import { encodeBase64Url } from "./base64url.ts";
-import type { VerificationMaterial } from "./key-ring.ts";
+import { threadCpuClock, type CpuClock } from "../../platform.ts";
+import { encodeBase64Url } from "../base64url.ts";
+import type { VerificationMaterial } from "../jwt/key-ring.ts";
 import { runCryptoOp, type CryptoOpArgs, type CryptoOpName } from "./ops.ts";
 import type { CryptoPool } from "./pool.ts";
 import type { CryptoCalibration } from "./policy.ts";
-import type { KeyMaterial, SessionAlg } from "./signing-key.ts";
+import type { KeyMaterial, SessionAlg } from "../jwt/signing-key.ts";
 
 /** Sample arguments per op; each factory is called once. Ops without a sample are not measured. */
 export type CalibrationSamples = { readonly [N in CryptoOpName]?: () => CryptoOpArgs<N> | Promise<CryptoOpArgs<N>> };

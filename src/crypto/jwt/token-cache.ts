@@ -3,7 +3,7 @@
  * request skips signature verification. Revocation is not cached here and must still be checked
  * on every request.
  */
-import { BoundedMap } from "../cache/bounded-map.ts";
+import { BoundedMap } from "../../cache/bounded-map.ts";
 import { isExpired, type SessionClaims } from "./session-claims.ts";
 
 /** Default number of cached tokens; session tokens are ~250 B, so ~2.5 MB of strings at most. */

@@ -4,13 +4,13 @@
  * placements give identical results. Arguments are checked at run time too, because in a
  * worker they arrive as `unknown`.
  */
-import { fernetDecrypt, fernetEncrypt } from "./fernet.ts";
-import { verifyIdToken, type IdTokenVerifyArgs } from "./id-token.ts";
-import type { VerificationMaterial } from "./key-ring.ts";
-import { hashPassword, verifyPassword } from "./password.ts";
-import type { SessionClaims, SessionClaimsInput } from "./session-claims.ts";
-import { signSessionTokenWith, verifySessionTokenWith } from "./session-jwt-with.ts";
-import type { KeyMaterial, SessionAlg } from "./signing-key.ts";
+import { fernetDecrypt, fernetEncrypt } from "../fernet.ts";
+import { verifyIdToken, type IdTokenVerifyArgs } from "../jwt/id-token.ts";
+import type { VerificationMaterial } from "../jwt/key-ring.ts";
+import { hashPassword, verifyPassword } from "../password.ts";
+import type { SessionClaims, SessionClaimsInput } from "../jwt/session-claims.ts";
+import { signSessionTokenWith, verifySessionTokenWith } from "../jwt/session-jwt-with.ts";
+import type { KeyMaterial, SessionAlg } from "../jwt/signing-key.ts";
 
 /** Upper bound for `spin`, so a mistaken argument cannot wedge a thread. */
 export const MAX_SPIN_MICROS = 10_000_000;

@@ -11,12 +11,12 @@ import type { SignInContext } from "../auth/session-issuer.ts";
 import type { UserRecord } from "../db/repos/users.ts";
 import { OAuthSessionsRepo } from "../db/repos/oauth-sessions.ts";
 import { clientAddress } from "../net/client-address.ts";
-import { assertSameOrigin } from "./csrf.ts";
-import { nextFromQuery, safeNext } from "./next-path.ts";
-import { page, seeOther, type Flash } from "./layout.ts";
-import { providerSignOutPage } from "./signout-page.ts";
-import { authPageBody, flashFrom, type NoticeCode, type ProviderButton } from "./auth-page.ts";
-import { sessionsPageBody } from "./sessions-page.ts";
+import { assertSameOrigin } from "../pages/csrf.ts";
+import { nextFromQuery, safeNext } from "../pages/next-path.ts";
+import { page, seeOther, type Flash } from "../pages/layout.ts";
+import { providerSignOutPage } from "../pages/signout-page.ts";
+import { authPageBody, flashFrom, type NoticeCode, type ProviderButton } from "../pages/auth-page.ts";
+import { sessionsPageBody } from "../pages/sessions-page.ts";
 import type { LdapModule } from "../ldap/ldap-module.ts";
 import { LdapDisabledError } from "../ldap/ldap-errors.ts";
 

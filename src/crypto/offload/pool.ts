@@ -4,16 +4,16 @@
  * of piscina on Bun: `stricterFIFO` (the default FIFO gave second-long p99s under load), all
  * threads started up front and never idled out, `recordTiming` off (we keep our own metrics).
  */
-import { clearUnrefTimer, unrefInterval, type UnrefTimer } from "../platform.ts";
+import { clearUnrefTimer, unrefInterval, type UnrefTimer } from "../../platform.ts";
 import { Piscina } from "piscina";
-import { CRYPTO_MAX_QUEUE_DEFAULT, defaultCryptoThreads } from "../config/crypto-config.ts";
+import { CRYPTO_MAX_QUEUE_DEFAULT, defaultCryptoThreads } from "../../config/crypto-config.ts";
 import {
   CryptoPoolClosedError,
   CryptoQueueFullError,
   CryptoTaskError,
   CryptoTaskTimeoutError,
   CryptoWorkerDiedError,
-} from "./crypto-errors.ts";
+} from "../errors.ts";
 import type { CryptoOpArgs, CryptoOpName, CryptoOpResult } from "./ops.ts";
 import {
   decodeTaskError,
@@ -50,7 +50,7 @@ export interface CryptoPoolOptions {
   filename?: string | URL;
 }
 
-const WORKER_URL = new URL("../../workers/crypto.worker.ts", import.meta.url);
+const WORKER_URL = new URL("../../../workers/crypto.worker.ts", import.meta.url);
 
 /** A caller's task as the deadline sweep sees it. */
 interface Pending {

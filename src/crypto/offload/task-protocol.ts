@@ -5,11 +5,7 @@
  * fields (`code`). So any rejection from piscina itself means the pool failed (queue full,
  * worker died), never the op.
  */
-import { FernetError, type FernetErrorCode } from "./fernet.ts";
-import { SigningKeyError, type SigningKeyErrorCode } from "./signing-key-error.ts";
-import { TokenError } from "./token-error.ts";
-import { IdTokenError } from "./id-token.ts";
-import { CryptoTaskError } from "./crypto-errors.ts";
+import { CryptoTaskError, isExpectedCryptoError, rebuildExpectedError } from "../errors.ts";
 
 /** Ops that exist only in the worker and only when the pool allows test ops. */
 export const TEST_OPS = Object.freeze(["crash"] as const);
@@ -38,37 +34,9 @@ export type TaskOutcome =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly error: EncodedTaskError };
 
-// Records, not arrays, so adding a code to either union without listing it here fails to compile.
-const FERNET_CODES: Readonly<Record<FernetErrorCode, true>> = {
-  ERR_FERNET_INVALID: true,
-  ERR_FERNET_EXPIRED: true,
-  ERR_FERNET_KEY: true,
-};
-const SIGNING_KEY_CODES: Readonly<Record<SigningKeyErrorCode, true>> = {
-  ERR_SIGNING_KEY_INVALID: true,
-  ERR_SIGNING_KEY_MISSING: true,
-};
-
 /** Whether `name` is a test-only op. */
 export function isTestOp(name: unknown): name is TestOpName {
   return (TEST_OPS as readonly unknown[]).includes(name);
-}
-
-/**
- * Whether `err` is an op's *expected* failure (bad token, bad key…), which callers handle by
- * code and which must reach them with its class and code intact, inline or pooled.
- */
-export function isExpectedCryptoError(err: unknown): err is FernetError | TokenError | SigningKeyError | IdTokenError {
-  return err instanceof FernetError || err instanceof TokenError || err instanceof SigningKeyError || err instanceof IdTokenError;
-}
-
-/** Rebuilds an expected error from its code, or null for a code no known class has. */
-export function rebuildExpectedError(code: string): FernetError | TokenError | SigningKeyError | IdTokenError | null {
-  if (TokenError.isCode(code)) return new TokenError(code);
-  if (IdTokenError.isCode(code)) return new IdTokenError(code);
-  if (Object.hasOwn(FERNET_CODES, code)) return new FernetError(code as FernetErrorCode);
-  if (Object.hasOwn(SIGNING_KEY_CODES, code)) return new SigningKeyError(code as SigningKeyErrorCode);
-  return null;
 }
 
 /** Worker side: an op's thrown value as plain data. Unexpected messages are dropped (they may quote inputs). */

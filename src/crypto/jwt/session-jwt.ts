@@ -14,7 +14,7 @@ import {
   type SessionClaimsInput,
 } from "./session-claims.ts";
 import { isAsymmetricAlg, type KeyMaterial, type SessionAlg } from "./signing-key.ts";
-import { SigningKeyError } from "./signing-key-error.ts";
+import { SigningKeyError } from "../errors.ts";
 import { DEFAULT_TOKEN_CACHE_SIZE, VerifiedTokenCache } from "./token-cache.ts";
 
 /** Session-token configuration (from `WEBUI_SECRET_KEY`, `GATEHOUSE_JWT_ALG` and key settings). */

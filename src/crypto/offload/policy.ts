@@ -4,10 +4,10 @@
  * main-thread work per piscina round trip), so `auto` pools an op only when its measured
  * main-thread cost exceeds that overhead times a margin. Everything here is pure.
  */
-import type { CryptoPolicy, CryptoPolicyMode, CryptoPolicyOp } from "../config/crypto-config.ts";
+import type { CryptoPolicy, CryptoPolicyMode, CryptoPolicyOp } from "../../config/crypto-config.ts";
 import { CRYPTO_OP_NAMES, isCryptoOpName, type CryptoOpName } from "./ops.ts";
 
-export type { CryptoPolicy, CryptoPolicyMode } from "../config/crypto-config.ts";
+export type { CryptoPolicy, CryptoPolicyMode } from "../../config/crypto-config.ts";
 
 // The op table and the ops the configuration can name must be the same set (compile-time check).
 type SameSet<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

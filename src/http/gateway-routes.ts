@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import type { AuthModule } from "../auth/auth-module.ts";
-import { json } from "../http/respond.ts";
-import type { Gateway } from "./gateway.ts";
+import { json } from "./respond.ts";
+import type { Gateway } from "../gateway/gateway.ts";
 import { ANY, GROUP_GRANT_PREFIX } from "../db/repos/model-access.ts";
 
 /** Whose cached grants a change of `userId`'s row affects: a group grant may touch anyone. */

@@ -2,12 +2,11 @@
  * The direct HS256 path for Open WebUI session tokens: no JOSE library on the hot path, one
  * cached HMAC `CryptoKey` per secret, constant-time comparison through `crypto.subtle.verify`.
  */
-import { encodeBase64Url } from "./base64url.ts";
+import { encodeBase64Url } from "../base64url.ts";
 import { parseCompactJws } from "./compact-jws.ts";
-import { KeyCache } from "./key-cache.ts";
+import { KeyCache } from "../key-cache.ts";
 import { checkSessionClaims, encodeClaimsSegment, type SessionClaims } from "./session-claims.ts";
-import { SigningKeyError } from "./signing-key-error.ts";
-import { TokenError } from "./token-error.ts";
+import { SigningKeyError, TokenError } from "../errors.ts";
 
 /** base64url of `{"alg":"HS256","typ":"JWT"}`, PyJWT's header with `sort_headers=True`. */
 export const HS256_HEADER_SEGMENT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";

@@ -2,9 +2,9 @@
  * Open WebUI session claims: building them in its exact order and checking them as PyJWT's
  * `jwt.decode(token, key, algorithms=["HS256"])` plus Open WebUI's `"id" in data` check do.
  */
-import { encodeBase64Url } from "./base64url.ts";
-import { pythonJsonDumps } from "./python-json.ts";
-import { TokenError } from "./token-error.ts";
+import { encodeBase64Url } from "../base64url.ts";
+import { pythonJsonDumps } from "../python-json.ts";
+import { TokenError } from "../errors.ts";
 
 /** Verified session claims. Legacy Open WebUI tokens carry only `id`. Frozen. */
 export interface SessionClaims {

@@ -4,7 +4,7 @@
  * {@link SigningKeyError} so no library message (which may quote input) escapes.
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, importPKCS8, importSPKI } from "jose";
-import { SigningKeyError } from "./signing-key-error.ts";
+import { SigningKeyError } from "../errors.ts";
 
 /** Algorithms a session token may be configured with (`GATEHOUSE_JWT_ALG`). */
 export type SessionAlg = "HS256" | "EdDSA" | "ES256" | "RS256";

@@ -4,30 +4,8 @@
  * Only asymmetric algorithms are accepted: a provider's token is never verified with a secret.
  */
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
-import { KeyCache } from "./key-cache.ts";
-
-/** Why an ID token was refused. `ERR_IDTOKEN_KEY_UNKNOWN` means: refetch the JWKS and try again. */
-export type IdTokenErrorCode = "ERR_IDTOKEN_INVALID" | "ERR_IDTOKEN_SIGNATURE" | "ERR_IDTOKEN_CLAIMS" | "ERR_IDTOKEN_KEY_UNKNOWN";
-
-/** A refused provider token; the message never quotes the token. */
-export class IdTokenError extends Error {
-  constructor(readonly code: IdTokenErrorCode) {
-    super(`ID token refused (${code})`);
-    this.name = "IdTokenError";
-  }
-
-  /** Whether `x` is one of this class's codes. */
-  static isCode(x: unknown): x is IdTokenErrorCode {
-    return typeof x === "string" && Object.hasOwn(CODES, x);
-  }
-}
-
-const CODES: Readonly<Record<IdTokenErrorCode, true>> = {
-  ERR_IDTOKEN_INVALID: true,
-  ERR_IDTOKEN_SIGNATURE: true,
-  ERR_IDTOKEN_CLAIMS: true,
-  ERR_IDTOKEN_KEY_UNKNOWN: true,
-};
+import { KeyCache } from "../key-cache.ts";
+import { IdTokenError } from "../errors.ts";
 
 const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 

@@ -5,10 +5,10 @@
  * callers never need to know where an op ran.
  */
 import type { Registry } from "prom-client";
-import type { CryptoConfig } from "../config/crypto-config.ts";
-import { createCryptoMetrics, type CryptoMetrics } from "../observability/crypto-metrics.ts";
+import type { CryptoConfig } from "../../config/crypto-config.ts";
+import { createCryptoMetrics, type CryptoMetrics } from "../../observability/crypto-metrics.ts";
 import { calibrateCrypto, type CalibrateOptions } from "./calibration.ts";
-import { CryptoQueueFullError } from "./crypto-errors.ts";
+import { CryptoQueueFullError } from "../errors.ts";
 import { CRYPTO_OP_NAMES, runCryptoOp, type CryptoOpArgs, type CryptoOpName, type CryptoOpResult } from "./ops.ts";
 import {
   decidePlacements,
