@@ -16,6 +16,8 @@ import type { PasswordHasher, SessionTokenCodec } from "./session-tokens.ts";
 import type { SessionKeys } from "../crypto/session-jwt.ts";
 import { FailureFloor } from "./failure-floor.ts";
 import { LEGACY_DUMMY_HASH } from "../crypto/password.ts";
+import { createMfaService } from "../mfa/create-mfa.ts";
+import type { MfaService } from "../mfa/mfa-service.ts";
 
 /** Everything the auth routes use, built once per instance. */
 export interface AuthModule {
@@ -36,6 +38,8 @@ export interface AuthModule {
   cookies: CookiePolicy;
   /** The least time a failed password sign-in takes (see FailureFloor). */
   failureFloor: FailureFloor;
+  /** Second factors: TOTP, recovery codes, the second sign-in step (src/mfa). */
+  mfa: MfaService;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -65,6 +69,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
   });
   const rateLimit = new SignInRateLimiter(s.store, cfg.auth.signInRateLimit);
   const failureFloor = new FailureFloor();
+  const mfa = createMfaService(s, { users, passwords: crypto.passwords, cookies });
   /** With legacy bcrypt hashes in the table, learn their cost now, not at the first such sign-in. */
   const seedFloor = async () => {
     if (!(await users.hasLegacyHashes())) return;
@@ -73,7 +78,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
     failureFloor.observe(performance.now() - started);
   };
   return {
-    users, sessions, apiKeys, userCache, revocation, activity, issuer, revoker, current, rateLimit, cookies, failureFloor,
+    users, sessions, apiKeys, userCache, revocation, activity, issuer, revoker, current, rateLimit, cookies, failureFloor, mfa,
     passwords: crypto.passwords,
     tokens: crypto.tokens,
     keys: crypto.keys,

@@ -20,6 +20,15 @@ export interface SignInContext {
   userAgent: string | null;
   ip: string | null;
   oauthSessionId?: string | null;
+  /** Authentication methods (`pwd`, `otp`, `hwk`, `oauth`, `ldap`); default from `method`. */
+  amr?: readonly string[];
+}
+
+/** The `amr` a sign-in method stands for when the flow names none (trusted header: none). */
+export function defaultAmr(method: AuthMethod): string[] {
+  if (method === "password" || method === "signup") return ["pwd"];
+  if (method === "oauth") return ["oauth"];
+  return (method as string) === "ldap" ? ["ldap"] : [];
 }
 
 /**
@@ -63,6 +72,7 @@ export class SessionIssuer {
       ip: ctx.ip,
       auth_method: ctx.method,
       oauth_session_id: ctx.oauthSessionId ?? null,
+      amr: (ctx.amr ?? defaultAmr(ctx.method)).join(",") || null,
     });
     this.audit?.record(ctx.method === "signup" ? "signup" : "signin", "success", { userId: user.id, method: ctx.method, session: jti, ip: ctx.ip });
     return { token, jti, expiresAt: exp ?? null, cookie: setCookie(COOKIE_TOKEN, token, this.cookies, { httpOnly: true, expiresAt: exp ?? null }, nowMs / 1000) };

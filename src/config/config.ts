@@ -3,6 +3,7 @@ import { parseCryptoPolicy, type CryptoPolicy } from "../crypto/policy.ts";
 import { cryptoPoolSettingsFromEnv } from "../crypto/pool.ts";
 import { bool, duration, int, list, num, oneOf, optionalStr, str, url, type Env } from "./readers.ts";
 import { readOAuthConfig, type OAuthConfig } from "./oauth-config.ts";
+import { readMfaConfig, type MfaConfig } from "./mfa-config.ts";
 
 export type { ArcticProviderConfig, McpClientConfig, OAuthConfig } from "./oauth-config.ts";
 
@@ -81,6 +82,8 @@ export interface Config {
     readonly signInRateLimit: { readonly perEmail: number; readonly perIp: number; readonly windowSeconds: number };
   };
   readonly oauth: OAuthConfig;
+  /** Second factors and passkeys (`GATEHOUSE_MFA*`, `GATEHOUSE_PASSKEYS*`). */
+  readonly mfa: MfaConfig;
   /** The WebSocket hub (`/ws`). */
   readonly ws: WsConfig;
   readonly openai: {
@@ -190,6 +193,7 @@ export function loadConfig(env: Env): Config {
       },
     },
     oauth: readOAuthConfig(env),
+    mfa: readMfaConfig(env, url(env, "WEBUI_URL", ["http:", "https:"])),
     ws: {
       authTimeoutMs: int(env, "GATEHOUSE_WS_AUTH_TIMEOUT_MS", 10_000, 100, 600_000),
       maxPayloadBytes: int(env, "GATEHOUSE_WS_MAX_PAYLOAD", 1_048_576, 1024, 67_108_864),

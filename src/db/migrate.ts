@@ -3,6 +3,7 @@ import { openWebUITables } from "./migrations/001-openwebui-tables.ts";
 import { gatehouseSessions } from "./migrations/002-gatehouse-sessions.ts";
 import { gatehouseGateway } from "./migrations/003-gatehouse-gateway.ts";
 import { gatehouseRevocations } from "./migrations/004-gatehouse-revocations.ts";
+import { gatehouseMfa } from "./migrations/007-gatehouse-mfa.ts";
 
 /** One schema step. `id` never changes once released; `sql` must be safe to re-run. */
 export interface Migration {
@@ -16,6 +17,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: "002-gatehouse-sessions", sql: gatehouseSessions },
   { id: "003-gatehouse-gateway", sql: gatehouseGateway },
   { id: "004-gatehouse-revocations", sql: gatehouseRevocations },
+  { id: "007-gatehouse-mfa", sql: gatehouseMfa },
 ];
 
 // An arbitrary constant: serialises concurrent instances running migrations at boot.

@@ -11,6 +11,8 @@ import { clientAddress } from "./client-address.ts";
 import { json } from "./respond.ts";
 import { passwordSignIn, signUp } from "../auth/password-sign-in.ts";
 import { signOutSession } from "../auth/sign-out.ts";
+import { secondStepFor } from "../mfa/second-step.ts";
+import { signedInResponse } from "./signed-in.ts";
 
 const SignUpBody = t.Object({
   name: t.String({ maxLength: 255 }),
@@ -24,15 +26,7 @@ const SignInBody = t.Object({ email: t.String({ maxLength: 320 }), password: t.S
 export function authRoutes(s: Services, auth: AuthModule) {
   const oauthSessions = new OAuthSessionsRepo(s.pool);
   const deps = { auth, config: s.config, audit: s.audit };
-  const context = (request: Request, method: SignInContext["method"]): SignInContext => ({
-    method,
-    userAgent: request.headers.get("user-agent"),
-    ip: clientAddress(request, s.config.server.trustedProxies),
-  });
-  const signedIn = async (request: Request, user: UserRecord, method: SignInContext["method"]) => {
-    const issued = await auth.issuer.issue(user, context(request, method));
-    return json(sessionUserResponse(user, issued.token, issued.expiresAt), { cookies: [issued.cookie] });
-  };
+  const signedIn = (request: Request, user: UserRecord, method: SignInContext["method"]) => signedInResponse(s, auth, request, user, { method });
 
   return new Elysia({ name: "gatehouse.auth", prefix: "/api/v1/auths" })
     .post("/signup", async ({ body, request }) => {
@@ -45,6 +39,9 @@ export function authRoutes(s: Services, auth: AuthModule) {
         return signedIn(request, await userFromTrustedHeader(request, auth, s.config), "trusted_header");
       }
       const user = await passwordSignIn(deps, body.email, body.password, clientAddress(request, s.config.server.trustedProxies));
+      // A user with a second factor gets an mfa_token instead of a session (POST /mfa/verify completes it).
+      const challenge = await secondStepFor(auth.mfa, user, request, { method: "password", amr: ["pwd"] });
+      if (challenge) return json(challenge.body, { cookies: [challenge.cookie] });
       return signedIn(request, user, "password");
     }, { body: SignInBody })
 

@@ -2,7 +2,7 @@ import { Counter, type Registry } from "prom-client";
 import type { Logger } from "./logger.ts";
 
 /** The auth events Gatehouse audits. */
-export type AuditEvent = "signin" | "signup" | "signout" | "token" | "revocation" | "oauth_login" | "oauth_refresh";
+export type AuditEvent = "signin" | "signup" | "signout" | "token" | "revocation" | "oauth_login" | "oauth_refresh" | "mfa";
 
 /** How an audited event ended. */
 export type AuditOutcome = "success" | "failure" | "rate_limited" | "refused" | "ended";

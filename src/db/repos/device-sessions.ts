@@ -16,12 +16,14 @@ export interface DeviceSession {
   auth_method: AuthMethod;
   oauth_session_id: string | null;
   revoked_at: number | null;
+  /** Authentication methods used, comma-separated (`pwd`, `otp`, `hwk`, `oauth`, `ldap`); null for older rows. */
+  amr: string | null;
 }
 
 /** Fields recorded when a token is issued. */
-export type NewDeviceSession = Pick<DeviceSession, "id" | "user_id" | "expires_at" | "user_agent" | "ip" | "auth_method" | "oauth_session_id">;
+export type NewDeviceSession = Pick<DeviceSession, "id" | "user_id" | "expires_at" | "user_agent" | "ip" | "auth_method" | "oauth_session_id"> & { amr?: string | null };
 
-const COLUMNS = "id, user_id, created_at, last_seen_at, expires_at, user_agent, ip, auth_method, oauth_session_id, revoked_at";
+const COLUMNS = "id, user_id, created_at, last_seen_at, expires_at, user_agent, ip, auth_method, oauth_session_id, revoked_at, amr";
 
 /** Device sessions: one row per issued token. */
 export class DeviceSessionsRepo {
@@ -30,8 +32,8 @@ export class DeviceSessionsRepo {
   record(s: NewDeviceSession): Promise<void> {
     const now = epochSeconds();
     return this.pool.run("session.record", async (c) => {
-      await c`insert into gatehouse_session (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip, auth_method, oauth_session_id)
-              values (${s.id}, ${s.user_id}, ${now}, ${now}, ${s.expires_at}, ${s.user_agent}, ${s.ip}, ${s.auth_method}, ${s.oauth_session_id})`;
+      await c`insert into gatehouse_session (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip, auth_method, oauth_session_id, amr)
+              values (${s.id}, ${s.user_id}, ${now}, ${now}, ${s.expires_at}, ${s.user_agent}, ${s.ip}, ${s.auth_method}, ${s.oauth_session_id}, ${s.amr ?? null})`;
     });
   }
 

@@ -56,6 +56,22 @@ export const SCHEMAS: Record<string, Schema> = {
   }),
   ProviderToken: obj({ provider: str, access_token: str, expires_at: int }),
   OAuthSessionsDeleted: obj({ status: bool, deleted: int }),
+  // Second factors (issue 18).
+  MfaChallenge: obj({
+    mfa_required: { const: true },
+    mfa_token: { type: "string", description: "Opaque, 5 minutes, single use, bound to this client (with the HttpOnly `gatehouse_mfa` cookie); not a session" },
+    methods: { type: "array", items: { enum: ["totp", "recovery_code", "webauthn"] } },
+  }),
+  TotpEnrolment: obj({ secret: { type: "string", description: "Base32 manual key" }, otpauth_uri: str, qr_svg: { type: "string", description: "The URI as an SVG QR code" } }),
+  RecoveryCodes: obj({ recovery_codes: { type: "array", items: str, description: "Ten single-use codes, shown this once" } }),
+  MfaFactors: obj({
+    policy: { enum: ["off", "optional", "required_for_admins", "required"] },
+    required: bool,
+    totp: obj({ enabled: bool, pending: bool, created_at: nullableInt }),
+    recovery_codes: obj({ remaining: int }),
+    passkeys: int,
+    methods: { type: "array", items: { enum: ["totp", "recovery_code", "webauthn"] } },
+  }),
 };
 
 /** A `$ref` to a component schema. */
