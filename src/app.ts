@@ -11,7 +11,7 @@ import { sessionRoutes } from "./http/session-routes.ts";
 import { forwardAuthRoute } from "./http/forward-auth-route.ts";
 import { jwksRoute } from "./http/jwks-route.ts";
 import { userAdminRoutes } from "./http/user-admin-routes.ts";
-import { mfaRoutes } from "./http/mfa-routes.ts";
+import { mfaAdminRoutes, mfaRoutes } from "./http/mfa-routes.ts";
 import { routeLabel, withDbAccounting, type FetchHandler } from "./http/request-accounting.ts";
 import { withRequestLimits } from "./http/request-limits.ts";
 import { withRequestObserver } from "./http/request-observer.ts";
@@ -43,6 +43,7 @@ export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway,
     .use(jwksRoute(auth))
     .use(userAdminRoutes(auth))
     .use(mfaRoutes(s, auth))
+    .use(mfaAdminRoutes(auth))
     .use(gatewayRoutes(auth, gateway));
   for (const plugin of extra) app.use(plugin);
   if (s.config.server.openapi) {

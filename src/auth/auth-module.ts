@@ -18,6 +18,7 @@ import { FailureFloor } from "./failure-floor.ts";
 import { LEGACY_DUMMY_HASH } from "../crypto/password.ts";
 import { createMfaService } from "../mfa/create-mfa.ts";
 import type { MfaService } from "../mfa/mfa-service.ts";
+import { enrolmentGate } from "../mfa/enrolment-gate.ts";
 
 /** Everything the auth routes use, built once per instance. */
 export interface AuthModule {
@@ -56,6 +57,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
   const activity = new ActivityRecorder(users, sessions, cfg.auth.activeStatusUpdateIntervalSeconds, s.log);
   const issuer = new SessionIssuer(crypto.tokens, sessions, cfg.jwt.expiresInSeconds, cookies, (id) => revocation.userRevokedAt(id), s.audit);
   const revoker = new SessionRevoker(sessions, revocation, s.audit);
+  const mfa = createMfaService(s, { users, passwords: crypto.passwords, cookies });
   const current = new CurrentUserResolver({
     tokens: crypto.tokens,
     revocation,
@@ -66,10 +68,10 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
     trustedEmailHeader: cfg.auth.trustedEmailHeader,
     cookies,
     audit: s.audit,
+    gate: enrolmentGate(mfa, cfg.auth.trustedEmailHeader !== null),
   });
   const rateLimit = new SignInRateLimiter(s.store, cfg.auth.signInRateLimit);
   const failureFloor = new FailureFloor();
-  const mfa = createMfaService(s, { users, passwords: crypto.passwords, cookies });
   /** With legacy bcrypt hashes in the table, learn their cost now, not at the first such sign-in. */
   const seedFloor = async () => {
     if (!(await users.hasLegacyHashes())) return;

@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import type { Services } from "../services.ts";
 import type { AuthModule } from "../auth/auth-module.ts";
 import type { Principal } from "../auth/current-user.ts";
-import { ForbiddenError } from "../auth/auth-errors.ts";
+import { ForbiddenError, NotFoundError } from "../auth/auth-errors.ts";
 import { MESSAGES } from "../auth/messages.ts";
 import { MfaError } from "../mfa/mfa-errors.ts";
 import type { PendingSignIn } from "../mfa/pending-sign-in.ts";
@@ -64,5 +64,21 @@ export function mfaRoutes(s: Services, auth: AuthModule, webauthn: WebAuthnSecon
         recovery_code: t.Optional(Code),
         webauthn: t.Optional(t.Unknown()),
       }),
+    });
+}
+
+/**
+ * `POST /api/v1/users/{id}/mfa/reset` (admin): removes every second factor of the user and
+ * signs them out everywhere through the admin revocation path (sessions and API keys).
+ */
+export function mfaAdminRoutes(auth: AuthModule) {
+  return new Elysia({ name: "gatehouse.mfa-admin", prefix: "/api/v1/users" })
+    .post("/:id/mfa/reset", async ({ params, request }) => {
+      await auth.current.admin(request);
+      const user = await auth.users.byId(params.id);
+      if (!user) throw new NotFoundError(MESSAGES.USER_NOT_FOUND);
+      await auth.mfa.reset(user.id);
+      await auth.revoker.revokeUser(user.id);
+      return json({ status: true });
     });
 }

@@ -4,6 +4,7 @@ import type { PasswordHasher } from "../auth/session-tokens.ts";
 import type { CookiePolicy } from "../auth/cookies.ts";
 import { TotpRepo } from "../db/repos/mfa-totp.ts";
 import { RecoveryCodesRepo } from "../db/repos/recovery-codes.ts";
+import { PasskeysRepo } from "../db/repos/passkeys.ts";
 import { MfaService } from "./mfa-service.ts";
 import { MfaKeys } from "./mfa-keys.ts";
 import { PendingSignIns } from "./pending-sign-in.ts";
@@ -16,6 +17,7 @@ export function createMfaService(s: Services, d: { users: UsersRepo; passwords: 
     policy: cfg.policy,
     totp: new TotpRepo(s.pool),
     recovery: new RecoveryCodesRepo(s.pool),
+    passkeys: new PasskeysRepo(s.pool),
     keys: new MfaKeys(cfg.encryptionKey, s.secretKey),
     pending: new PendingSignIns(s.store, d.cookies, cfg.tokenTtlSeconds),
     limiter: new MfaAttemptLimiter(s.store, cfg.maxAttempts, cfg.attemptWindowSeconds),

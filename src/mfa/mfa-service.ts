@@ -3,6 +3,7 @@ import type { UserRecord } from "../db/repos/users.ts";
 import type { UsersRepo } from "../db/repos/users.ts";
 import type { TotpRepo } from "../db/repos/mfa-totp.ts";
 import type { RecoveryCodesRepo } from "../db/repos/recovery-codes.ts";
+import type { PasskeysRepo } from "../db/repos/passkeys.ts";
 import type { MfaPolicy } from "../config/mfa-config.ts";
 import type { AuditTrail } from "../observability/audit-trail.ts";
 import type { PasswordHasher } from "../auth/session-tokens.ts";
@@ -34,16 +35,12 @@ export interface FactorSummary {
   methods: MfaMethod[];
 }
 
-/** Passkey facts the TOTP/recovery side needs (the passkey service provides them). */
-export interface PasskeyCounts {
-  count(userId: string): Promise<number>;
-}
-
 /** What {@link MfaService} is built from. */
 export interface MfaServiceDeps {
   policy: MfaPolicy;
   totp: TotpRepo;
   recovery: RecoveryCodesRepo;
+  passkeys: PasskeysRepo;
   keys: MfaKeys;
   pending: PendingSignIns;
   limiter: MfaAttemptLimiter;
@@ -65,7 +62,6 @@ export type SecondFactorProof = { code: string } | { recovery_code: string };
 export class MfaService {
   /** userId → has an active factor; short-lived, so the enrolment gate costs no query per request. */
   readonly #hasFactor = new BoundedMap<string, boolean>(10_000, 10_000);
-  #passkeys: PasskeyCounts = { count: async () => 0 };
 
   constructor(private readonly d: MfaServiceDeps) {}
 
@@ -77,11 +73,6 @@ export class MfaService {
     return this.d.pending;
   }
 
-  /** Lets passkeys count as a factor (set once by the passkey service). */
-  usePasskeys(p: PasskeyCounts): void {
-    this.#passkeys = p;
-  }
-
   /** True when the policy demands a second factor of this user. */
   requiredFor(user: UserRecord): boolean {
     return this.d.policy === "required" || (this.d.policy === "required_for_admins" && user.role === "admin");
@@ -90,7 +81,7 @@ export class MfaService {
   /** The second-step methods the user can use now; empty = no second step. */
   async methodsOf(userId: string): Promise<MfaMethod[]> {
     if (this.d.policy === "off") return [];
-    const [row, passkeys] = await Promise.all([this.d.totp.byUser(userId), this.#passkeys.count(userId)]);
+    const [row, passkeys] = await Promise.all([this.d.totp.byUser(userId), this.d.passkeys.count(userId)]);
     const methods: MfaMethod[] = [];
     if (row?.confirmed_at != null) methods.push("totp");
     if (passkeys > 0) methods.push("webauthn");
@@ -162,7 +153,7 @@ export class MfaService {
       await this.d.limiter.clear(user.id);
     }
     await this.d.totp.delete(user.id);
-    if ((await this.#passkeys.count(user.id)) === 0) await this.d.recovery.deleteAll(user.id);
+    if ((await this.d.passkeys.count(user.id)) === 0) await this.d.recovery.deleteAll(user.id);
     this.forget(user.id);
     this.d.audit.record("mfa", "success", { userId: user.id, action: "totp_disabled" });
   }
@@ -179,7 +170,7 @@ export class MfaService {
 
   /** The caller's factors (no secrets). */
   async factors(user: UserRecord): Promise<FactorSummary> {
-    const [row, remaining, passkeys] = await Promise.all([this.d.totp.byUser(user.id), this.d.recovery.remaining(user.id), this.#passkeys.count(user.id)]);
+    const [row, remaining, passkeys] = await Promise.all([this.d.totp.byUser(user.id), this.d.recovery.remaining(user.id), this.d.passkeys.count(user.id)]);
     return {
       policy: this.d.policy,
       required: this.requiredFor(user),
@@ -228,10 +219,10 @@ export class MfaService {
   }
 
   /** Removes every factor of a user (admin reset); the caller revokes the sessions. */
-  async reset(userId: string, passkeys?: { deleteAll(userId: string): Promise<void> }): Promise<void> {
+  async reset(userId: string): Promise<void> {
     await this.d.totp.delete(userId);
     await this.d.recovery.deleteAll(userId);
-    await passkeys?.deleteAll(userId);
+    await this.d.passkeys.deleteAll(userId);
     this.forget(userId);
     this.d.audit.record("mfa", "success", { userId, action: "factors_reset" });
   }

@@ -55,6 +55,7 @@ export const ROUTE_CATALOG: Record<string, RouteDoc> = {
   "POST /api/v1/auths/mfa/recovery-codes": { summary: "Replace the recovery codes (the old ones stop working)", tag: "mfa", access: "verified", ok: json("RecoveryCodes", "Shown once"), errors: [400, 401, 403, 404] },
   "POST /api/v1/auths/mfa/verify": { summary: "Second sign-in step: `mfa_token` with `code`, `recovery_code` or `webauthn`", tag: "mfa", access: "public", ok: json("SessionUser", "Signed in; sets the `token` cookie"), errors: [400, 401, 404, 429], description: "The `mfa_token` comes from `POST /api/v1/auths/signin` (`mfa_required: true`) and must be sent by the same client (User-Agent and `gatehouse_mfa` cookie)." },
 
+  "POST /api/v1/users/:id/mfa/reset": { summary: "Remove a user's second factors and sign them out everywhere (admin)", tag: "users", access: "admin", ok: json("Status", "Factors removed, sessions and API keys revoked"), errors: [401, 404] },
   "POST /api/v1/users/:id/update": { summary: "Change a user's role, profile or password (admin); takes effect on every instance", tag: "users", access: "admin", ok: json("User", "The updated user"), errors: [400, 401, 404] },
   "DELETE /api/v1/users/:id": { summary: "Delete a user (admin); every token of the user is revoked first", tag: "users", access: "admin", ok: { status: 200, schema: "true", description: "`true`" }, errors: [400, 401, 404] },
 
