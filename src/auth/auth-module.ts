@@ -18,6 +18,7 @@ import { FailureFloor } from "./failure-floor.ts";
 import { LEGACY_DUMMY_HASH } from "../crypto/password.ts";
 import { createMfaService } from "../mfa/create-mfa.ts";
 import type { MfaService } from "../mfa/mfa-service.ts";
+import type { PasskeyService } from "../mfa/passkeys.ts";
 import { enrolmentGate } from "../mfa/enrolment-gate.ts";
 
 /** Everything the auth routes use, built once per instance. */
@@ -41,6 +42,8 @@ export interface AuthModule {
   failureFloor: FailureFloor;
   /** Second factors: TOTP, recovery codes, the second sign-in step (src/mfa). */
   mfa: MfaService;
+  /** Passkeys (WebAuthn); null when `GATEHOUSE_PASSKEYS` is off. */
+  passkeys: PasskeyService | null;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -57,7 +60,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
   const activity = new ActivityRecorder(users, sessions, cfg.auth.activeStatusUpdateIntervalSeconds, s.log);
   const issuer = new SessionIssuer(crypto.tokens, sessions, cfg.jwt.expiresInSeconds, cookies, (id) => revocation.userRevokedAt(id), s.audit);
   const revoker = new SessionRevoker(sessions, revocation, s.audit);
-  const mfa = createMfaService(s, { users, passwords: crypto.passwords, cookies });
+  const { mfa, passkeys } = createMfaService(s, { users, passwords: crypto.passwords, cookies });
   const current = new CurrentUserResolver({
     tokens: crypto.tokens,
     revocation,
@@ -80,7 +83,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
     failureFloor.observe(performance.now() - started);
   };
   return {
-    users, sessions, apiKeys, userCache, revocation, activity, issuer, revoker, current, rateLimit, cookies, failureFloor, mfa,
+    users, sessions, apiKeys, userCache, revocation, activity, issuer, revoker, current, rateLimit, cookies, failureFloor, mfa, passkeys,
     passwords: crypto.passwords,
     tokens: crypto.tokens,
     keys: crypto.keys,

@@ -9,25 +9,23 @@ import type { PendingSignIn } from "../mfa/pending-sign-in.ts";
 import { json } from "./respond.ts";
 import { signedInResponse } from "./signed-in.ts";
 
-/** Proves a WebAuthn assertion for a pending sign-in (the passkey service, when passkeys are on). */
-export interface WebAuthnSecondFactor {
-  verifySecondFactor(pending: PendingSignIn, assertion: unknown): Promise<void>;
-}
-
 const Code = t.String({ minLength: 1, maxLength: 64 });
+
+/** The caller when signed in with a session: an API key cannot add or remove a second factor. */
+export async function sessionPrincipal(auth: AuthModule, request: Request): Promise<Principal> {
+  const p = await auth.current.verified(request);
+  if (p.via !== "jwt") throw new ForbiddenError(MESSAGES.ACCESS_PROHIBITED, "ERR_SESSION_REQUIRED");
+  return p;
+}
 
 /**
  * `/api/v1/auths/mfa/*`: TOTP enrolment, confirmation and removal, recovery codes, the
  * caller's factors, and the second sign-in step. Managing factors needs a session (an API
  * key cannot add or remove a second factor).
  */
-export function mfaRoutes(s: Services, auth: AuthModule, webauthn: WebAuthnSecondFactor | null = null) {
-  const mfa = auth.mfa;
-  const sessionUser = async (request: Request): Promise<Principal> => {
-    const p = await auth.current.verified(request);
-    if (p.via !== "jwt") throw new ForbiddenError(MESSAGES.ACCESS_PROHIBITED, "ERR_SESSION_REQUIRED");
-    return p;
-  };
+export function mfaRoutes(s: Services, auth: AuthModule) {
+  const { mfa, passkeys } = auth;
+  const sessionUser = (request: Request) => sessionPrincipal(auth, request);
   return new Elysia({ name: "gatehouse.mfa", prefix: "/api/v1/auths/mfa" })
     .get("", async ({ request }) => json(await mfa.factors((await sessionUser(request)).user)))
     .post("/totp/enroll", async ({ request }) => json(await mfa.enrolTotp((await sessionUser(request)).user)))
@@ -46,9 +44,9 @@ export function mfaRoutes(s: Services, auth: AuthModule, webauthn: WebAuthnSecon
       if (given !== 1) throw new MfaError("ERR_MFA_BAD_REQUEST");
       let done: { pending: PendingSignIn; amr: string };
       if (body.webauthn !== undefined) {
-        if (!webauthn) throw new MfaError("ERR_PASSKEYS_DISABLED");
+        if (!passkeys) throw new MfaError("ERR_PASSKEYS_DISABLED");
         const pending = await mfa.pending.peek(body.mfa_token, request);
-        await webauthn.verifySecondFactor(pending, body.webauthn);
+        await passkeys.verifySecondFactor(pending, body.webauthn, request);
         await mfa.finish(body.mfa_token, pending);
         done = { pending, amr: "hwk" };
       } else {

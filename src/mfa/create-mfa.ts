@@ -9,15 +9,19 @@ import { MfaService } from "./mfa-service.ts";
 import { MfaKeys } from "./mfa-keys.ts";
 import { PendingSignIns } from "./pending-sign-in.ts";
 import { MfaAttemptLimiter } from "./attempt-limit.ts";
+import { PasskeyService } from "./passkeys.ts";
+import { WebAuthnChallenges } from "./webauthn-challenges.ts";
+import { relyingParty } from "./relying-party.ts";
 
-/** Builds the second-factor service from config (`GATEHOUSE_MFA*`) on the pool and the store. */
-export function createMfaService(s: Services, d: { users: UsersRepo; passwords: PasswordHasher; cookies: CookiePolicy }): MfaService {
+/** Builds the second-factor services from config (`GATEHOUSE_MFA*`, `GATEHOUSE_PASSKEYS*`); passkeys null when off. */
+export function createMfaService(s: Services, d: { users: UsersRepo; passwords: PasswordHasher; cookies: CookiePolicy }): { mfa: MfaService; passkeys: PasskeyService | null } {
   const cfg = s.config.mfa;
-  return new MfaService({
+  const passkeys = new PasskeysRepo(s.pool);
+  const mfa = new MfaService({
     policy: cfg.policy,
     totp: new TotpRepo(s.pool),
     recovery: new RecoveryCodesRepo(s.pool),
-    passkeys: new PasskeysRepo(s.pool),
+    passkeys,
     keys: new MfaKeys(cfg.encryptionKey, s.secretKey),
     pending: new PendingSignIns(s.store, d.cookies, cfg.tokenTtlSeconds),
     limiter: new MfaAttemptLimiter(s.store, cfg.maxAttempts, cfg.attemptWindowSeconds),
@@ -26,4 +30,8 @@ export function createMfaService(s: Services, d: { users: UsersRepo; passwords: 
     audit: s.audit,
     issuer: s.config.server.publicUrl ? new URL(s.config.server.publicUrl).host : "Gatehouse",
   });
+  const passkeyService = cfg.passkeys
+    ? new PasskeyService({ repo: passkeys, challenges: new WebAuthnChallenges(s.store), rp: relyingParty(s.config), mfa, users: d.users, audit: s.audit })
+    : null;
+  return { mfa, passkeys: passkeyService };
 }

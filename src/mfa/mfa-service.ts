@@ -129,10 +129,8 @@ export class MfaService {
     if (!row || row.confirmed_at !== null) throw new MfaError("ERR_MFA_NOT_ENROLLED");
     await this.#checkTotp(user.id, code, row.secret_enc);
     if (!(await this.d.totp.confirm(user.id))) throw new MfaError("ERR_MFA_NOT_ENROLLED");
-    const codes = await this.#newRecoveryCodes(user.id);
-    this.forget(user.id);
-    this.d.audit.record("mfa", "success", { userId: user.id, action: "totp_enabled" });
-    return codes;
+    // Confirming TOTP always shows a fresh set, also next to a passkey (the enrolment page promises codes).
+    return (await this.factorAdded(user.id, false, "totp_enabled"))!;
   }
 
   /** Removes TOTP after a current code or the password. */
@@ -153,9 +151,21 @@ export class MfaService {
       await this.d.limiter.clear(user.id);
     }
     await this.d.totp.delete(user.id);
-    if ((await this.d.passkeys.count(user.id)) === 0) await this.d.recovery.deleteAll(user.id);
-    this.forget(user.id);
-    this.d.audit.record("mfa", "success", { userId: user.id, action: "totp_disabled" });
+    await this.factorRemoved(user.id, "totp_disabled");
+  }
+
+  /** After a factor was removed: recovery codes go with the last factor. Audited as `action`. */
+  async factorRemoved(userId: string, action: string): Promise<void> {
+    if ((await this.methodsOf(userId)).length === 0) await this.d.recovery.deleteAll(userId);
+    this.forget(userId);
+    this.d.audit.record("mfa", "success", { userId, action });
+  }
+
+  /** After a factor was added: the first factor comes with recovery codes (returned, shown once); null otherwise. */
+  async factorAdded(userId: string, hadFactor: boolean, action: string): Promise<string[] | null> {
+    this.forget(userId);
+    this.d.audit.record("mfa", "success", { userId, action });
+    return hadFactor ? null : this.#newRecoveryCodes(userId);
   }
 
   /** New recovery codes (the old ones stop working); needs an active factor. */

@@ -2,7 +2,7 @@ import type { StrictPool } from "../pool.ts";
 import { epochSeconds } from "./users.ts";
 
 /** How a session was started. */
-export type AuthMethod = "password" | "oauth" | "trusted_header" | "signup" | "admin";
+export type AuthMethod = "password" | "oauth" | "trusted_header" | "signup" | "admin" | "passkey";
 
 /** A `gatehouse_session` row. */
 export interface DeviceSession {
