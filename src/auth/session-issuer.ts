@@ -63,7 +63,8 @@ export class SessionIssuer {
     const iat = await this.#iat(user.id, nowMs);
     const exp = this.lifetimeSeconds === null ? undefined : Math.floor(nowMs / 1000 + this.lifetimeSeconds);
     const jti = crypto.randomUUID();
-    const token = await this.tokens.sign({ id: user.id, exp, jti, iat });
+    const amr = ctx.amr ?? defaultAmr(ctx.method);
+    const token = await this.tokens.sign({ id: user.id, exp, jti, iat, amr });
     await this.sessions.record({
       id: jti,
       user_id: user.id,
@@ -72,7 +73,7 @@ export class SessionIssuer {
       ip: ctx.ip,
       auth_method: ctx.method,
       oauth_session_id: ctx.oauthSessionId ?? null,
-      amr: (ctx.amr ?? defaultAmr(ctx.method)).join(",") || null,
+      amr: amr.join(",") || null,
     });
     this.audit?.record(ctx.method === "signup" ? "signup" : "signin", "success", { userId: user.id, method: ctx.method, session: jti, ip: ctx.ip });
     return { token, jti, expiresAt: exp ?? null, cookie: setCookie(COOKIE_TOKEN, token, this.cookies, { httpOnly: true, expiresAt: exp ?? null }, nowMs / 1000) };
@@ -85,8 +86,9 @@ export class SessionIssuer {
   async renew(user: UserRecord, jti: string, nowMs = Date.now()): Promise<IssuedSession> {
     const iat = await this.#iat(user.id, nowMs);
     const exp = this.lifetimeSeconds === null ? undefined : Math.floor(nowMs / 1000 + this.lifetimeSeconds);
-    const token = await this.tokens.sign({ id: user.id, exp, jti, iat });
-    await this.sessions.extend(jti, exp ?? null);
+    // The device session keeps how it was made; the renewed token says so again.
+    const amr = await this.sessions.extend(jti, exp ?? null);
+    const token = await this.tokens.sign({ id: user.id, exp, jti, iat, amr });
     return { token, jti, expiresAt: exp ?? null, cookie: setCookie(COOKIE_TOKEN, token, this.cookies, { httpOnly: true, expiresAt: exp ?? null }, nowMs / 1000) };
   }
 

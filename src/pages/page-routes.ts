@@ -104,7 +104,7 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
         title: "Your devices",
         flash: flashFrom(new URL(request.url).searchParams),
         body: sessionsPageBody(p.user, rows.map((r) => ({
-          id: r.id, userAgent: r.user_agent, ip: r.ip, method: r.auth_method,
+          id: r.id, userAgent: r.user_agent, ip: r.ip, method: r.auth_method, amr: r.amr ? r.amr.split(",") : [],
           createdAt: Number(r.created_at), lastSeenAt: Number(r.last_seen_at), current: r.id === p.claims?.jti,
         }))),
       });

@@ -80,9 +80,12 @@ export class DeviceSessionsRepo {
       ));
   }
 
-  /** Moves a session's expiry after its token was renewed (same jti). */
-  extend(id: string, expiresAt: number | null): Promise<void> {
-    return this.pool.run("session.extend", async (c) => void (await c`update gatehouse_session set expires_at = ${expiresAt} where id = ${id}`));
+  /** Moves a session's expiry after its token was renewed (same jti); returns the session's `amr` (undefined without one). */
+  extend(id: string, expiresAt: number | null): Promise<string[] | undefined> {
+    return this.pool.run("session.extend", async (c) => {
+      const rows = await c<{ amr: string | null }[]>`update gatehouse_session set expires_at = ${expiresAt} where id = ${id} returning amr`;
+      return rows[0]?.amr ? rows[0].amr.split(",") : undefined;
+    });
   }
 
   /**
