@@ -9,6 +9,7 @@ import { createGateway, type Gateway } from "./gateway/gateway.ts";
 import { createOAuthModule, type OAuthModule } from "./oauth/oauth-module.ts";
 import { oauthRoutes } from "./http/oauth-routes.ts";
 import { pageRoutes } from "./pages/page-routes.ts";
+import { mfaPageRoutes } from "./pages/mfa-page-routes.ts";
 import { createWsHub } from "./ws/create-hub.ts";
 import type { WsHub } from "./ws/hub.ts";
 
@@ -36,7 +37,7 @@ export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Pr
   const oauth = await createOAuthModule(s, auth);
   oauth.start();
   const ws = await createWsHub(s, auth);
-  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth), pageRoutes(s, auth, oauth), ...extra]);
+  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth), pageRoutes(s, auth, oauth), mfaPageRoutes(s, auth), ...extra]);
   return {
     auth, gateway, oauth, ws, gatehouse,
     stop: async () => {

@@ -15,6 +15,9 @@ import { assertSameOrigin } from "./csrf.ts";
 import { page, seeOther, type Flash } from "./layout.ts";
 import { authPageBody, flashFrom, type NoticeCode, type ProviderButton } from "./auth-page.ts";
 import { sessionsPageBody } from "./sessions-page.ts";
+import { secondStepFor } from "../mfa/second-step.ts";
+import { challengePage } from "./mfa-page-routes.ts";
+import { mfaScriptUrl } from "./mfa-script.ts";
 
 const LABELS: Record<string, string> = { google: "Google", microsoft: "Microsoft", github: "GitHub" };
 const notice = (path: string, code: NoticeCode) => `${path}?notice=${code}`;
@@ -47,8 +50,12 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
   const presentedCookie = (request: Request) => /(?:^|;\s*)token=/.test(request.headers.get("cookie") ?? "");
   const signedOutRedirect = (request: Request) =>
     presentedCookie(request) ? seeOther(notice("/auth", "session_ended"), deleteAuthCookies(auth.cookies)) : seeOther("/auth");
-  const authPage = async (flash: Flash | null, status = 200, email?: string, headers: Array<[string, string]> = []) => {
-    const res = page({ title: "Sign in", flash, status, body: authPageBody({ signedInAs: null, providers, signUpOpen: await signUpOpen(deps), email }) });
+  const passkeys = auth.passkeys !== null;
+  const authPage = async (request: Request, flash: Flash | null, status = 200, email?: string, headers: Array<[string, string]> = []) => {
+    const res = page({
+      title: "Sign in", flash, status, body: authPageBody({ signedInAs: null, providers, signUpOpen: await signUpOpen(deps), email, passkeys }),
+      script: passkeys ? mfaScriptUrl(s.config.server.publicUrl, request) : undefined,
+    });
     for (const [k, v] of headers) res.headers.set(k, v);
     return res;
   };
@@ -57,10 +64,10 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
     return seeOther("/account/sessions", [issued.cookie]);
   };
   /** A refused form post re-renders the page with the reason (4xx); anything else propagates. */
-  const refusedForm = (e: unknown, email: string) => {
+  const refusedForm = (request: Request, e: unknown, email: string) => {
     if (!(e instanceof ServiceError) || e.status >= 500) throw e;
     const headers: Array<[string, string]> = e.retryAfterSeconds !== undefined ? [["retry-after", String(e.retryAfterSeconds)]] : [];
-    return authPage({ kind: "error", text: e.message }, e.status, email, headers);
+    return authPage(request, { kind: "error", text: e.message }, e.status, email, headers);
   };
   const form = async (request: Request) => new URLSearchParams(await request.text());
 
@@ -68,7 +75,7 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
     .get("/auth", async ({ request }) => {
       const p = await principal(request);
       if (p) return page({ title: "Signed in", flash: flashFrom(new URL(request.url).searchParams), body: authPageBody({ signedInAs: p.user, providers, signUpOpen: false }) });
-      return authPage(flashFrom(new URL(request.url).searchParams));
+      return authPage(request, flashFrom(new URL(request.url).searchParams));
     })
     .post("/auth/signin", async ({ request }) => {
       sameOrigin(request);
@@ -76,9 +83,11 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
       const email = f.get("email") ?? "";
       try {
         const user = await passwordSignIn(deps, email, f.get("password") ?? "", clientAddress(request, s.config.server.trustedProxies));
+        const challenge = await secondStepFor(auth.mfa, user, request, { method: "password", amr: ["pwd"] });
+        if (challenge) return challengePage(s, request, challenge);
         return await signedIn(request, user, "password");
       } catch (e) {
-        return refusedForm(e, email);
+        return refusedForm(request, e, email);
       }
     }, { parse: "none" })
     .post("/auth/signup", async ({ request }) => {
@@ -88,7 +97,7 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
         const user = await signUp(deps, { name: f.get("name") ?? "", email: f.get("email") ?? "", password: f.get("password") ?? "" });
         return await signedIn(request, user, "signup");
       } catch (e) {
-        return refusedForm(e, f.get("email") ?? "");
+        return refusedForm(request, e, f.get("email") ?? "");
       }
     }, { parse: "none" })
     .post("/auth/signout", async ({ request }) => {
