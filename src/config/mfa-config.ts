@@ -1,5 +1,5 @@
 import { ConfigError } from "./errors.ts";
-import { bool, fernetKeySource, int, oneOf, type Env } from "./readers.ts";
+import { bool, fernetKeyList, fernetKeySource, int, oneOf, type Env } from "./readers.ts";
 
 /** Who must have a second factor (`GATEHOUSE_MFA`). */
 export type MfaPolicy = "off" | "optional" | "required_for_admins" | "required";
@@ -10,6 +10,8 @@ export interface MfaConfig {
   readonly policy: MfaPolicy;
   /** `GATEHOUSE_MFA_ENCRYPTION_KEY` (Fernet key source); null → derived from `WEBUI_SECRET_KEY`. */
   readonly encryptionKey: string | null;
+  /** `GATEHOUSE_MFA_PREVIOUS_ENCRYPTION_KEYS`: older keys (or older `WEBUI_SECRET_KEY`s) secrets are still read with during a rotation. */
+  readonly previousEncryptionKeys: readonly string[];
   /** `GATEHOUSE_PASSKEYS`: passkey routes on (needs `WEBUI_URL` unless localhost development is allowed). */
   readonly passkeys: boolean;
   /** `GATEHOUSE_PASSKEYS_ALLOW_LOCALHOST`: without `WEBUI_URL`, use `localhost` as the relying party (development only). */
@@ -33,6 +35,7 @@ export function readMfaConfig(env: Env, publicUrl: string | null): MfaConfig {
   return {
     policy, passkeys, passkeysAllowLocalhost,
     encryptionKey: fernetKeySource(env, "GATEHOUSE_MFA_ENCRYPTION_KEY"),
+    previousEncryptionKeys: fernetKeyList(env, "GATEHOUSE_MFA_PREVIOUS_ENCRYPTION_KEYS"),
     tokenTtlSeconds: int(env, "GATEHOUSE_MFA_TOKEN_TTL_SECONDS", 300, 1, 3600),
     maxAttempts: int(env, "GATEHOUSE_MFA_MAX_ATTEMPTS", 5, 1, 1000),
     attemptWindowSeconds: int(env, "GATEHOUSE_MFA_ATTEMPT_WINDOW_SECONDS", 300, 1, 86_400),

@@ -22,7 +22,7 @@ export function createMfaService(s: Services, d: { users: UsersRepo; passwords: 
     totp: new TotpRepo(s.pool),
     recovery: new RecoveryCodesRepo(s.pool),
     passkeys,
-    keys: new MfaKeys(cfg.encryptionKey, s.secretKey),
+    keys: new MfaKeys(cfg.encryptionKey, s.secretKey, cfg.previousEncryptionKeys),
     pending: new PendingSignIns(s.store, d.cookies, cfg.tokenTtlSeconds),
     limiter: new MfaAttemptLimiter(s.store, cfg.maxAttempts, cfg.attemptWindowSeconds),
     users: d.users,

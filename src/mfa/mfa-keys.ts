@@ -10,10 +10,25 @@ const encoder = new TextEncoder();
  */
 export class MfaKeys {
   readonly #fernet: Promise<string>;
+  readonly #previous: Promise<string[]>;
   readonly #hmac: Promise<CryptoKey>;
 
-  constructor(configuredKey: string | null, secretKey: string) {
-    this.#fernet = configuredKey !== null ? deriveFernetKey(configuredKey) : labelled("gatehouse-mfa-secrets", secretKey);
+  /**
+   * The Fernet key TOTP secrets are sealed with: `GATEHOUSE_MFA_ENCRYPTION_KEY` as a Fernet key
+   * source, else one derived from `WEBUI_SECRET_KEY` under its own label.
+   */
+  static currentKey(configuredKey: string | null, secretKey: string): Promise<string> {
+    return configuredKey !== null ? deriveFernetKey(configuredKey) : labelled("gatehouse-mfa-secrets", secretKey);
+  }
+
+  /** The Fernet keys an old key source may stand for: itself as a key source, or an old `WEBUI_SECRET_KEY`'s default. */
+  static async previousKeys(sources: readonly string[]): Promise<string[]> {
+    return (await Promise.all(sources.map(async (s) => [await deriveFernetKey(s), await labelled("gatehouse-mfa-secrets", s)]))).flat();
+  }
+
+  constructor(configuredKey: string | null, secretKey: string, previousSources: readonly string[] = []) {
+    this.#fernet = MfaKeys.currentKey(configuredKey, secretKey);
+    this.#previous = MfaKeys.previousKeys(previousSources);
     // Recovery-code hashes do not depend on the rotatable Fernet key, so rotation leaves them valid.
     this.#hmac = labelled("gatehouse-mfa-recovery", secretKey).then((k) =>
       crypto.subtle.importKey("raw", encoder.encode(k), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]));
@@ -24,9 +39,18 @@ export class MfaKeys {
     return fernetEncrypt(await this.#fernet, plaintext);
   }
 
-  /** Decrypts a stored factor secret. @throws FernetError */
+  /** Decrypts a stored factor secret with the current key, else a previous one (during a rotation). @throws FernetError */
   async open(token: string): Promise<string> {
-    return fernetDecrypt(await this.#fernet, token);
+    try {
+      return await fernetDecrypt(await this.#fernet, token);
+    } catch (e) {
+      for (const key of await this.#previous) {
+        try {
+          return await fernetDecrypt(key, token);
+        } catch { /* the next one */ }
+      }
+      throw e;
+    }
   }
 
   /** The stored form of a recovery code: hex HMAC-SHA256 (codes carry 60 random bits; tries are rate limited). */

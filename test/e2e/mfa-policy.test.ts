@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { serveFreshApp, signUpOk, type ServedApp } from "../helpers/served-app.ts";
 import { redisUrl, uniquePrefix } from "../helpers/real-services.ts";
 import { freshStep, totpAtStep } from "../helpers/totp.ts";
+import { MfaKeys } from "../../src/mfa/mfa-keys.ts";
+import { TotpRepo } from "../../src/db/repos/mfa-totp.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const prefix = uniquePrefix("mfa_policy");
@@ -18,6 +20,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.close();
 });
+
+/** Runs the admin CLI against the test's database and store. */
+async function cli(args: string[], extra: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  const proc = Bun.spawn([`${root}node_modules/.bin/bun`, "src/cli.ts", ...args], {
+    cwd: root, stdout: "pipe", stderr: "pipe",
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", DATABASE_URL: s.dbUrl, REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: prefix, WEBUI_SECRET_KEY: "test-webui-secret-key", ...extra },
+  });
+  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  return { code: await proc.exited, out, err };
+}
 
 const get = (path: string, token: string) => fetch(`${s.base}${path}`, { headers: { authorization: `Bearer ${token}` } });
 
@@ -64,12 +76,8 @@ describe("required_for_admins", () => {
   });
 
   test("reset-mfa (CLI) removes the admin's factors and ends their sessions", async () => {
-    const proc = Bun.spawn([`${root}node_modules/.bin/bun`, "src/cli.ts", "reset-mfa", "admin@example.com"], {
-      cwd: root, stdout: "pipe", stderr: "pipe",
-      env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", DATABASE_URL: s.dbUrl, REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: prefix, WEBUI_SECRET_KEY: "test-webui-secret-key" },
-    });
-    const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-    expect({ code: await proc.exited, err }).toEqual({ code: 0, err: "" });
+    const { code, out, err } = await cli(["reset-mfa", "admin@example.com"]);
+    expect({ code, err }).toEqual({ code: 0, err: "" });
     expect(out).toContain("removed the second factors of admin@example.com");
     expect((await get("/api/v1/auths/", admin.token)).status).toBe(401);
     // Signed in again with the password alone: the session is limited to enrolment again.
@@ -77,5 +85,19 @@ describe("required_for_admins", () => {
     const token = ((await r.json()) as { token: string }).token;
     expect(token).toBeString();
     expect((await get("/api/v1/auths/sessions", token)).status).toBe(403);
+  });
+
+  test("rotate-mfa-encryption-key re-encrypts TOTP secrets from the default key to a new one", async () => {
+    const { token } = await signUpOk(s, "Rota", "rota@example.com", "rota-password-1");
+    const secret = await enrolTotp(token);
+    const keys = { GATEHOUSE_MFA_ENCRYPTION_KEY: "a-brand-new-mfa-passphrase", GATEHOUSE_MFA_PREVIOUS_ENCRYPTION_KEYS: "test-webui-secret-key" };
+    const first = await cli(["rotate-mfa-encryption-key"], keys);
+    expect({ code: first.code, err: first.err }).toEqual({ code: 0, err: "" });
+    expect(first.out).toContain("re-encrypted 1,");
+    const userId = ((await (await get("/api/v1/auths/", token)).json()) as { id: string }).id;
+    const row = await new TotpRepo(s.app.services.pool).byUser(userId);
+    expect(await new MfaKeys("a-brand-new-mfa-passphrase", "unrelated").open(row!.secret_enc)).toBe(secret);
+    expect((await cli(["rotate-mfa-encryption-key"], keys)).out).toContain("re-encrypted 0, already under the new key 1,");
+    expect((await cli(["rotate-mfa-encryption-key"], { GATEHOUSE_MFA_ENCRYPTION_KEY: "x-passphrase" })).code).toBe(2);
   });
 });

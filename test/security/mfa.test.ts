@@ -179,4 +179,23 @@ describe("the second step", () => {
     expect(body.token).toBeString();
     expect(body.mfa_required).toBeUndefined();
   });
+
+  test("malformed second-step requests get a clear 4xx, never a 500", async () => {
+    const u = await totpUser();
+    const first = await passwordStep(a.base, u.email, u.password);
+    const bodies: unknown[] = [
+      {}, { mfa_token: 5, code: "123456" }, { mfa_token: first.mfaToken }, { mfa_token: first.mfaToken, code: "123456", recovery_code: "AAAA-BBBB-CCCC" },
+      { mfa_token: "x".repeat(5000), code: "123456" }, { mfa_token: first.mfaToken, code: "1".repeat(1000) }, { mfa_token: first.mfaToken, webauthn: { id: 1 } }, [],
+    ];
+    for (const body of bodies) {
+      const r = await verify(a.base, first.client, body as Record<string, unknown>);
+      expect({ body, status: r.status >= 400 && r.status < 500 }).toEqual({ body, status: true });
+      expect(typeof ((await r.json()) as { detail?: unknown }).detail).toBe("string");
+    }
+    const notJson = await fetch(`${a.base}/api/v1/auths/mfa/verify`, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
+    expect(notJson.status).toBeGreaterThanOrEqual(400);
+    expect(notJson.status).toBeLessThan(500);
+    // The sign-in still completes afterwards (one malformed proof counted at most a few attempts).
+    expect((await verify(a.base, first.client, { mfa_token: first.mfaToken, recovery_code: u.recovery[0] })).status).toBe(200);
+  });
 });
