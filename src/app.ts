@@ -11,8 +11,6 @@ import { sessionRoutes } from "./http/session-routes.ts";
 import { forwardAuthRoute } from "./http/forward-auth-route.ts";
 import { jwksRoute } from "./http/jwks-route.ts";
 import { userAdminRoutes } from "./http/user-admin-routes.ts";
-import { mfaAdminRoutes, mfaRoutes } from "./http/mfa-routes.ts";
-import { passkeyRoutes } from "./http/passkey-routes.ts";
 import { routeLabel, withDbAccounting, type FetchHandler } from "./http/request-accounting.ts";
 import { withRequestLimits } from "./http/request-limits.ts";
 import { withRequestObserver } from "./http/request-observer.ts";
@@ -43,9 +41,6 @@ export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway,
     .use(forwardAuthRoute(auth))
     .use(jwksRoute(auth))
     .use(userAdminRoutes(auth))
-    .use(mfaRoutes(s, auth))
-    .use(mfaAdminRoutes(auth))
-    .use(passkeyRoutes(s, auth))
     .use(gatewayRoutes(auth, gateway));
   for (const plugin of extra) app.use(plugin);
   if (s.config.server.openapi) {

@@ -10,6 +10,9 @@ import { createOAuthModule, type OAuthModule } from "./oauth/oauth-module.ts";
 import { oauthRoutes } from "./http/oauth-routes.ts";
 import { pageRoutes } from "./pages/page-routes.ts";
 import { mfaPageRoutes } from "./pages/mfa-page-routes.ts";
+import { createMfaModule, type MfaModule } from "./mfa/mfa-module.ts";
+import { mfaAdminRoutes, mfaRoutes } from "./http/mfa-routes.ts";
+import { passkeyRoutes } from "./http/passkey-routes.ts";
 import { createWsHub } from "./ws/create-hub.ts";
 import type { WsHub } from "./ws/hub.ts";
 
@@ -18,6 +21,8 @@ export interface Instance {
   auth: AuthModule;
   gateway: Gateway;
   oauth: OAuthModule;
+  /** Second factors and passkeys (plugged into `auth` as its second sign-in step). */
+  mfa: MfaModule;
   /** The WebSocket hub the runtime adapters serve at `/ws`. */
   ws: WsHub;
   gatehouse: Gatehouse;
@@ -32,14 +37,15 @@ export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Pr
   const { codec: tokens, keys } = await createSessionTokenCodec(tokenConfig, s.crypto);
   const auth = createAuthModule(s, { tokens, passwords: createPasswordHasher(s.crypto), keys });
   await auth.start();
+  const mfa = createMfaModule(s, auth);
   const gateway = createGateway(s);
   await gateway.start();
   const oauth = await createOAuthModule(s, auth);
   oauth.start();
   const ws = await createWsHub(s, auth);
-  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth), pageRoutes(s, auth, oauth), mfaPageRoutes(s, auth), ...extra]);
+  const gatehouse = createGatehouse(s, auth, gateway, [oauthRoutes(s, auth, oauth), pageRoutes(s, auth, oauth), ...mfaPlugins(s, auth, mfa), ...extra]);
   return {
-    auth, gateway, oauth, ws, gatehouse,
+    auth, gateway, oauth, ws, gatehouse, mfa,
     stop: async () => {
       await ws.stop();
       await oauth.stop();
@@ -47,4 +53,9 @@ export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Pr
       await auth.stop();
     },
   };
+}
+
+/** The second-factor routes: JSON API, admin reset, passkeys, pages. */
+function mfaPlugins(s: Services, auth: AuthModule, m: MfaModule): AnyElysia[] {
+  return [mfaRoutes(s, auth, m), mfaAdminRoutes(auth, m), passkeyRoutes(s, auth, m), mfaPageRoutes(s, auth, m)];
 }

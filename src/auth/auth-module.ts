@@ -16,10 +16,7 @@ import type { PasswordHasher, SessionTokenCodec } from "./session-tokens.ts";
 import type { SessionKeys } from "../crypto/session-jwt.ts";
 import { FailureFloor } from "./failure-floor.ts";
 import { LEGACY_DUMMY_HASH } from "../crypto/password.ts";
-import { createMfaService } from "../mfa/create-mfa.ts";
-import type { MfaService } from "../mfa/mfa-service.ts";
-import type { PasskeyService } from "../mfa/passkeys.ts";
-import { enrolmentGate } from "../mfa/enrolment-gate.ts";
+import type { SecondFactorPort } from "./second-factor.ts";
 
 /** Everything the auth routes use, built once per instance. */
 export interface AuthModule {
@@ -40,10 +37,8 @@ export interface AuthModule {
   cookies: CookiePolicy;
   /** The least time a failed password sign-in takes (see FailureFloor). */
   failureFloor: FailureFloor;
-  /** Second factors: TOTP, recovery codes, the second sign-in step (src/mfa). */
-  mfa: MfaService;
-  /** Passkeys (WebAuthn); null when `GATEHOUSE_PASSKEYS` is off. */
-  passkeys: PasskeyService | null;
+  /** The second sign-in step, plugged in by src/mfa (null: none, every first step signs in). */
+  secondFactor: SecondFactorPort | null;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -60,7 +55,6 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
   const activity = new ActivityRecorder(users, sessions, cfg.auth.activeStatusUpdateIntervalSeconds, s.log);
   const issuer = new SessionIssuer(crypto.tokens, sessions, cfg.jwt.expiresInSeconds, cookies, (id) => revocation.userRevokedAt(id), s.audit);
   const revoker = new SessionRevoker(sessions, revocation, s.audit);
-  const { mfa, passkeys } = createMfaService(s, { users, passwords: crypto.passwords, cookies });
   const current = new CurrentUserResolver({
     tokens: crypto.tokens,
     revocation,
@@ -71,7 +65,6 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
     trustedEmailHeader: cfg.auth.trustedEmailHeader,
     cookies,
     audit: s.audit,
-    gate: enrolmentGate(mfa, cfg.auth.trustedEmailHeader !== null),
   });
   const rateLimit = new SignInRateLimiter(s.store, cfg.auth.signInRateLimit);
   const failureFloor = new FailureFloor();
@@ -83,7 +76,8 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
     failureFloor.observe(performance.now() - started);
   };
   return {
-    users, sessions, apiKeys, userCache, revocation, activity, issuer, revoker, current, rateLimit, cookies, failureFloor, mfa, passkeys,
+    users, sessions, apiKeys, userCache, revocation, activity, issuer, revoker, current, rateLimit, cookies, failureFloor,
+    secondFactor: null,
     passwords: crypto.passwords,
     tokens: crypto.tokens,
     keys: crypto.keys,

@@ -75,6 +75,11 @@ export class CurrentUserResolver {
     });
   }
 
+  /** Adds a check of every resolved principal (the MFA enrolment policy, plugged in by src/mfa). */
+  useGate(gate: CurrentUserDeps["gate"]): void {
+    this.d.gate = gate;
+  }
+
   /** Forgets every cached API-key lookup (after a key is replaced or deleted). */
   forgetApiKeys(): void {
     this.#apiKeyOwners.clear();

@@ -11,7 +11,6 @@ import { clientAddress } from "./client-address.ts";
 import { json } from "./respond.ts";
 import { passwordSignIn, signUp } from "../auth/password-sign-in.ts";
 import { signOutSession } from "../auth/sign-out.ts";
-import { secondStepFor } from "../mfa/second-step.ts";
 import { signedInResponse } from "./signed-in.ts";
 
 const SignUpBody = t.Object({
@@ -40,7 +39,7 @@ export function authRoutes(s: Services, auth: AuthModule) {
       }
       const user = await passwordSignIn(deps, body.email, body.password, clientAddress(request, s.config.server.trustedProxies));
       // A user with a second factor gets an mfa_token instead of a session (POST /mfa/verify completes it).
-      const challenge = await secondStepFor(auth.mfa, user, request, { method: "password", amr: ["pwd"] });
+      const challenge = await auth.secondFactor?.challenge(user, request, { method: "password", amr: ["pwd"] });
       if (challenge) return json(challenge.body, { cookies: [challenge.cookie] });
       return signedIn(request, user, "password");
     }, { body: SignInBody })

@@ -6,6 +6,7 @@ import { ForbiddenError, NotFoundError } from "../auth/auth-errors.ts";
 import { MESSAGES } from "../auth/messages.ts";
 import { MfaError } from "../mfa/mfa-errors.ts";
 import type { PendingSignIn } from "../mfa/pending-sign-in.ts";
+import type { MfaModule } from "../mfa/mfa-module.ts";
 import { json } from "./respond.ts";
 import { signedInResponse } from "./signed-in.ts";
 
@@ -23,8 +24,8 @@ export async function sessionPrincipal(auth: AuthModule, request: Request): Prom
  * caller's factors, and the second sign-in step. Managing factors needs a session (an API
  * key cannot add or remove a second factor).
  */
-export function mfaRoutes(s: Services, auth: AuthModule) {
-  const { mfa, passkeys } = auth;
+export function mfaRoutes(s: Services, auth: AuthModule, m: MfaModule) {
+  const { mfa, passkeys } = m;
   const sessionUser = (request: Request) => sessionPrincipal(auth, request);
   return new Elysia({ name: "gatehouse.mfa", prefix: "/api/v1/auths/mfa" })
     .get("", async ({ request }) => json(await mfa.factors((await sessionUser(request)).user)))
@@ -69,13 +70,13 @@ export function mfaRoutes(s: Services, auth: AuthModule) {
  * `POST /api/v1/users/{id}/mfa/reset` (admin): removes every second factor of the user and
  * signs them out everywhere through the admin revocation path (sessions and API keys).
  */
-export function mfaAdminRoutes(auth: AuthModule) {
+export function mfaAdminRoutes(auth: AuthModule, m: MfaModule) {
   return new Elysia({ name: "gatehouse.mfa-admin", prefix: "/api/v1/users" })
     .post("/:id/mfa/reset", async ({ params, request }) => {
       await auth.current.admin(request);
       const user = await auth.users.byId(params.id);
       if (!user) throw new NotFoundError(MESSAGES.USER_NOT_FOUND);
-      await auth.mfa.reset(user.id);
+      await m.mfa.reset(user.id);
       await auth.revoker.revokeUser(user.id);
       return json({ status: true });
     });

@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import type { Services } from "../services.ts";
 import type { AuthModule } from "../auth/auth-module.ts";
 import type { PasskeyService } from "../mfa/passkeys.ts";
+import type { MfaModule } from "../mfa/mfa-module.ts";
 import { MfaError } from "../mfa/mfa-errors.ts";
 import { json } from "./respond.ts";
 import { sessionPrincipal } from "./mfa-routes.ts";
@@ -15,10 +16,10 @@ const WebAuthnResponse = t.Object({ id: t.String({ maxLength: 1024 }), rawId: t.
  * passwordless sign-in, or options for the second step of an `mfa_token`), list, rename,
  * delete. 404 `ERR_PASSKEYS_DISABLED` on every route when passkeys are off.
  */
-export function passkeyRoutes(s: Services, auth: AuthModule) {
+export function passkeyRoutes(s: Services, auth: AuthModule, m: MfaModule) {
   const on = (): PasskeyService => {
-    if (!auth.passkeys) throw new MfaError("ERR_PASSKEYS_DISABLED");
-    return auth.passkeys;
+    if (!m.passkeys) throw new MfaError("ERR_PASSKEYS_DISABLED");
+    return m.passkeys;
   };
   const owner = async (request: Request) => {
     const pk = on();
@@ -39,7 +40,7 @@ export function passkeyRoutes(s: Services, auth: AuthModule) {
     }, { body: t.Object({ response: WebAuthnResponse, name: t.Optional(t.String({ maxLength: 64 })) }) })
     .post("/authenticate/options", async ({ request, body }) => {
       const pk = on();
-      const pending = body?.mfa_token ? await auth.mfa.pending.peek(body.mfa_token, request) : null;
+      const pending = body?.mfa_token ? await m.mfa.pending.peek(body.mfa_token, request) : null;
       return json(await pk.authenticationOptions(pending));
     }, { body: t.Optional(t.Object({ mfa_token: t.Optional(t.String({ maxLength: 128 })) })) })
     .post("/authenticate/verify", async ({ request, body }) => {

@@ -6,6 +6,7 @@ import { ServiceError } from "../errors.ts";
 import { signInContext } from "../http/signed-in.ts";
 import type { SecondStepChallenge } from "../mfa/second-step.ts";
 import type { MfaMethod } from "../mfa/mfa-service.ts";
+import type { MfaModule } from "../mfa/mfa-module.ts";
 import { assertSameOrigin } from "./csrf.ts";
 import { page, seeOther, type Flash } from "./layout.ts";
 import { mfaStepPageBody } from "./mfa-step-page.ts";
@@ -33,7 +34,7 @@ export function challengePage(s: Services, request: Request, c: SecondStepChalle
  * `/account/security` (authenticator app, recovery codes, passkeys) with its form posts, the
  * second sign-in step's form post `/auth/mfa`, and the one script file the pages load.
  */
-export function mfaPageRoutes(s: Services, auth: AuthModule) {
+export function mfaPageRoutes(s: Services, auth: AuthModule, m: MfaModule) {
   const publicOrigin = s.config.server.publicUrl === null ? null : new URL(s.config.server.publicUrl).origin;
   const sameOrigin = (request: Request) => assertSameOrigin(request, publicOrigin);
   const form = async (request: Request) => new URLSearchParams(await request.text());
@@ -51,14 +52,14 @@ export function mfaPageRoutes(s: Services, auth: AuthModule) {
     const notice = NOTICES[new URL(request.url).searchParams.get("notice") ?? ""];
     const model: SecurityPageModel = {
       user: p.user,
-      factors: await auth.mfa.factors(p.user),
-      passkeys: auth.passkeys ? await auth.passkeys.list(p.user) : null,
+      factors: await m.mfa.factors(p.user),
+      passkeys: m.passkeys ? await m.passkeys.list(p.user) : null,
       ...extra,
     };
     return page({
       title: "Security", status, body: securityPageBody(model),
       flash: flash ?? (notice ? { kind: "notice", text: notice } : null),
-      script: auth.passkeys ? mfaScriptUrl(s.config.server.publicUrl, request) : undefined,
+      script: m.passkeys ? mfaScriptUrl(s.config.server.publicUrl, request) : undefined,
     });
   };
   /** Runs a security-page form action; a refusal (4xx) re-renders the page with its reason. */
@@ -84,26 +85,26 @@ export function mfaPageRoutes(s: Services, auth: AuthModule) {
       return p ? securityPage(request, p) : seeOther("/auth");
     })
     .post("/account/security/totp/enroll", action(async (p, _f, request) => {
-      const e = await auth.mfa.enrolTotp(p.user);
+      const e = await m.mfa.enrolTotp(p.user);
       return securityPage(request, p, { enrolment: { secret: e.secret, qrSvg: e.qr_svg } });
     }), { parse: "none" })
     .post("/account/security/totp/confirm", action(async (p, f, request) =>
-      securityPage(request, p, { recoveryCodes: await auth.mfa.confirmTotp(p.user, f.get("code") ?? "") }, { kind: "notice", text: "The authenticator app is on." })), { parse: "none" })
+      securityPage(request, p, { recoveryCodes: await m.mfa.confirmTotp(p.user, f.get("code") ?? "") }, { kind: "notice", text: "The authenticator app is on." })), { parse: "none" })
     .post("/account/security/totp/disable", action(async (p, f) => {
       const code = f.get("code") || undefined;
-      await auth.mfa.disableTotp(p.user, code !== undefined ? { code } : { password: f.get("password") ?? "" });
+      await m.mfa.disableTotp(p.user, code !== undefined ? { code } : { password: f.get("password") ?? "" });
       return seeOther("/account/security?notice=totp_removed");
     }), { parse: "none" })
     .post("/account/security/recovery-codes", action(async (p, _f, request) =>
-      securityPage(request, p, { recoveryCodes: await auth.mfa.regenerateRecoveryCodes(p.user) })), { parse: "none" })
+      securityPage(request, p, { recoveryCodes: await m.mfa.regenerateRecoveryCodes(p.user) })), { parse: "none" })
     .post("/account/security/passkeys/:id/rename", action(async (p, f, _r, params) => {
-      if (!auth.passkeys) return seeOther("/account/security");
-      await auth.passkeys.rename(p.user, params.id!, f.get("name") ?? "");
+      if (!m.passkeys) return seeOther("/account/security");
+      await m.passkeys.rename(p.user, params.id!, f.get("name") ?? "");
       return seeOther("/account/security?notice=passkey_renamed");
     }), { parse: "none" })
     .post("/account/security/passkeys/:id/delete", action(async (p, _f, _r, params) => {
-      if (!auth.passkeys) return seeOther("/account/security");
-      await auth.passkeys.delete(p.user, params.id!);
+      if (!m.passkeys) return seeOther("/account/security");
+      await m.passkeys.delete(p.user, params.id!);
       return seeOther("/account/security?notice=passkey_removed");
     }), { parse: "none" })
     .post("/auth/mfa", async ({ request }) => {
@@ -112,16 +113,16 @@ export function mfaPageRoutes(s: Services, auth: AuthModule) {
       const token = f.get("mfa_token") ?? "";
       const code = f.get("code");
       try {
-        const done = await auth.mfa.verify(token, request, code !== null ? { code } : { recovery_code: f.get("recovery_code") ?? "" });
+        const done = await m.mfa.verify(token, request, code !== null ? { code } : { recovery_code: f.get("recovery_code") ?? "" });
         const user = await auth.users.byId(done.pending.userId);
         if (!user) return seeOther("/auth?notice=session_ended");
         const issued = await auth.issuer.issue(user, signInContext(s, request, done.pending.method, [...done.pending.amr, done.amr]));
-        return seeOther("/account/sessions", [issued.cookie, auth.mfa.pending.clearCookie()]);
+        return seeOther("/account/sessions", [issued.cookie, m.mfa.pending.clearCookie()]);
       } catch (e) {
         if (!(e instanceof ServiceError) || e.status >= 500) throw e;
         // A dead mfa_token cannot be retried: back to the start. A wrong code can.
         if (e.status === 401) return seeOther("/auth?notice=session_ended");
-        const methods = await auth.mfa.pending.peek(token, request).then((pd) => auth.mfa.methodsOf(pd.userId), () => null);
+        const methods = await m.mfa.pending.peek(token, request).then((pd) => m.mfa.methodsOf(pd.userId), () => null);
         if (!methods) return seeOther("/auth?notice=session_ended");
         const headers = e.retryAfterSeconds !== undefined ? [["retry-after", String(e.retryAfterSeconds)] as [string, string]] : [];
         const res = mfaStepPage(s, request, { mfaToken: token, methods }, { kind: "error", text: e.message }, e.status);

@@ -51,11 +51,18 @@ export const MFA_SCRIPT = String.raw`// Gatehouse passkey helper: the only scrip
     if (mediation === "conditional") conditional = ctl;
     return navigator.credentials.get({ publicKey: requestOptions(options), mediation, signal: ctl.signal });
   };
+  // One passwordless sign-in at a time: a conditional request that completes must not race a click.
+  let signingIn = false;
   const passwordless = async (el, mediation) => {
+    if (signingIn) return;
     const options = await post("/api/v1/auths/passkeys/authenticate/options");
     const cred = await get(options, mediation);
-    if (!cred) return;
-    await post("/api/v1/auths/passkeys/authenticate/verify", { response: credentialJson(cred) });
+    if (!cred || signingIn) return;
+    signingIn = true;
+    await post("/api/v1/auths/passkeys/authenticate/verify", { response: credentialJson(cred) }).catch((e) => {
+      signingIn = false;
+      throw e;
+    });
     location.assign(el.getAttribute("data-next") || "/account/sessions");
   };
   const actions = {
@@ -95,13 +102,16 @@ export const MFA_SCRIPT = String.raw`// Gatehouse passkey helper: the only scrip
     status(el, "Waiting for your passkey…");
     action(el).catch((e) => status(el, e && e.name === "NotAllowedError" ? "The passkey request was cancelled." : "Passkey failed: " + e.message));
   });
-  // Conditional UI: offer passkeys in the email field's autofill on the sign-in page.
+  // Conditional UI: offer passkeys in the email field's autofill on the sign-in page, from the
+  // field's first focus (when its autofill can show), so a page left alone makes no request.
   const field = document.querySelector("input[autocomplete~='webauthn']");
   const trigger = document.querySelector("[data-action='passkey-signin']");
   if (field && trigger && window.PublicKeyCredential && PublicKeyCredential.isConditionalMediationAvailable) {
-    PublicKeyCredential.isConditionalMediationAvailable().then((ok) => {
-      if (ok) passwordless(trigger, "conditional").catch(() => {});
-    });
+    field.addEventListener("focus", () => {
+      PublicKeyCredential.isConditionalMediationAvailable().then((ok) => {
+        if (ok) passwordless(trigger, "conditional").catch(() => {});
+      });
+    }, { once: true });
   }
   document.querySelectorAll("[data-needs-script]").forEach((el) => el.removeAttribute("hidden"));
 })();

@@ -15,7 +15,6 @@ import { assertSameOrigin } from "./csrf.ts";
 import { page, seeOther, type Flash } from "./layout.ts";
 import { authPageBody, flashFrom, type NoticeCode, type ProviderButton } from "./auth-page.ts";
 import { sessionsPageBody } from "./sessions-page.ts";
-import { secondStepFor } from "../mfa/second-step.ts";
 import { challengePage } from "./mfa-page-routes.ts";
 import { mfaScriptUrl } from "./mfa-script.ts";
 
@@ -50,7 +49,7 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
   const presentedCookie = (request: Request) => /(?:^|;\s*)token=/.test(request.headers.get("cookie") ?? "");
   const signedOutRedirect = (request: Request) =>
     presentedCookie(request) ? seeOther(notice("/auth", "session_ended"), deleteAuthCookies(auth.cookies)) : seeOther("/auth");
-  const passkeys = auth.passkeys !== null;
+  const passkeys = auth.secondFactor?.passkeys === true;
   const authPage = async (request: Request, flash: Flash | null, status = 200, email?: string, headers: Array<[string, string]> = []) => {
     const res = page({
       title: "Sign in", flash, status, body: authPageBody({ signedInAs: null, providers, signUpOpen: await signUpOpen(deps), email, passkeys }),
@@ -83,7 +82,7 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
       const email = f.get("email") ?? "";
       try {
         const user = await passwordSignIn(deps, email, f.get("password") ?? "", clientAddress(request, s.config.server.trustedProxies));
-        const challenge = await secondStepFor(auth.mfa, user, request, { method: "password", amr: ["pwd"] });
+        const challenge = await auth.secondFactor?.challenge(user, request, { method: "password", amr: ["pwd"] });
         if (challenge) return challengePage(s, request, challenge);
         return await signedIn(request, user, "password");
       } catch (e) {

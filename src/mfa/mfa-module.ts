@@ -1,7 +1,5 @@
 import type { Services } from "../services.ts";
-import type { UsersRepo } from "../db/repos/users.ts";
-import type { PasswordHasher } from "../auth/session-tokens.ts";
-import type { CookiePolicy } from "../auth/cookies.ts";
+import type { AuthModule } from "../auth/auth-module.ts";
 import { TotpRepo } from "../db/repos/mfa-totp.ts";
 import { RecoveryCodesRepo } from "../db/repos/recovery-codes.ts";
 import { PasskeysRepo } from "../db/repos/passkeys.ts";
@@ -12,9 +10,23 @@ import { MfaAttemptLimiter } from "./attempt-limit.ts";
 import { PasskeyService } from "./passkeys.ts";
 import { WebAuthnChallenges } from "./webauthn-challenges.ts";
 import { relyingParty } from "./relying-party.ts";
+import { enrolmentGate } from "./enrolment-gate.ts";
+import { secondStepFor } from "./second-step.ts";
 
-/** Builds the second-factor services from config (`GATEHOUSE_MFA*`, `GATEHOUSE_PASSKEYS*`); passkeys null when off. */
-export function createMfaService(s: Services, d: { users: UsersRepo; passwords: PasswordHasher; cookies: CookiePolicy }): { mfa: MfaService; passkeys: PasskeyService | null } {
+/** Second factors of one instance. */
+export interface MfaModule {
+  mfa: MfaService;
+  /** Null when passkeys are off. */
+  passkeys: PasskeyService | null;
+}
+
+/**
+ * Builds the second-factor services from config (`GATEHOUSE_MFA*`, `GATEHOUSE_PASSKEYS*`) and
+ * plugs them into the auth module: the second sign-in step every flow asks for, and the
+ * enrolment policy on resolved sessions.
+ */
+export function createMfaModule(s: Services, auth: AuthModule): MfaModule {
+  const d = { users: auth.users, passwords: auth.passwords, cookies: auth.cookies };
   const cfg = s.config.mfa;
   const passkeys = new PasskeysRepo(s.pool);
   const mfa = new MfaService({
@@ -33,5 +45,10 @@ export function createMfaService(s: Services, d: { users: UsersRepo; passwords: 
   const passkeyService = cfg.passkeys
     ? new PasskeyService({ repo: passkeys, challenges: new WebAuthnChallenges(s.store), rp: relyingParty(s.config), mfa, users: d.users, audit: s.audit })
     : null;
+  auth.secondFactor = {
+    challenge: (user, request, first) => secondStepFor(mfa, user, request, first),
+    passkeys: passkeyService !== null,
+  };
+  auth.current.useGate(enrolmentGate(mfa, s.config.auth.trustedEmailHeader !== null));
   return { mfa, passkeys: passkeyService };
 }
