@@ -60,7 +60,7 @@ export type SecondFactorProof = { code: string } | { recovery_code: string };
  * Postgres); a recovery code once (consumed atomically).
  */
 export class MfaService {
-  /** userId → has an active factor; short-lived, so the enrolment gate costs no query per request. */
+  /** userId → has an active factor, so the enrolment gate costs no query per request. */
   readonly #hasFactor = new BoundedMap<string, boolean>(10_000, 10_000);
 
   constructor(private readonly d: MfaServiceDeps) {}
@@ -86,7 +86,9 @@ export class MfaService {
     if (row?.confirmed_at != null) methods.push("totp");
     if (passkeys > 0) methods.push("webauthn");
     if (methods.length > 0 && (await this.d.recovery.remaining(userId)) > 0) methods.push("recovery_code");
-    this.#hasFactor.set(userId, methods.length > 0);
+    // "Has a factor" is kept long (the enrolment gate then costs nothing on the warm path);
+    // "has none" briefly, so an enrolment on another instance lifts the limit here within seconds.
+    this.#hasFactor.set(userId, methods.length > 0, methods.length > 0 ? 600_000 : 10_000);
     return methods;
   }
 

@@ -14,17 +14,19 @@ import { freshStep, totpAtStep } from "../helpers/totp.ts";
 
 let hs: ServedApp;
 let ed: ServedApp;
+let th: ServedApp;
 let dataDir: string;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "gatehouse-mfa-sessions-"));
-  [hs, ed] = await Promise.all([
+  [hs, ed, th] = await Promise.all([
     serveFreshApp("mfa_sessions_hs", { ENABLE_SIGNUP: "true" }),
     serveFreshApp("mfa_sessions_ed", { ENABLE_SIGNUP: "true", GATEHOUSE_JWT_ALG: "eddsa", GATEHOUSE_DATA_DIR: dataDir }),
+    serveFreshApp("mfa_sessions_th", { WEBUI_AUTH_TRUSTED_EMAIL_HEADER: "X-Forwarded-Email", GATEHOUSE_TRUSTED_PROXIES: "127.0.0.1", GATEHOUSE_MFA: "required" }),
   ]);
 });
 afterAll(async () => {
-  await Promise.all([hs?.close(), ed?.close()]);
+  await Promise.all([hs?.close(), ed?.close(), th?.close()]);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -67,5 +69,21 @@ describe("sessions record their methods", () => {
     const jti = decodeJwt(t.withCode).jti as string;
     const renewed = await ed.app.instance.auth.issuer.renew((await ed.app.instance.auth.users.byEmail("ed@example.com"))!, jti);
     expect(decodeJwt(renewed.token).amr).toEqual(["pwd", "otp"]);
+  });
+
+  test("trusted-header sign-in never asks for a second factor (the proxy authenticated), even under GATEHOUSE_MFA=required", async () => {
+    const header = { "x-forwarded-email": "proxied@example.com" };
+    const signIn = async () => (await (await fetch(`${th.base}/api/v1/auths/signin`, postJson({ email: "", password: "" }, header))).json()) as { token?: string; mfa_required?: boolean };
+    const first = await signIn();
+    expect(first.token).toBeString();
+    const auth = { ...header, authorization: `Bearer ${first.token}` };
+    // Not limited to enrolment either, yet a factor can be set up.
+    expect((await fetch(`${th.base}/api/v1/auths/sessions`, { headers: auth })).status).toBe(200);
+    const { secret } = (await (await fetch(`${th.base}/api/v1/auths/mfa/totp/enroll`, postJson({}, auth))).json()) as { secret: string };
+    const step = await freshStep();
+    expect((await fetch(`${th.base}/api/v1/auths/mfa/totp/confirm`, postJson({ code: totpAtStep(secret, step) }, auth))).status).toBe(200);
+    const again = await signIn();
+    expect(again.mfa_required).toBeUndefined();
+    expect(again.token).toBeString();
   });
 });
