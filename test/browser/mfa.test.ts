@@ -1,8 +1,9 @@
 /**
  * Second factors in a real Chromium (issue 18): a passkey registered on /account/security with
  * a CDP virtual authenticator (resident keys, user verification), then a passwordless sign-in;
- * TOTP enrolment reading the manual key from the page and computing codes in the test, then a
- * password sign-in that must pass the second step. axe-core and 375 px on the new pages.
+ * the same passkey as the second step after a password; TOTP enrolment reading the manual key
+ * from the page and computing codes in the test, then a password sign-in that must pass the
+ * second step. axe-core and 375 px on the new pages.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
@@ -33,13 +34,13 @@ async function signOut(page: Page): Promise<void> {
 }
 
 describe("second factors in Chromium", () => {
-  test("register a passkey with a virtual authenticator, sign out, sign in without a password", async () => {
+  test("register a passkey with a virtual authenticator, sign out, sign in without a password; then password + passkey", async () => {
     const context = await env.newContext(LAPTOP);
     const page = await context.newPage();
     const errors = pageErrors(page);
     const cdp = await context.newCDPSession(page);
     await cdp.send("WebAuthn.enable", { enableUI: false });
-    await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
       options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
     });
     await signUpThroughPage(page, "Pia Passkey", "pia@example.com", "pia-password-long-1");
@@ -59,6 +60,19 @@ describe("second factors in Chromium", () => {
     await page.getByRole("button", { name: "Sign in with a passkey" }).click();
     await page.waitForURL(`${env.base}/account/sessions`);
     await expect(page.getByText("signed in with passkey").count()).resolves.toBe(1);
+
+    // The same passkey as the second step after the password. Typing into the email field starts
+    // the conditional (autofill) request, which the virtual authenticator would answer at once:
+    // it stays unanswered while presence simulation is off, as when a user types instead.
+    await signOut(page);
+    await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: false });
+    await page.locator("#signin-email").fill("pia@example.com");
+    await page.locator("#signin-password").fill("pia-password-long-1");
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: true });
+    await page.getByRole("button", { name: "Use a passkey" }).click();
+    await page.waitForURL(`${env.base}/account/sessions`);
+    await expect(page.getByText("password + passkey").count()).resolves.toBe(1);
     expect(errors).toEqual([]);
     await context.close();
   });
@@ -80,6 +94,8 @@ describe("second factors in Chromium", () => {
     await page.getByRole("button", { name: "Turn on" }).click();
     await page.locator("#recovery-codes li").first().waitFor();
     expect(await page.locator("#recovery-codes li").count()).toBe(10);
+    expect(await axeViolations(page)).toEqual([]);
+    expect(await shots(page, "account-security-recovery-codes")).toBe(0);
     await signOut(page);
 
     await page.locator("#signin-email").fill("tom@example.com");

@@ -23,11 +23,12 @@ export function currentStep(nowMs = Date.now()): number {
 }
 
 /**
- * Waits (at most ~6 s) until at least 6 s remain in the current step, then returns it: a test
- * using codes of steps S-1, S and S+1 finishes inside the server's ±1 window.
+ * Waits (at most ~3 s) until at least 3 s remain in the current step S, then returns S: a code
+ * of step S-1 used at once is still inside the server's ±1 window, and codes of S and S+1 stay
+ * valid for at least the next 30 s.
  */
 export async function freshStep(): Promise<number> {
   const left = 30_000 - (Date.now() % 30_000);
-  if (left < 6000) await Bun.sleep(left + 50);
+  if (left < 3000) await Bun.sleep(left + 50);
   return currentStep();
 }
