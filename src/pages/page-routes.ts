@@ -43,6 +43,10 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule) {
       return await auth.current.resolve(request);
     } catch (e) {
       if (e instanceof ServiceError && e.status >= 500) throw e;
+      // A session limited to enrolling a second factor is alive: send it where it can go.
+      if (e instanceof ServiceError && e.code === "ERR_MFA_ENROLMENT_REQUIRED") {
+        throw new ServiceError(e.code, 303, e.message).withHeader("location", "/account/security").withHeader("cache-control", "no-store");
+      }
       return null;
     }
   };

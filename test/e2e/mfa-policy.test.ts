@@ -52,8 +52,17 @@ describe("required_for_admins", () => {
     expect(limited.status).toBe(403);
     expect(((await limited.json()) as { detail: string }).detail).toContain("/account/security");
     expect((await get("/api/v1/auths/sessions", user.token)).status).toBe(200);
+    // The pages send a limited session to the security page instead of signing it out.
+    const page = (path: string) => fetch(`${s.base}${path}`, { headers: { cookie: `token=${admin.token}` }, redirect: "manual" });
+    const devices = await page("/account/sessions");
+    expect({ status: devices.status, location: devices.headers.get("location") }).toEqual({ status: 303, location: "/account/security" });
+    expect(devices.headers.getSetCookie()).toEqual([]);
+    const security = await page("/account/security");
+    expect(security.status).toBe(200);
+    expect(await security.text()).toContain("requires a second factor");
 
     await enrolTotp(admin.token);
+    expect((await page("/account/sessions")).status).toBe(200);
     expect((await get("/api/v1/auths/sessions", admin.token)).status).toBe(200);
   });
 
