@@ -24,6 +24,10 @@ import { openapiRoutes } from "./http/openapi/openapi-routes.ts";
 import { applyRouteDocs } from "./http/openapi/route-docs.ts";
 import type { GroupsModule } from "./groups/groups-module.ts";
 import type { LdapModule } from "./ldap/ldap-module.ts";
+import type { MfaModule } from "./mfa/mfa-module.ts";
+import { mfaAdminRoutes, mfaRoutes } from "./http/mfa-routes.ts";
+import { passkeyRoutes } from "./http/passkey-routes.ts";
+import { mfaPageRoutes } from "./http/mfa-page-routes.ts";
 import { ldapRoutes } from "./http/ldap-routes.ts";
 import { scimRoutes } from "./http/scim-routes.ts";
 import { withCsrfGuard } from "./http/csrf-guard.ts";
@@ -44,11 +48,13 @@ export interface AppModules {
   groups: GroupsModule;
   /** null when `ENABLE_LDAP` is off. */
   ldap: LdapModule | null;
+  /** Second factors and passkeys. */
+  mfa: MfaModule;
 }
 
 /** Composes the app from its plugins; no logic of its own. */
 export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway, oauth: OAuthModule, modules: AppModules, extra: AnyElysia[] = []): Gatehouse {
-  const { groups, ldap } = modules;
+  const { groups, ldap, mfa } = modules;
   const app = new Elysia({ aot: true })
     .use(errorHandler(s.log))
     .use(routeLabel())
@@ -66,7 +72,11 @@ export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway,
     .use(ldapRoutes(s, auth, ldap))
     .use(pageRoutes(s, auth, oauth, ldap))
     .use(scimRoutes(s, auth, groups))
-    .use(groupRoutes(auth, groups.repo));
+    .use(groupRoutes(auth, groups.repo))
+    .use(mfaRoutes(s, auth, mfa))
+    .use(mfaAdminRoutes(auth, mfa))
+    .use(passkeyRoutes(s, auth, mfa))
+    .use(mfaPageRoutes(s, auth, mfa));
   for (const plugin of extra) app.use(plugin);
   if (s.config.server.openapi) {
     app.use(openapiRoutes(pkg.version));

@@ -10,6 +10,8 @@ import type { CliCommand } from "./cli/command.ts";
 import { ConfigError } from "./config/errors.ts";
 import { createAdminCommand } from "./cli/create-admin-command.ts";
 import { revokeUserCommand } from "./cli/revoke-user-command.ts";
+import { resetMfaCommand } from "./cli/reset-mfa-command.ts";
+import { rotateMfaKeyCommand } from "./cli/rotate-mfa-key-command.ts";
 import { listSessionsCommand } from "./cli/list-sessions-command.ts";
 import { rotateJwtKeyCommand } from "./cli/rotate-jwt-key-command.ts";
 import { rotateOAuthKeyCommand } from "./cli/rotate-oauth-key-command.ts";
@@ -18,6 +20,7 @@ import { doctorCommand } from "./cli/doctor-command.ts";
 
 const COMMANDS: readonly CliCommand[] = [
   createAdminCommand, revokeUserCommand, listSessionsCommand, rotateJwtKeyCommand, rotateOAuthKeyCommand, migrateCommand, doctorCommand,
+  resetMfaCommand, rotateMfaKeyCommand,
 ];
 
 function usage(): string {

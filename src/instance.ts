@@ -7,6 +7,7 @@ import { createPasswordHasher } from "./auth/password-hasher.ts";
 import { createGatehouse, type Gatehouse } from "./app.ts";
 import { createGateway, type Gateway } from "./gateway/gateway.ts";
 import { createOAuthModule, type OAuthModule } from "./oauth/oauth-module.ts";
+import { createMfaModule, type MfaModule } from "./mfa/mfa-module.ts";
 import { createWsHub } from "./ws/create-hub.ts";
 import type { WsHub } from "./ws/hub.ts";
 import { createLdapModule, type LdapModule } from "./ldap/ldap-module.ts";
@@ -23,6 +24,8 @@ export interface Instance {
   oauth: OAuthModule;
   /** LDAP sign-in; null when `ENABLE_LDAP` is off. */
   ldap: LdapModule | null;
+  /** Second factors and passkeys (plugged into `auth` as its second sign-in step). */
+  mfa: MfaModule;
   /** The WebSocket hub the runtime adapters serve at `/ws`. */
   ws: WsHub;
   /** Open WebUI's groups and the membership sync (OAuth, trusted header, LDAP, SCIM). */
@@ -40,6 +43,7 @@ export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Pr
   const { codec: tokens, keys } = await createSessionTokenCodec(tokenConfig, s.crypto);
   const auth = createAuthModule(s, { tokens, passwords: createPasswordHasher(s.crypto), keys });
   await auth.start();
+  const mfa = createMfaModule(s, auth);
   const gateway = createGateway(s);
   await gateway.start();
   const oauth = await createOAuthModule(s, auth);
@@ -48,9 +52,9 @@ export async function assembleInstance(s: Services, extra: AnyElysia[] = []): Pr
   const lossEndsAccess = endAccessOnLoss(auth.access, new Deprovisioner(auth, new OAuthSessionsRepo(s.pool)), s.audit);
   const groups = createGroupsModule(s, (userId) => gateway.access.invalidate(userId), lossEndsAccess);
   const ldap = createLdapModule(s, auth, groups.sync);
-  const gatehouse = createGatehouse(s, auth, gateway, oauth, { groups, ldap }, extra);
+  const gatehouse = createGatehouse(s, auth, gateway, oauth, { groups, ldap, mfa }, extra);
   return {
-    auth, gateway, oauth, ldap, ws, groups, gatehouse,
+    auth, gateway, oauth, ldap, ws, groups, gatehouse, mfa,
     stop: async () => {
       await ws.stop();
       await oauth.stop();

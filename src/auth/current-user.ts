@@ -63,6 +63,8 @@ export interface CurrentUserDeps {
   cookies: CookiePolicy;
   /** Refused tokens and API keys are audited here. */
   audit?: AuditTrail;
+  /** A further check of every resolved principal (the MFA enrolment policy); may throw. */
+  gate?: (p: Principal, request: Request) => void | Promise<void>;
 }
 
 /**
@@ -81,6 +83,11 @@ export class CurrentUserResolver {
     });
   }
 
+  /** Adds a check of every resolved principal (the MFA enrolment policy, plugged in by src/mfa). */
+  useGate(gate: CurrentUserDeps["gate"]): void {
+    this.d.gate = gate;
+  }
+
   /** Forgets every cached API-key lookup (after a key is replaced or deleted). */
   forgetApiKeys(): void {
     this.#apiKeyOwners.clear();
@@ -94,13 +101,13 @@ export class CurrentUserResolver {
     const warm = credential.isApiKey ? undefined : this.#byTokenCached(credential);
     if (warm !== undefined) {
       try {
-        return Promise.resolve(this.#finish(request, warm, opts));
+        return this.#gated(request, this.#finish(request, warm, opts));
       } catch (e) {
         return Promise.reject(e);
       }
     }
     return (credential.isApiKey ? this.#byApiKey(credential) : this.#byToken(credential, opts)).then(
-      (p) => this.#finish(request, p, opts),
+      (p) => this.#gated(request, this.#finish(request, p, opts)),
       (e: unknown) => {
         // Refused credentials are audited; an outage (5xx) is not a refusal.
         const err = e as { status?: number; code?: string };
@@ -154,6 +161,11 @@ export class CurrentUserResolver {
     if (claims.jti !== undefined) return claims;
     const id = this.#legacyIds.get(token);
     return id === undefined ? undefined : { ...claims, jti: id };
+  }
+
+  #gated(request: Request, p: Principal): Promise<Principal> {
+    const checked = this.d.gate?.(p, request);
+    return checked === undefined ? Promise.resolve(p) : checked.then(() => p);
   }
 
   #finish(request: Request, principal: Principal, opts: ResolveOptions): Principal {

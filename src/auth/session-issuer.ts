@@ -20,6 +20,15 @@ export interface SignInContext {
   userAgent: string | null;
   ip: string | null;
   oauthSessionId?: string | null;
+  /** Authentication methods (`pwd`, `otp`, `hwk`, `oauth`, `ldap`); default from `method`. */
+  amr?: readonly string[];
+}
+
+/** The `amr` a sign-in method stands for when the flow names none (trusted header: none). */
+export function defaultAmr(method: AuthMethod): string[] {
+  if (method === "password" || method === "signup") return ["pwd"];
+  if (method === "oauth") return ["oauth"];
+  return (method as string) === "ldap" ? ["ldap"] : [];
 }
 
 /**
@@ -59,7 +68,8 @@ export class SessionIssuer {
     await this.admit(user, ctx);
     const exp = this.lifetimeSeconds === null ? undefined : Math.floor(nowMs / 1000 + this.lifetimeSeconds);
     const jti = crypto.randomUUID();
-    const token = await this.tokens.sign({ id: user.id, exp, jti, iat });
+    const amr = ctx.amr ?? defaultAmr(ctx.method);
+    const token = await this.tokens.sign({ id: user.id, exp, jti, iat, amr });
     await this.sessions.record({
       id: jti,
       user_id: user.id,
@@ -68,6 +78,7 @@ export class SessionIssuer {
       ip: ctx.ip,
       auth_method: ctx.method,
       oauth_session_id: ctx.oauthSessionId ?? null,
+      amr: amr.join(",") || null,
     });
     this.audit?.record(ctx.method === "signup" ? "signup" : "signin", "success", { userId: user.id, method: ctx.method, session: jti, ip: ctx.ip });
     return { token, jti, expiresAt: exp ?? null, cookie: setCookie(COOKIE_TOKEN, token, this.cookies, { httpOnly: true, expiresAt: exp ?? null }, nowMs / 1000) };
@@ -80,8 +91,9 @@ export class SessionIssuer {
   async renew(user: UserRecord, jti: string, nowMs = Date.now()): Promise<IssuedSession> {
     const iat = await this.#iat(user.id, nowMs);
     const exp = this.lifetimeSeconds === null ? undefined : Math.floor(nowMs / 1000 + this.lifetimeSeconds);
-    const token = await this.tokens.sign({ id: user.id, exp, jti, iat });
-    await this.sessions.extend(jti, exp ?? null);
+    // The device session keeps how it was made; the renewed token says so again.
+    const amr = await this.sessions.extend(jti, exp ?? null);
+    const token = await this.tokens.sign({ id: user.id, exp, jti, iat, amr });
     return { token, jti, expiresAt: exp ?? null, cookie: setCookie(COOKIE_TOKEN, token, this.cookies, { httpOnly: true, expiresAt: exp ?? null }, nowMs / 1000) };
   }
 

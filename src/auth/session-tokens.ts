@@ -4,6 +4,8 @@ export interface TokenClaims {
   exp?: number;
   jti?: string;
   iat?: number;
+  /** How the session was made (asymmetric tokens only; HS256 tokens stay Open WebUI's four claims). */
+  amr?: readonly string[];
 }
 
 /**
@@ -12,7 +14,7 @@ export interface TokenClaims {
  * for anything it refuses.
  */
 export interface SessionTokenCodec {
-  sign(claims: Required<Pick<TokenClaims, "id" | "jti" | "iat">> & Pick<TokenClaims, "exp">): Promise<string>;
+  sign(claims: Required<Pick<TokenClaims, "id" | "jti" | "iat">> & Pick<TokenClaims, "exp" | "amr">): Promise<string>;
   verify(token: string): Promise<TokenClaims>;
   /** The claims of a token verified before and still valid, synchronously; undefined otherwise. */
   cached(token: string): TokenClaims | undefined;

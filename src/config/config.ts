@@ -5,6 +5,7 @@ import { readOAuthConfig, type OAuthConfig } from "./oauth-config.ts";
 import { readLdapConfig, type LdapConfig } from "./ldap-config.ts";
 import { readGroupsConfig, type GroupsConfig } from "./groups-config.ts";
 import { readScimConfig, type ScimConfig } from "./scim-config.ts";
+import { readMfaConfig, type MfaConfig } from "./mfa-config.ts";
 
 export type { ArcticProviderConfig, McpClientConfig, OAuthConfig } from "./oauth-config.ts";
 export type { LdapConfig, LdapTlsMode } from "./ldap-config.ts";
@@ -98,6 +99,8 @@ export interface Config {
   readonly groups: GroupsConfig;
   /** SCIM 2.0 provisioning at `/api/v1/scim/v2/`. */
   readonly scim: ScimConfig;
+  /** Second factors and passkeys (`GATEHOUSE_MFA*`, `GATEHOUSE_PASSKEYS*`). */
+  readonly mfa: MfaConfig;
   /** The WebSocket hub (`/ws`). */
   readonly ws: WsConfig;
   readonly openai: {
@@ -241,6 +244,7 @@ export function loadConfig(env: Env): Config {
       bunMaxHttpRequests: env["BUN_CONFIG_MAX_HTTP_REQUESTS"] === undefined ? null : int(env, "BUN_CONFIG_MAX_HTTP_REQUESTS", 256, 1, 1_000_000),
       cliLogLevel: oneOf(env, "GATEHOUSE_LOG_LEVEL", "warn", LOG_LEVELS),
     },
+    mfa: readMfaConfig(env, url(env, "WEBUI_URL", ["http:", "https:"])),
     ws: {
       authTimeoutMs: int(env, "GATEHOUSE_WS_AUTH_TIMEOUT_MS", 10_000, 100, 600_000),
       maxPayloadBytes: int(env, "GATEHOUSE_WS_MAX_PAYLOAD", 1_048_576, 1024, 67_108_864),

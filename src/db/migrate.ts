@@ -5,6 +5,7 @@ import { gatehouseGateway } from "./migrations/003-gatehouse-gateway.ts";
 import { gatehouseRevocations } from "./migrations/004-gatehouse-revocations.ts";
 import { gatehouseUsageLiveness } from "./migrations/005-gatehouse-usage-liveness.ts";
 import { gatehouseGroups } from "./migrations/006-groups.ts";
+import { gatehouseMfa } from "./migrations/007-gatehouse-mfa.ts";
 
 /** One schema step. `id` never changes once released; `sql` must be safe to re-run. */
 export interface Migration {
@@ -20,6 +21,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: "004-gatehouse-revocations", sql: gatehouseRevocations },
   { id: "005-gatehouse-usage-liveness", sql: gatehouseUsageLiveness },
   { id: "006-groups", sql: gatehouseGroups },
+  { id: "007-gatehouse-mfa", sql: gatehouseMfa },
 ];
 
 // An arbitrary constant: serialises concurrent instances running migrations at boot.

@@ -12,6 +12,7 @@ import type { GroupsModule } from "../groups/groups-module.ts";
 import { json } from "./respond.ts";
 import { passwordSignIn, signUp } from "../auth/password-sign-in.ts";
 import { signOutSession } from "../auth/sign-out.ts";
+import { signedInResponse } from "./signed-in.ts";
 
 const SignUpBody = t.Object({
   name: t.String({ maxLength: 255 }),
@@ -25,15 +26,7 @@ const SignInBody = t.Object({ email: t.String({ maxLength: 320 }), password: t.S
 export function authRoutes(s: Services, auth: AuthModule, groups?: GroupsModule) {
   const oauthSessions = new OAuthSessionsRepo(s.pool);
   const deps = { auth, config: s.config, audit: s.audit };
-  const context = (request: Request, method: SignInContext["method"]): SignInContext => ({
-    method,
-    userAgent: request.headers.get("user-agent"),
-    ip: clientAddress(request, s.config.server.trustedProxies),
-  });
-  const signedIn = async (request: Request, user: UserRecord, method: SignInContext["method"]) => {
-    const issued = await auth.issuer.issue(user, context(request, method));
-    return json(sessionUserResponse(user, issued.token, issued.expiresAt), { cookies: [issued.cookie] });
-  };
+  const signedIn = (request: Request, user: UserRecord, method: SignInContext["method"]) => signedInResponse(s, auth, request, user, { method });
 
   // As Open WebUI: `redirect_url` is the identity provider's logout URL when it has one.
   const signOut = async (request: Request) => {
@@ -55,6 +48,9 @@ export function authRoutes(s: Services, auth: AuthModule, groups?: GroupsModule)
         return signedIn(request, user, "trusted_header");
       }
       const user = await passwordSignIn(deps, body.email, body.password, clientAddress(request, s.config.server.trustedProxies));
+      // A user with a second factor gets an mfa_token instead of a session (POST /mfa/verify completes it).
+      const challenge = await auth.secondFactor?.challenge(user, request, { method: "password", amr: ["pwd"] });
+      if (challenge) return json(challenge.body, { cookies: [challenge.cookie] });
       return signedIn(request, user, "password");
     }, { body: SignInBody })
 

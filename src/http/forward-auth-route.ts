@@ -6,6 +6,7 @@ import type { Principal } from "../auth/current-user.ts";
 import { ServiceError } from "../errors.ts";
 import { ForbiddenError, UnauthorizedError } from "../auth/auth-errors.ts";
 import { MESSAGES } from "../auth/messages.ts";
+import { SessionMfaLookup } from "../mfa/session-mfa.ts";
 
 /**
  * `GET /api/v1/auths/verify` for nginx `auth_request` / Traefik `forwardAuth`: 200 with the
@@ -16,10 +17,12 @@ import { MESSAGES } from "../auth/messages.ts";
  */
 export function forwardAuthRoute(auth: AuthModule, groups?: GroupsRepo) {
   const groupNames = groups ? memberGroupNames(groups) : null;
+  const mfa = new SessionMfaLookup(auth.sessions);
   return new Elysia({ name: "gatehouse.forward-auth" }).get("/api/v1/auths/verify", async ({ request }) => {
     const p = await signedIn(auth, request);
     if (p.user.role !== "user" && p.user.role !== "admin") throw new ForbiddenError(MESSAGES.ACCESS_PROHIBITED, "ERR_ROLE_PENDING");
     const names = groupNames ? await groupNames(p.user.id) : [];
+    const multiFactor = await mfa.of(p);
     return new Response(null, {
       status: 200,
       headers: {
@@ -28,6 +31,7 @@ export function forwardAuthRoute(auth: AuthModule, groups?: GroupsRepo) {
         "x-user-name": encodeURIComponent(p.user.name),
         "x-user-role": p.user.role,
         "x-user-groups": names.map(encodeURIComponent).join(","),
+        "x-user-mfa": String(multiFactor),
         "x-auth-request-user": p.user.id,
         "x-auth-request-email": p.user.email,
         "x-auth-request-groups": names.map(encodeURIComponent).join(","),

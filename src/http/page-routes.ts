@@ -19,6 +19,8 @@ import { authPageBody, flashFrom, type NoticeCode, type ProviderButton } from ".
 import { sessionsPageBody } from "../pages/sessions-page.ts";
 import type { LdapModule } from "../ldap/ldap-module.ts";
 import { LdapDisabledError } from "../ldap/ldap-errors.ts";
+import { challengePage } from "./mfa-page-routes.ts";
+import { mfaScriptUrl } from "../pages/mfa-script.ts";
 
 const LABELS: Record<string, string> = { google: "Google", microsoft: "Microsoft", github: "GitHub" };
 const notice = (path: string, code: NoticeCode) => `${path}?notice=${code}`;
@@ -45,6 +47,10 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, ld
       return await auth.current.resolve(request);
     } catch (e) {
       if (e instanceof ServiceError && e.status >= 500) throw e;
+      // A session limited to enrolling a second factor is alive: send it where it can go.
+      if (e instanceof ServiceError && e.code === "ERR_MFA_ENROLMENT_REQUIRED") {
+        throw new ServiceError(e.code, 303, e.message).withHeader("location", "/account/security").withHeader("cache-control", "no-store");
+      }
       return null;
     }
   };
@@ -52,8 +58,13 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, ld
   const signedOutRedirect = (request: Request) =>
     presentedCookie(request) ? seeOther(notice("/auth", "session_ended"), deleteAuthCookies(auth.cookies)) : seeOther("/auth");
   const ldapLabel = ldap?.label ?? null;
-  const authPage = async (flash: Flash | null, status = 200, email?: string, headers: Array<[string, string]> = [], form: { next?: string | null; ldapUser?: string } = {}) => {
-    const res = page({ title: "Sign in", flash, status, body: authPageBody({ signedInAs: null, providers, signUpOpen: await signUpOpen(deps), email, ldapLabel, ldapUser: form.ldapUser, next: form.next ?? null }) });
+  const passkeys = auth.secondFactor?.passkeys === true;
+  const authPage = async (request: Request, flash: Flash | null, status = 200, email?: string, headers: Array<[string, string]> = [], form: { next?: string | null; ldapUser?: string } = {}) => {
+    const res = page({
+      title: "Sign in", flash, status,
+      body: authPageBody({ signedInAs: null, providers, signUpOpen: await signUpOpen(deps), email, ldapLabel, ldapUser: form.ldapUser, next: form.next ?? null, passkeys }),
+      script: passkeys ? mfaScriptUrl(s.config.server.publicUrl, request) : undefined,
+    });
     for (const [k, v] of headers) res.headers.set(k, v);
     return res;
   };
@@ -62,12 +73,12 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, ld
     return seeOther(next ?? "/account/sessions", [issued.cookie]);
   };
   /** A refused form post re-renders the page with the reason (4xx); anything else propagates. */
-  const refusedForm = (e: unknown, email: string, form: { next?: string | null; ldapUser?: string } = {}) => {
+  const refusedForm = (request: Request, e: unknown, email: string, form: { next?: string | null; ldapUser?: string } = {}) => {
     // A directory outage (503) is the user's business too: it is shown, with its Retry-After.
     const shown = e instanceof ServiceError && (e.status < 500 || (form.ldapUser !== undefined && e.status === 503));
     if (!shown) throw e;
     const headers: Array<[string, string]> = e.retryAfterSeconds !== undefined ? [["retry-after", String(e.retryAfterSeconds)]] : [];
-    return authPage({ kind: "error", text: e.message }, e.status, email, headers, form);
+    return authPage(request, { kind: "error", text: e.message }, e.status, email, headers, form);
   };
   /** Our own origins, for an absolute `next`/`rd`. */
   const ownOrigins = (request: Request) => [new URL(request.url).origin, ...(publicOrigin ? [publicOrigin] : [])];
@@ -78,9 +89,9 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, ld
       const p = await principal(request);
       const next = nextFromQuery(new URL(request.url), ownOrigins(request));
       if (p && next) return seeOther(next);
-      if (!p && next) return authPage(flashFrom(new URL(request.url).searchParams), 200, undefined, [], { next });
+      if (!p && next) return authPage(request, flashFrom(new URL(request.url).searchParams), 200, undefined, [], { next });
       if (p) return page({ title: "Signed in", flash: flashFrom(new URL(request.url).searchParams), body: authPageBody({ signedInAs: p.user, providers, signUpOpen: false }) });
-      return authPage(flashFrom(new URL(request.url).searchParams));
+      return authPage(request, flashFrom(new URL(request.url).searchParams));
     })
     .post("/auth/signin", async ({ request }) => {
       sameOrigin(request);
@@ -89,9 +100,11 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, ld
       const next = safeNext(f.get("next"), ownOrigins(request));
       try {
         const user = await passwordSignIn(deps, email, f.get("password") ?? "", clientAddress(request, s.config.server.trustedProxies));
+        const challenge = await auth.secondFactor?.challenge(user, request, { method: "password", amr: ["pwd"] });
+        if (challenge) return challengePage(s, request, challenge);
         return await signedIn(request, user, "password", next);
       } catch (e) {
-        return refusedForm(e, email, { next });
+        return refusedForm(request, e, email, { next });
       }
     }, { parse: "none" })
     .post("/auth/ldap", async ({ request }) => {
@@ -101,9 +114,11 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, ld
       try {
         if (!ldap) throw new LdapDisabledError();
         const { user: account } = await ldap.signIn(user, f.get("password") ?? "", clientAddress(request, s.config.server.trustedProxies));
+        const challenge = await auth.secondFactor?.challenge(account, request, { method: "ldap", amr: ["ldap"] });
+        if (challenge) return challengePage(s, request, challenge);
         return await signedIn(request, account, "ldap");
       } catch (e) {
-        return refusedForm(e, "", { ldapUser: user.slice(0, 256) });
+        return refusedForm(request, e, "", { ldapUser: user.slice(0, 256) });
       }
     }, { parse: "none" })
     .post("/auth/signup", async ({ request }) => {
@@ -113,7 +128,7 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, ld
         const user = await signUp(deps, { name: f.get("name") ?? "", email: f.get("email") ?? "", password: f.get("password") ?? "" });
         return await signedIn(request, user, "signup");
       } catch (e) {
-        return refusedForm(e, f.get("email") ?? "");
+        return refusedForm(request, e, f.get("email") ?? "");
       }
     }, { parse: "none" })
     .post("/auth/signout", async ({ request }) => {
@@ -130,7 +145,7 @@ export function pageRoutes(s: Services, auth: AuthModule, oauth: OAuthModule, ld
         title: "Your devices",
         flash: flashFrom(new URL(request.url).searchParams),
         body: sessionsPageBody(p.user, rows.map((r) => ({
-          id: r.id, userAgent: r.user_agent, ip: r.ip, method: r.auth_method,
+          id: r.id, userAgent: r.user_agent, ip: r.ip, method: r.auth_method, amr: r.amr ? r.amr.split(",") : [],
           createdAt: Number(r.created_at), lastSeenAt: Number(r.last_seen_at), current: r.id === p.claims?.jti,
         }))),
       });

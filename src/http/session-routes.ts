@@ -17,6 +17,7 @@ export function sessionRoutes(auth: AuthModule) {
         user_agent: r.user_agent,
         ip: r.ip,
         auth_method: r.auth_method,
+        amr: r.amr ? r.amr.split(",") : [],
         current: r.id === p.claims?.jti,
       })));
     })

@@ -3,7 +3,7 @@ import type { Logger } from "./logger.ts";
 
 /** The auth events Gatehouse audits. */
 export type AuditEvent = "signin" | "signup" | "signout" | "token" | "revocation" | "oauth_login" | "oauth_refresh"
-  | "group_change" | "scim";
+  | "group_change" | "scim" | "mfa";
 
 /** How an audited event ended. */
 export type AuditOutcome = "success" | "failure" | "rate_limited" | "refused" | "ended";

@@ -10,6 +10,8 @@ export const REDACT_PATHS = [
   "api_key", "*.api_key", "authorization", "*.authorization", "cookie", "*.cookie",
   "headers.authorization", "headers.cookie", 'headers["set-cookie"]', 'headers["x-api-key"]',
   "req.headers.authorization", "req.headers.cookie", 'req.headers["x-api-key"]', 'res.headers["set-cookie"]',
+  // Second factors (issue 18).
+  "mfa_token", "*.mfa_token", "recovery_code", "*.recovery_code", "recovery_codes", "*.recovery_codes", "otpauth_uri", "*.otpauth_uri",
 ];
 
 /**

@@ -68,6 +68,8 @@ export interface AuthPageModel {
   ldapUser?: string;
   /** A same-site path to go to after sign-in (already checked with safeNext). */
   next?: string | null;
+  /** Offer "sign in with a passkey" (button, and passkeys in the email field's autofill). */
+  passkeys?: boolean;
 }
 
 /** The `/auth` page body. */
@@ -107,11 +109,16 @@ ${ldap}
 <section class="card" aria-labelledby="signin-title">
 <h2 id="signin-title">Email and password</h2>
 <form method="post" action="/auth/signin">${m.next ? `<input type="hidden" name="next" value="${esc(m.next)}">` : ""}
-<label for="signin-email">Email</label><input id="signin-email" name="email" type="email" autocomplete="username" required maxlength="320" value="${esc(m.email ?? "")}">
+<label for="signin-email">Email</label><input id="signin-email" name="email" type="email" autocomplete="${m.passkeys ? "username webauthn" : "username"}" required maxlength="320" value="${esc(m.email ?? "")}">
 <label for="signin-password">Password</label><input id="signin-password" name="password" type="password" autocomplete="current-password" required maxlength="4096">
 <button type="submit">Sign in</button>
 </form>
 </section>
+${m.passkeys ? `<section class="card" aria-labelledby="passkey-title" hidden data-needs-script>
+<h2 id="passkey-title">Passkey</h2>
+<button type="button" data-action="passkey-signin">Sign in with a passkey</button>
+<p id="passkey-status" role="status" class="muted"></p>
+</section>` : ""}
 ${providers}
 ${signUp}`;
 }

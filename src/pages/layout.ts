@@ -23,6 +23,9 @@ ul.sessions { list-style: none; padding: 0; margin: 0; }
 ul.sessions li { display: flex; flex-wrap: wrap; justify-content: space-between; gap: .75rem; padding: .9rem 0; border-top: 1px solid var(--line); }
 ul.sessions li:first-child { border-top: 0; }
 .badge { display: inline-block; font-size: .8rem; font-weight: 700; padding: 0 .5rem; border-radius: 1rem; border: 1px solid var(--ok); color: var(--ok); margin-left: .5rem; }
+.qr svg { width: 12rem; height: 12rem; background: #fff; border-radius: .5rem; }
+code.secret { display: block; overflow-wrap: anywhere; font-size: 1rem; padding: .5rem; border: 1px dashed var(--line); border-radius: .5rem; }
+ol.codes { columns: 2; font-family: ui-monospace, monospace; }
 .inline { display: inline; } nav { display: flex; justify-content: space-between; align-items: center; gap: 1rem; flex-wrap: wrap; }
 `;
 
@@ -44,11 +47,13 @@ export interface PageParts {
    * post leads to another site, which `form-action 'self'` forbids for a redirect.
    */
   refreshTo?: string;
+  /** The absolute URL of Gatehouse's one first-party script, for pages that need WebAuthn; the CSP allows exactly it. */
+  script?: string;
 }
 
 /**
- * A complete HTML response: strict CSP (no script at all; the one style block allowed by
- * nonce), no framing, no caching, no referrer to other sites.
+ * A complete HTML response: strict CSP (no script, or only Gatehouse's one script file by its
+ * exact URL; the one style block allowed by nonce), no framing, no caching, no referrer to other sites.
  */
 export function page(parts: PageParts): Response {
   const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
@@ -62,6 +67,7 @@ export function page(parts: PageParts): Response {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(parts.title)} · Gatehouse</title>${parts.refreshTo ? `\n<meta http-equiv="refresh" content="0; url=${esc(parts.refreshTo)}">` : ""}
 <style nonce="${nonce}">${STYLES}</style>
+${parts.script ? `<script src="${esc(parts.script)}" defer></script>` : ""}
 </head>
 <body>
 <main>
@@ -72,7 +78,8 @@ ${parts.body}
 </html>`;
   const headers = new Headers({
     "content-type": "text/html; charset=utf-8",
-    "content-security-policy": `default-src 'none'; style-src 'nonce-${nonce}'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+    "content-security-policy": `default-src 'none'; style-src 'nonce-${nonce}'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'${
+      parts.script ? `; script-src ${parts.script}; connect-src 'self'` : ""}`,
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
     // Not no-referrer: under it a browser sends `Origin: null` on our own form posts, and over

@@ -7,14 +7,23 @@ export interface DeviceRow {
   userAgent: string | null;
   ip: string | null;
   method: string;
+  /** Authentication methods (`pwd`, `otp`, `hwk`, `oauth`, `ldap`); empty when not recorded. */
+  amr: readonly string[];
   createdAt: number;
   lastSeenAt: number;
   current: boolean;
 }
 
 const METHODS: Record<string, string> = {
-  password: "password", signup: "sign-up", oauth: "single sign-on", trusted_header: "trusted proxy", api_key: "API key", ldap: "LDAP",
+  password: "password", signup: "sign-up", oauth: "single sign-on", trusted_header: "trusted proxy", api_key: "API key", ldap: "LDAP", passkey: "passkey",
 };
+
+const AMR: Record<string, string> = { pwd: "password", otp: "authenticator code", hwk: "passkey", oauth: "single sign-on", ldap: "directory password" };
+
+/** "password + authenticator code" from the recorded methods, else the sign-in method. */
+function howSignedIn(r: DeviceRow): string {
+  return r.amr.length > 0 ? r.amr.map((m) => AMR[m] ?? m).join(" + ") : (METHODS[r.method] ?? r.method);
+}
 
 function when(epochSeconds: number): string {
   return `<time datetime="${new Date(epochSeconds * 1000).toISOString()}">${esc(new Date(epochSeconds * 1000).toISOString().replace("T", " ").slice(0, 16))} UTC</time>`;
@@ -30,7 +39,7 @@ export function sessionsPageBody(user: { name: string; email: string }, rows: re
       : `<form method="post" action="/account/sessions/${esc(encodeURIComponent(r.id))}/revoke"><button class="danger" type="submit" aria-label="Revoke ${label}, last seen ${esc(new Date(r.lastSeenAt * 1000).toISOString())}">Revoke</button></form>`;
     return `<li data-session="${esc(r.id)}"${r.current ? ' aria-current="true"' : ""}>
 <div><strong>${label}</strong>${r.current ? '<span class="badge">current</span>' : ""}
-<div class="muted">IP ${esc(r.ip ?? "unknown")} · signed in with ${esc(METHODS[r.method] ?? r.method)}</div>
+<div class="muted">IP ${esc(r.ip ?? "unknown")} · signed in with <span data-amr="${esc(r.amr.join(","))}">${esc(howSignedIn(r))}</span></div>
 <div class="muted">Last seen ${when(r.lastSeenAt)} · since ${when(r.createdAt)}</div></div>
 ${action}
 </li>`;

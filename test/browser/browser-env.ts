@@ -45,8 +45,8 @@ export interface BrowserEnv {
   close(): Promise<void>;
 }
 
-/** Starts the provider, Gatehouse (OIDC sign-in and sign-up enabled) and Chromium. */
-export async function startBrowserEnv(name: string): Promise<BrowserEnv> {
+/** Starts the provider, Gatehouse (OIDC sign-in and sign-up enabled; `extraEnv` over that; `{base}` in a value is replaced) and Chromium. */
+export async function startBrowserEnv(name: string, extraEnv: Record<string, string> = {}): Promise<BrowserEnv> {
   await ensureChromium();
   mkdirSync(ARTIFACTS, { recursive: true });
   const port = await freePort();
@@ -69,6 +69,7 @@ export async function startBrowserEnv(name: string): Promise<BrowserEnv> {
     OAUTH_PROVIDER_NAME: "Test SSO",
     ENABLE_OAUTH_SIGNUP: "true",
     DEFAULT_USER_ROLE: "user",
+    ...Object.fromEntries(Object.entries(extraEnv).map(([k, v]) => [k, v.replaceAll("{base}", base)])),
   });
   const server = await startGatehouse(config, captureLogger("info").log, serveBun);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", `--host-resolver-rules=MAP ${PLAIN_HOST} 127.0.0.1`] });

@@ -12,7 +12,11 @@ export const SECRET_SHAPES: ReadonlyArray<{ name: string; re: RegExp }> = [
   { name: "Fernet token", re: /\bgAAAAA[\w-]{40,}/ },
   { name: "bcrypt hash", re: /\$2[aby]\$\d\d\$[./A-Za-z0-9]{20,}/ },
   { name: "argon2 hash", re: /\$argon2(?:id|i|d)\$/ },
-  { name: "unredacted secret field", re: /"(?:password|new_password|token|access_token|refresh_token|id_token|api_key|client_secret|secret|authorization|cookie)":"(?!\[redacted\])[^"]/i },
+  { name: "unredacted secret field", re: /"(?:password|new_password|token|access_token|refresh_token|id_token|api_key|client_secret|secret|authorization|cookie|mfa_token|recovery_code|otpauth_uri)":"(?!\[redacted\])[^"]/i },
+  // Second factors (issue 18): a TOTP secret (160 bits, base32), its otpauth:// URI, a recovery code (XXXX-XXXX-XXXX).
+  { name: "TOTP secret", re: /\b[A-Z2-7]{32}\b/ },
+  { name: "otpauth URI", re: /otpauth:\/\// },
+  { name: "recovery code", re: /\b[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}\b/ },
 ];
 
 const leaks: string[] = [];

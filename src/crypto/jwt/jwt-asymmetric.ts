@@ -20,7 +20,7 @@ export type KeyResolver = (kid: string) => ResolvedKey | undefined;
 
 /** Signs completed claims; the header is `{"alg","typ":"JWT","kid"}`. */
 export async function signAsymmetric(key: SigningKey, claims: SessionClaims): Promise<string> {
-  return new CompactSign(encodeClaims(claims))
+  return new CompactSign(encodeClaims(claims, { amr: true }))
     .setProtectedHeader({ alg: key.alg, typ: "JWT", kid: key.kid })
     .sign(key.privateKey);
 }

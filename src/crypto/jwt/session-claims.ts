@@ -12,6 +12,8 @@ export interface SessionClaims {
   readonly exp?: number;
   readonly jti?: string;
   readonly iat?: number;
+  /** Authentication methods (RFC 8176); asymmetric tokens only — HS256 tokens never carry it. */
+  readonly amr?: readonly string[];
 }
 
 /** Claims to sign. `jti` defaults to a fresh UUIDv4 and `iat` to now; `exp` null/absent = never. */
@@ -20,6 +22,7 @@ export interface SessionClaimsInput {
   readonly exp?: number | null;
   readonly jti?: string;
   readonly iat?: number;
+  readonly amr?: readonly string[];
 }
 
 /**
@@ -33,23 +36,27 @@ const encoder = new TextEncoder();
 
 /** Fills `jti`/`iat` and validates types; throws `ERR_TOKEN_CLAIMS` for unusable input. */
 export function completeClaims(input: SessionClaimsInput, nowSeconds: number): SessionClaims {
-  const { id, exp, jti = crypto.randomUUID(), iat = Math.floor(nowSeconds) } = input;
+  const { id, exp, jti = crypto.randomUUID(), iat = Math.floor(nowSeconds), amr } = input;
   if (typeof id !== "string" || id === "" || typeof jti !== "string") throw new TokenError("ERR_TOKEN_CLAIMS");
   if (!Number.isSafeInteger(iat) || (exp != null && !Number.isSafeInteger(exp))) {
     throw new TokenError("ERR_TOKEN_CLAIMS");
   }
-  return Object.freeze(exp == null ? { id, jti, iat } : { id, exp, jti, iat });
+  if (amr !== undefined && !isAmr(amr)) throw new TokenError("ERR_TOKEN_CLAIMS");
+  const base = exp == null ? { id, jti, iat } : { id, exp, jti, iat };
+  return Object.freeze(amr === undefined || amr.length === 0 ? base : { ...base, amr: Object.freeze([...amr]) });
 }
 
 /**
  * The payload bytes: compact JSON in the order `id, exp, jti, iat` with `ensure_ascii`, which
  * is what PyJWT writes, so equal claims give byte-identical tokens.
  */
-export function encodeClaims(claims: SessionClaims): Uint8Array<ArrayBuffer> {
+export function encodeClaims(claims: SessionClaims, opts: { amr?: boolean } = {}): Uint8Array<ArrayBuffer> {
   const ordered: Record<string, unknown> = { id: claims.id };
   if (claims.exp !== undefined) ordered.exp = claims.exp;
   if (claims.jti !== undefined) ordered.jti = claims.jti;
   if (claims.iat !== undefined) ordered.iat = claims.iat;
+  // Only asymmetric tokens (Gatehouse's own format) say how the session was made.
+  if (opts.amr === true && claims.amr !== undefined) ordered.amr = claims.amr;
   return encoder.encode(pythonJsonDumps(ordered, { separators: [",", ":"] }));
 }
 
@@ -67,7 +74,7 @@ export function checkSessionClaims(
   nowSeconds: number,
   iatLeewaySeconds: number,
 ): SessionClaims {
-  const { id, exp, jti, iat, nbf } = payload;
+  const { id, exp, jti, iat, nbf, amr } = payload;
   if (!optionalNumber(iat) || !optionalNumber(nbf) || !optionalNumber(exp)) throw new TokenError("ERR_TOKEN_CLAIMS");
   if (iat !== undefined && Math.trunc(iat) > nowSeconds + iatLeewaySeconds) throw new TokenError("ERR_TOKEN_IAT_FUTURE");
   if (nbf !== undefined && Math.trunc(nbf) > nowSeconds + iatLeewaySeconds) throw new TokenError("ERR_TOKEN_IAT_FUTURE");
@@ -76,16 +83,21 @@ export function checkSessionClaims(
   if (typeof id !== "string" || id === "" || (jti !== undefined && typeof jti !== "string")) {
     throw new TokenError("ERR_TOKEN_CLAIMS");
   }
-  const claims: { id: string; exp?: number; jti?: string; iat?: number } = { id };
+  const claims: { id: string; exp?: number; jti?: string; iat?: number; amr?: readonly string[] } = { id };
   if (exp !== undefined) claims.exp = exp;
   if (jti !== undefined) claims.jti = jti;
   if (iat !== undefined) claims.iat = iat;
+  if (isAmr(amr)) claims.amr = Object.freeze([...amr]);
   return Object.freeze(claims);
 }
 
 /** Whether an already-checked claim set is expired at `nowSeconds` (for cache hits). */
 export function isExpired(claims: SessionClaims, nowSeconds: number): boolean {
   return claims.exp !== undefined && Math.trunc(claims.exp) <= nowSeconds;
+}
+
+function isAmr(v: unknown): v is readonly string[] {
+  return Array.isArray(v) && v.length <= 8 && v.every((m) => typeof m === "string" && m.length <= 16);
 }
 
 function optionalNumber(v: unknown): v is number | undefined {

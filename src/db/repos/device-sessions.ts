@@ -2,7 +2,7 @@ import type { StrictPool } from "../pool.ts";
 import { epochSeconds } from "./users.ts";
 
 /** How a session was started. */
-export type AuthMethod = "password" | "oauth" | "trusted_header" | "signup" | "admin" | "ldap";
+export type AuthMethod = "password" | "oauth" | "trusted_header" | "signup" | "admin" | "ldap" | "passkey";
 
 /** A `gatehouse_session` row. */
 export interface DeviceSession {
@@ -16,12 +16,14 @@ export interface DeviceSession {
   auth_method: AuthMethod;
   oauth_session_id: string | null;
   revoked_at: number | null;
+  /** Authentication methods used, comma-separated (`pwd`, `otp`, `hwk`, `oauth`, `ldap`); null for older rows. */
+  amr: string | null;
 }
 
 /** Fields recorded when a token is issued. */
-export type NewDeviceSession = Pick<DeviceSession, "id" | "user_id" | "expires_at" | "user_agent" | "ip" | "auth_method" | "oauth_session_id">;
+export type NewDeviceSession = Pick<DeviceSession, "id" | "user_id" | "expires_at" | "user_agent" | "ip" | "auth_method" | "oauth_session_id"> & { amr?: string | null };
 
-const COLUMNS = "id, user_id, created_at, last_seen_at, expires_at, user_agent, ip, auth_method, oauth_session_id, revoked_at";
+const COLUMNS = "id, user_id, created_at, last_seen_at, expires_at, user_agent, ip, auth_method, oauth_session_id, revoked_at, amr";
 
 /** Device sessions: one row per issued token. */
 export class DeviceSessionsRepo {
@@ -30,8 +32,8 @@ export class DeviceSessionsRepo {
   record(s: NewDeviceSession): Promise<void> {
     const now = epochSeconds();
     return this.pool.run("session.record", async (c) => {
-      await c`insert into gatehouse_session (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip, auth_method, oauth_session_id)
-              values (${s.id}, ${s.user_id}, ${now}, ${now}, ${s.expires_at}, ${s.user_agent}, ${s.ip}, ${s.auth_method}, ${s.oauth_session_id})`;
+      await c`insert into gatehouse_session (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip, auth_method, oauth_session_id, amr)
+              values (${s.id}, ${s.user_id}, ${now}, ${now}, ${s.expires_at}, ${s.user_agent}, ${s.ip}, ${s.auth_method}, ${s.oauth_session_id}, ${s.amr ?? null})`;
     });
   }
 
@@ -78,9 +80,12 @@ export class DeviceSessionsRepo {
       ));
   }
 
-  /** Moves a session's expiry after its token was renewed (same jti). */
-  extend(id: string, expiresAt: number | null): Promise<void> {
-    return this.pool.run("session.extend", async (c) => void (await c`update gatehouse_session set expires_at = ${expiresAt} where id = ${id}`));
+  /** Moves a session's expiry after its token was renewed (same jti); returns the session's `amr` (undefined without one). */
+  extend(id: string, expiresAt: number | null): Promise<string[] | undefined> {
+    return this.pool.run("session.extend", async (c) => {
+      const rows = await c<{ amr: string | null }[]>`update gatehouse_session set expires_at = ${expiresAt} where id = ${id} returning amr`;
+      return rows[0]?.amr ? rows[0].amr.split(",") : undefined;
+    });
   }
 
   /**

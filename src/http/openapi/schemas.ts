@@ -29,7 +29,8 @@ export const SCHEMAS: Record<string, Schema> = {
     id: { type: "string", description: "The session's token id (`jti`)" },
     created_at: int, last_seen_at: int, expires_at: nullableInt,
     user_agent: { type: ["string", "null"] }, ip: { type: ["string", "null"] },
-    auth_method: { enum: ["password", "signup", "oauth", "trusted_header", "ldap", "api_key"] },
+    auth_method: { enum: ["password", "signup", "oauth", "trusted_header", "ldap", "api_key", "passkey"] },
+    amr: { type: "array", items: str, description: "Authentication methods used: pwd, otp, hwk, oauth, ldap (empty for sessions made before they were recorded)" },
     current: bool,
   }),
   RevokedCount: obj({ status: bool, revoked: int }),
@@ -56,6 +57,25 @@ export const SCHEMAS: Record<string, Schema> = {
   }),
   ProviderToken: obj({ provider: str, access_token: str, expires_at: int }),
   OAuthSessionsDeleted: obj({ status: bool, deleted: int }),
+  // Second factors (issue 18).
+  MfaChallenge: obj({
+    mfa_required: { const: true },
+    mfa_token: { type: "string", description: "Opaque, 5 minutes, single use, bound to this client (with the HttpOnly `gatehouse_mfa` cookie); not a session" },
+    methods: { type: "array", items: { enum: ["totp", "recovery_code", "webauthn"] } },
+  }),
+  TotpEnrolment: obj({ secret: { type: "string", description: "Base32 manual key" }, otpauth_uri: str, qr_svg: { type: "string", description: "The URI as an SVG QR code" } }),
+  RecoveryCodes: obj({ recovery_codes: { type: "array", items: str, description: "Ten single-use codes, shown this once" } }),
+  Passkey: obj({ id: { type: "string", description: "Credential id (base64url)" }, name: str, created_at: int, last_used_at: nullableInt, backed_up: bool, device_type: { type: ["string", "null"] } }),
+  PasskeyRegistered: obj({ passkey: { $ref: "#/components/schemas/Passkey" }, recovery_codes: { type: ["array", "null"], items: str, description: "With the first factor only: ten recovery codes, shown this once" } }),
+  WebAuthnOptions: { type: "object", description: "PublicKeyCredentialCreationOptionsJSON / PublicKeyCredentialRequestOptionsJSON for the browser", required: ["challenge"], properties: { challenge: str } },
+  MfaFactors: obj({
+    policy: { enum: ["off", "optional", "required_for_admins", "required"] },
+    required: bool,
+    totp: obj({ enabled: bool, pending: bool, created_at: nullableInt }),
+    recovery_codes: obj({ remaining: int }),
+    passkeys: int,
+    methods: { type: "array", items: { enum: ["totp", "recovery_code", "webauthn"] } },
+  }),
 };
 
 /** A `$ref` to a component schema. */
