@@ -17,6 +17,9 @@ export function ldapRoutes(s: Pick<Services, "config">, auth: AuthModule, ldap: 
       if (!ldap) throw new LdapDisabledError();
       const ip = clientAddress(request, s.config.server.trustedProxies);
       const { user } = await ldap.signIn(body.user, body.password, ip);
+      // A user with a second factor gets an mfa_token instead of a session, as after a password.
+      const challenge = await auth.secondFactor?.challenge(user, request, { method: "ldap", amr: ["ldap"] });
+      if (challenge) return json(challenge.body, { cookies: [challenge.cookie] });
       const issued = await auth.issuer.issue(user, { method: "ldap", userAgent: request.headers.get("user-agent"), ip });
       return json(sessionUserResponse(user, issued.token, issued.expiresAt), { cookies: [issued.cookie] });
     }, { body: LdapBody });

@@ -21,13 +21,13 @@ const NOTICES: Record<string, string> = {
 };
 
 /** The second-step page for a challenge (or again after a refused code, with `flash`). */
-export function mfaStepPage(s: Services, request: Request, c: { mfaToken: string; methods: readonly MfaMethod[] }, flash: Flash | null = null, status = 200, cookies: readonly string[] = []): Response {
+export function mfaStepPage(s: Pick<Services, "config">, request: Request, c: { mfaToken: string; methods: readonly MfaMethod[] }, flash: Flash | null = null, status = 200, cookies: readonly string[] = []): Response {
   return page({ title: "Two-step sign-in", flash, status, cookies, body: mfaStepPageBody(c), script: mfaScriptUrl(s.config.server.publicUrl, request) });
 }
 
-/** {@link mfaStepPage} for a fresh challenge: sets its nonce cookie. */
-export function challengePage(s: Services, request: Request, c: SecondStepChallenge): Response {
-  return mfaStepPage(s, request, { mfaToken: c.body.mfa_token, methods: c.body.methods }, null, 200, [c.cookie]);
+/** {@link mfaStepPage} for a fresh challenge: sets its nonce cookie (or the `cookies` given, which carry it). */
+export function challengePage(s: Pick<Services, "config">, request: Request, c: SecondStepChallenge, cookies: readonly string[] = [c.cookie]): Response {
+  return mfaStepPage(s, request, { mfaToken: c.body.mfa_token, methods: c.body.methods }, null, 200, cookies);
 }
 
 /**

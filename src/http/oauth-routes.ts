@@ -17,6 +17,7 @@ import { beginMcpAuthorization, completeMcpAuthorization } from "../oauth/mcp-au
 import { backchannelLogout } from "../oauth/backchannel-logout.ts";
 import { publicBaseUrl } from "./public-base-url.ts";
 import { json } from "./respond.ts";
+import { challengePage } from "./mfa-page-routes.ts";
 import type { GroupsModule } from "../groups/groups-module.ts";
 
 /** A flow's answer as a 302 that is never cached. */
@@ -26,6 +27,11 @@ function redirect({ location, cookies }: OAuthRedirect): Response {
   return new Response(null, { status: 302, headers });
 }
 
+/** The callback's answer: the redirect, or — for a user with a second factor — its step (page). */
+function answer(s: Pick<Services, "config">, request: Request, r: OAuthRedirect): Response {
+  return r.challenge ? challengePage(s, request, r.challenge, r.cookies) : redirect(r);
+}
+
 /** See the module comment. */
 export function oauthRoutes(s: Pick<Services, "config" | "audit" | "store" | "log">, auth: AuthModule, oauth: OAuthModule, groups?: GroupsModule) {
   const d: OAuthFlowDeps = { auth, oauth, groups, audit: s.audit, trustedProxies: s.config.server.trustedProxies };
@@ -33,8 +39,8 @@ export function oauthRoutes(s: Pick<Services, "config" | "audit" | "store" | "lo
 
   return new Elysia({ name: "gatehouse.oauth" })
     .get("/oauth/:provider/login", async ({ params, request }) => redirect(await beginOAuthSignIn(d, params.provider, baseUrl(request))))
-    .get("/oauth/:provider/login/callback", async ({ params, request }) => redirect(await completeOAuthSignIn(d, request, params.provider)))
-    .get("/oauth/:provider/callback", async ({ params, request }) => redirect(await completeOAuthSignIn(d, request, params.provider)))
+    .get("/oauth/:provider/login/callback", async ({ params, request }) => answer(s, request, await completeOAuthSignIn(d, request, params.provider)))
+    .get("/oauth/:provider/callback", async ({ params, request }) => answer(s, request, await completeOAuthSignIn(d, request, params.provider)))
 
     .get("/api/v1/auths/oauth/token", async ({ request }) => {
       const p = await auth.current.resolve(request);

@@ -4,6 +4,7 @@
  * exchange, user, groups, access check, provider session, Gatehouse session. Each step answers
  * with the redirect to send; a refused login redirects to `/auth?error=<code>`.
  */
+import type { SecondStepChallenge } from "../auth/second-factor.ts";
 import type { AuthModule } from "../auth/auth-module.ts";
 import { NotFoundError } from "../auth/auth-errors.ts";
 import { COOKIE_OAUTH_ID_TOKEN, COOKIE_OAUTH_SESSION, setCookie } from "../auth/cookies.ts";
@@ -33,6 +34,8 @@ export interface OAuthFlowDeps {
 export interface OAuthRedirect {
   location: string;
   cookies: string[];
+  /** The user has a second factor: answer this step (with `cookies`) instead of redirecting. */
+  challenge?: SecondStepChallenge;
 }
 
 /** A refused login: audited, the transaction cookie cleared, back to the sign-in page with the code. */
@@ -88,6 +91,16 @@ export function completeOAuthSignIn(d: OAuthFlowDeps, request: Request, provider
     await auth.access.admit(user, "oauth");
     const dict = tokenDictFrom(login.tokenResponse, Math.floor(Date.now() / 1000));
     const sessionId = await oauth.sessions.create(user.id, providerName, dict);
+    // A user with a second factor is asked for it before any session exists. The provider session is
+    // kept (its cookie goes with the challenge), so the provider token is there once the step is done.
+    const challenge = await auth.secondFactor?.challenge(user, request, { method: "oauth", amr: ["oauth"] });
+    if (challenge) {
+      return {
+        location: pending.next,
+        challenge,
+        cookies: [challenge.cookie, setCookie(COOKIE_OAUTH_SESSION, sessionId, auth.cookies, { httpOnly: true }), oauth.transactions.clearCookie()],
+      };
+    }
     const issued = await auth.issuer.issue(user, {
       method: "oauth",
       userAgent: request.headers.get("user-agent"),
