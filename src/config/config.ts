@@ -83,6 +83,8 @@ export interface Config {
   readonly oauth: OAuthConfig;
   /** The WebSocket hub (`/ws`). */
   readonly ws: WsConfig;
+  /** Socket.IO on `/ws/socket.io` (Open WebUI's variable names). */
+  readonly socketio: SocketIoConfig;
   readonly openai: {
     readonly baseUrls: readonly string[];
     readonly keys: readonly string[];
@@ -111,6 +113,20 @@ export interface WsConfig {
   readonly sessionPoolTimeoutSeconds: number;
   /** How often the reaper (and local socket upkeep) runs. */
   readonly reaperIntervalMs: number;
+}
+
+/** Socket.IO at `/ws/socket.io`, on the same hub as `/ws` (Open WebUI's names and defaults). */
+export interface SocketIoConfig {
+  /** `GATEHOUSE_SOCKETIO`: serve `/ws/socket.io` at all. */
+  readonly enabled: boolean;
+  /** `ENABLE_WEBSOCKET_SUPPORT` (Open WebUI's): true → websocket only, false → HTTP long-polling only. */
+  readonly transports: readonly ("websocket" | "polling")[];
+  /** `WEBSOCKET_SERVER_PING_INTERVAL` (seconds in the variable). */
+  readonly pingIntervalMs: number;
+  /** `WEBSOCKET_SERVER_PING_TIMEOUT` (seconds in the variable). */
+  readonly pingTimeoutMs: number;
+  /** `CORS_ALLOW_ORIGIN` (Open WebUI's, `;`-separated): origins allowed to connect; `*` = any. */
+  readonly corsOrigins: readonly string[];
 }
 
 /**
@@ -199,6 +215,13 @@ export function loadConfig(env: Env): Config {
       maxBadFrames: int(env, "GATEHOUSE_WS_MAX_BAD_FRAMES", 5, 1, 1000),
       sessionPoolTimeoutSeconds: int(env, "GATEHOUSE_WS_SESSION_POOL_TIMEOUT_SECONDS", 120, 1, 86_400),
       reaperIntervalMs: int(env, "GATEHOUSE_WS_REAPER_INTERVAL_MS", 30_000, 100, 3_600_000),
+    },
+    socketio: {
+      enabled: bool(env, "GATEHOUSE_SOCKETIO", true),
+      transports: bool(env, "ENABLE_WEBSOCKET_SUPPORT", true) ? ["websocket"] : ["polling"],
+      pingIntervalMs: num(env, "WEBSOCKET_SERVER_PING_INTERVAL", 25, 1, 3600) * 1000,
+      pingTimeoutMs: num(env, "WEBSOCKET_SERVER_PING_TIMEOUT", 20, 1, 3600) * 1000,
+      corsOrigins: list(env, "CORS_ALLOW_ORIGIN", ";").length > 0 ? list(env, "CORS_ALLOW_ORIGIN", ";") : ["*"],
     },
     openai: {
       baseUrls,

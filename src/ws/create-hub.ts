@@ -18,6 +18,11 @@ export async function createWsHub(s: Services, auth: AuthModule, channels?: Chan
     trustedEmailHeader: s.config.auth.trustedEmailHeader,
   });
   await hub.start();
+  // The engine is Bun's (@socket.io/bun-engine); on Deno /ws/socket.io is not served (README).
+  if (s.config.socketio.enabled && "Bun" in globalThis) {
+    const { createSocketIoEndpoint } = await import("../socketio/socketio-server.ts");
+    hub.socketio = createSocketIoEndpoint(hub, s.config.socketio, s.log);
+  }
   s.lifecycle.onDrain(() => hub.drain());
   return hub;
 }
