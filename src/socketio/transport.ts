@@ -67,7 +67,12 @@ export class SocketIoTransport implements WsTransport {
       this.socket.conn.close();
       return;
     }
-    if (this.socket.connected) this.socket.emit("error", { code, message: reason });
+    if (this.socket.connected) {
+      // Requests still waiting (a refused user-join) get Open WebUI's empty ack before the disconnect.
+      for (const ack of this.#acks?.values() ?? []) ack();
+      this.#acks = null;
+      this.socket.emit("error", { code, message: reason });
+    }
     this.socket.disconnect(true);
   }
 

@@ -69,7 +69,7 @@ export class WsHub {
   constructor(private readonly d: WsHubDeps) {
     const c = d.config;
     this.limits = runtimeLimits(c);
-    this.metrics = createWsMetrics(d.registry, { counts: () => this.#sockets.counts() });
+    this.metrics = createWsMetrics(d.registry, { counts: (transport) => this.#sockets.countsOf(transport) });
     this.pool = new SessionPool(d.store);
     this.usage = new UsagePool(d.store);
     this.channels = d.channels;
@@ -154,7 +154,7 @@ export class WsHub {
     }
     conn.authTimer = setTimeout(() => {
       if (conn.state !== "anonymous") return;
-      this.metrics.authFailures.inc({ reason: "timeout" });
+      this.metrics.authFailures.inc({ reason: "timeout", transport: conn.kind });
       this.#end(conn, CLOSE.UNAUTHORIZED, "Unauthorized");
     }, this.d.config.authTimeoutMs);
     if (verified) {
@@ -180,7 +180,7 @@ export class WsHub {
   /** The runtime reports the socket closed (by either side). */
   closed(conn: WsConnection, code: number): void {
     if (conn.state === "closed") return;
-    this.metrics.closes.inc({ code: closeCodeLabel(code) });
+    this.metrics.closes.inc({ code: closeCodeLabel(code), transport: conn.kind });
     this.#cleanup(conn, true);
   }
 
@@ -204,7 +204,7 @@ export class WsHub {
   /** Sends one frame; a client past the backpressure limit is closed (1013). */
   send(conn: WsConnection, frame: string): boolean {
     if (!conn.open || !this.#push(conn, frame)) return false;
-    this.metrics.messagesOut.inc();
+    this.metrics.messagesOut[conn.kind].inc();
     return true;
   }
 
@@ -230,14 +230,14 @@ export class WsHub {
   async verify(token: string, trustedEmail: string | null): Promise<VerifiedToken> {
     const epoch = this.#watch.epoch;
     const result = await this.#authenticator.authenticate(token, trustedEmail);
-    if (!result.ok) this.metrics.authFailures.inc({ reason: result.reason });
+    if (!result.ok) this.metrics.authFailures.inc({ reason: result.reason, transport: "socketio" });
     return { result, epoch };
   }
 
   async #settle(conn: WsConnection, r: SocketAuthResult, epoch: number): Promise<{ id: string; name: string } | null> {
     if (!conn.open) return null;
     if (!r.ok) {
-      this.metrics.authFailures.inc({ reason: r.reason });
+      this.metrics.authFailures.inc({ reason: r.reason, transport: conn.kind });
       this.#end(conn, r.closeCode, r.closeCode === CLOSE.UNAUTHORIZED ? "Unauthorized" : "Try again later");
       return null;
     }
@@ -298,7 +298,7 @@ export class WsHub {
 
   #end(conn: WsConnection, code: number, reason: string, removeFromPool = true): void {
     if (conn.state === "closed") return;
-    this.metrics.closes.inc({ code: closeCodeLabel(code) });
+    this.metrics.closes.inc({ code: closeCodeLabel(code), transport: conn.kind });
     this.#cleanup(conn, removeFromPool);
     try {
       conn.transport.close(code, reason);

@@ -188,6 +188,9 @@ describe("/ws/socket.io with Open WebUI's client options, on two instances shari
     await connected(socket);
     const text = (await (await fetch(`${a.baseUrl}/metrics`)).text()).split("\n").filter((l) => l.startsWith("gatehouse_ws_")).join("\n");
     expect(text).toMatch(/gatehouse_ws_connections\{state="authenticated",transport="socketio"\} [1-9]/);
-    expect(text).toMatch(/gatehouse_ws_messages_total\{direction="out",transport="ws"\} [1-9]/);
+    expect(text).toMatch(/gatehouse_ws_messages_total\{direction="in",transport="socketio"\} [1-9]/);
+    expect(text).toMatch(/gatehouse_ws_messages_total\{direction="out",transport="socketio"\} [1-9]/);
+    expect(text).toMatch(/gatehouse_ws_closes_total\{code="4001",transport="socketio"\} [1-9]/);
+    expect(text).toMatch(/gatehouse_ws_auth_failures_total\{reason="timeout",transport="socketio"\} [1-9]/);
   });
 });
