@@ -21,7 +21,10 @@ export async function createWsHub(s: Services, auth: AuthModule, channels?: Chan
   // The engine is Bun's (@socket.io/bun-engine); on Deno /ws/socket.io is not served (README).
   if (s.config.socketio.enabled && "Bun" in globalThis) {
     const { createSocketIoEndpoint } = await import("../socketio/socketio-server.ts");
-    hub.socketio = createSocketIoEndpoint(hub, s.config.socketio, s.log);
+    const endpoint = createSocketIoEndpoint(hub, s.config.socketio, s.log);
+    hub.socketio = endpoint;
+    // Engine.IO sessions that never reached the hub (mid-handshake) are closed too.
+    s.lifecycle.onDrain(async () => endpoint.close());
   }
   s.lifecycle.onDrain(() => hub.drain());
   return hub;

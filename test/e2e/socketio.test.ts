@@ -182,6 +182,41 @@ describe("/ws/socket.io with Open WebUI's client options, on two instances shari
     expect(await r.json()).toEqual({ code: 4, message: "Transport not enabled" });
   });
 
+  test("polling (ENABLE_WEBSOCKET_SUPPORT=false): connect, user-join, emits from A, sign-out; websocket refused; after an instance restart the client reconnects and re-authenticates", async () => {
+    const env = {
+      DATABASE_URL: dbUrl, REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: prefix, WEBUI_SECRET_KEY: "sio-e2e-secret",
+      GATEHOUSE_LOG_LEVEL: "warn", ENABLE_WEBSOCKET_SUPPORT: "false", GATEHOUSE_SHUTDOWN_DRAIN_DELAY_MS: "0",
+    };
+    let c = await startServerProcess(env, WS_SERVER_FIXTURE);
+    procs.push(c);
+    const u = await signUp(a, "polling@example.com");
+    const { socket, seen } = sio(c, u.token, ["polling"]);
+    await connected(socket);
+    expect(socket.io.engine.transport.name).toBe("polling");
+    expect(await request(socket, "user-join", { auth: { token: u.token } })).toEqual({ id: u.id, name: "polling" });
+    expect((await emit(a, { to: "user", target: u.id, event: "events", data: "over polling" })).status).toBe(200);
+    await within(3000, () => received(seen, "events").includes("over polling"));
+    const ws = sio(c, u.token, ["websocket"]);
+    await refused(ws.socket);
+    ws.socket.close();
+
+    // Restart C on the same port: the client is dropped (not told to stay away), reconnects, and is authenticated again.
+    const [first] = await poolOf(u.id);
+    c.kill("SIGTERM");
+    expect(await c.exited).toBe(0);
+    await within(2000, () => seen.disconnects.length === 1);
+    expect(seen.disconnects).toEqual(["transport close"]);
+    c = await startServerProcess({ ...env, PORT: String(c.port) }, WS_SERVER_FIXTURE);
+    procs.push(c);
+    await within(10_000, () => seen.connects === 2);
+    await within(2000, async () => (await poolOf(u.id)).some((e) => e["sid"] !== first!["sid"]));
+
+    const started = performance.now();
+    expect((await fetch(`${a.baseUrl}/api/v1/auths/signout`, { headers: { authorization: `Bearer ${u.token}` } })).status).toBe(200);
+    await within(1000 - (performance.now() - started), () => seen.disconnects.length === 2);
+    expect(seen.disconnects[1]).toBe("io server disconnect");
+  });
+
   test("metrics count Socket.IO sockets by transport", async () => {
     const u = await signUp(a, "metrics@example.com");
     const { socket } = sio(a, u.token);
