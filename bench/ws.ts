@@ -19,6 +19,7 @@
  * event dispatch for every socket, all on the same machine.
  */
 import { parseArgs } from "node:util";
+import { loadavg } from "node:os";
 import { ensureBinaries, startPostgres, startRedis, stopAll } from "../test/harness/services.ts";
 import { startServerProcess, WS_SERVER_FIXTURE, type ServerProcess } from "../test/helpers/server-process.ts";
 import { io, type Socket } from "socket.io-client";
@@ -103,6 +104,8 @@ interface ModeResult {
   closedWhileConnecting: Record<string, number>;
   serverCounters: string[];
   connectSeconds: number;
+  /** The machine's 1-minute load average when the mode started (the machine may be shared). */
+  loadAverage: number;
   server: { rssBefore: number; rssHeld: number; heapBefore: number; heapHeld: number };
   perSocketBytes: { rss: number; heap: number };
   broadcast: { rounds: Array<{ reached: number; p50: number; p99: number; max: number; serverLocal: number }>; p50: number; p99: number; max: number };
@@ -124,6 +127,8 @@ const md = [
   `One Gatehouse process per mode (Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores shared with the client${modes.length > 1 ? " and, during this run, with other developers' work" : ""}) on real Postgres and Redis; sockets authenticated at connect (raw: \`?token=\`; Socket.IO: handshake \`auth.token\`, websocket transport, socket.io-client ${modes.includes("socketio") ? "4.x, one connection per client" : ""}), ${userCount} users, opened in batches of ${batchSize}.`,
   "Memory is the server's growth after a forced GC, divided by the sockets held. Broadcast latency runs from just before the emit request to each frame's arrival at the client (HTTP call + fan-out + the client's own dispatch of every frame on the same machine; socket.io-client decodes every packet, so its side costs more); the first round is a warm-up.",
   "",
+  `Load average (1 min) when each mode started: ${results.map((r) => `${label[r.mode]} ${r.loadAverage.toFixed(1)}`).join(", ")}.`,
+  "",
   table(["transport", "sockets asked", "authenticated sockets held", "connect time", "server RSS held", "RSS per socket", "JS heap per socket", "broadcast p50 ms", "broadcast p99 ms"], results.map((r) => [
     label[r.mode], target, r.held, `${r.connectSeconds.toFixed(1)} s`, `${mb(r.server.rssBefore)} → ${mb(r.server.rssHeld)} MiB`,
     `${(r.perSocketBytes.rss / 1024).toFixed(1)} KiB`, `${(r.perSocketBytes.heap / 1024).toFixed(2)} KiB`, r.broadcast.p50.toFixed(1), r.broadcast.p99.toFixed(1),
@@ -142,6 +147,7 @@ writeResults(name, { machine: machine(), asked: target, users: userCount, batch:
 
 /** Starts a fresh server, opens `target` sockets of `mode`, measures memory and broadcast latency, and stops it. */
 async function measure(mode: Mode): Promise<ModeResult> {
+  const loadAverage = loadavg()[0]!;
   let server: ServerProcess | null = null;
   const sockets: Held[] = [];
   try {
@@ -211,7 +217,7 @@ async function measure(mode: Mode): Promise<ModeResult> {
       await Bun.sleep(500);
     }
     return {
-      mode, held: held.authenticated, stopReason, closedWhileConnecting: { ...closes }, serverCounters, connectSeconds,
+      mode, loadAverage, held: held.authenticated, stopReason, closedWhileConnecting: { ...closes }, serverCounters, connectSeconds,
       server: { rssBefore: before.rss, rssHeld: held.rss, heapBefore: before.heapUsed, heapHeld: held.heapUsed },
       perSocketBytes: { rss: Math.round(perSocketRss), heap: Math.round(perSocketHeap) },
       broadcast: { rounds: roundResults, p50: pct(all, 50), p99: pct(all, 99), max: Math.max(...all) },

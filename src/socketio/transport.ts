@@ -7,7 +7,12 @@ interface DecodedFrame {
   event: string;
   id?: number;
   data: unknown;
+  /** The Socket.IO packet, encoded once for every socket the frame goes to. */
+  encoded?: unknown[];
 }
+
+/** socket.io-parser's EVENT packet type. */
+const EVENT = 2;
 
 /** Acks awaited by the client, keyed by the local frame id the hub answers with. */
 type Ack = (...args: unknown[]) => void;
@@ -42,7 +47,9 @@ export class SocketIoTransport implements WsTransport {
     if (this.#buffered() > this.backpressureLimitBytes) return "dropped";
     const f = decode(text);
     if (f.id === undefined) {
-      this.socket.emit(f.event, f.data);
+      // Encoded once per frame, as socket.io's own broadcasts do (adapters write pre-encoded packets this way).
+      f.encoded ??= this.socket.nsp.server.encoder.encode({ type: EVENT, data: [f.event, f.data], nsp: this.socket.nsp.name });
+      this.socket.client._packet(f.encoded as never, { preEncoded: true });
       return "sent";
     }
     const ack = this.#acks?.get(f.id);
