@@ -19,7 +19,7 @@ import { FrameDispatcher, type EventHandler, type HandlerOptions } from "./frame
 import { registerCoreEvents } from "./core-events.ts";
 import { CLOSE, errorFrame } from "./protocol.ts";
 import type { ChannelAccess } from "./channel-access.ts";
-import type { SocketIoEndpoint } from "../socketio/endpoint.ts";
+import type { SocketIoEndpoint } from "./socketio-endpoint.ts";
 import { runtimeLimits, type RuntimeLimits, type SocketSeed, type WsTransport } from "./transport.ts";
 
 /** A token checked by {@link WsHub.verify}, with the revocation epoch it was checked at. */
@@ -55,7 +55,7 @@ export class WsHub {
   readonly channels: ChannelAccess;
   /** The trusted-proxy email header (lower case), read from upgrade requests when configured. */
   readonly trustedEmailHeader: string | null;
-  /** Socket.IO at `/ws/socket.io` over this hub, when the runtime serves it (src/socketio). */
+  /** Socket.IO at `/ws/socket.io` over this hub, when the runtime serves it (src/ws/socketio-*.ts). */
   socketio: SocketIoEndpoint | null = null;
   readonly #sockets = new SocketRegistry();
   readonly #emitter: Emitter;

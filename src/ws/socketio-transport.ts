@@ -1,6 +1,6 @@
 import type { Socket } from "socket.io";
-import type { WsTransport } from "../ws/transport.ts";
-import { CLOSE } from "../ws/protocol.ts";
+import type { WsTransport } from "./transport.ts";
+import { CLOSE } from "./protocol.ts";
 
 /** A server frame of the hub's protocol, decoded back into an event for Socket.IO. */
 interface DecodedFrame {

@@ -2,10 +2,10 @@ import { Server as Engine } from "@socket.io/bun-engine";
 import { Server, type Socket } from "socket.io";
 import type { SocketIoConfig } from "../config/config.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { WsHub } from "../ws/hub.ts";
-import { CLOSE } from "../ws/protocol.ts";
-import type { SocketIoEndpoint } from "./endpoint.ts";
-import { SocketIoTransport } from "./transport.ts";
+import type { WsHub } from "./hub.ts";
+import { CLOSE } from "./protocol.ts";
+import type { SocketIoEndpoint } from "./socketio-endpoint.ts";
+import { SocketIoTransport } from "./socketio-transport.ts";
 
 /** Open WebUI's path. */
 export const SOCKETIO_PATH = "/ws/socket.io";
@@ -13,7 +13,7 @@ export const SOCKETIO_PATH = "/ws/socket.io";
 /**
  * Socket.IO (Engine.IO v4, protocol 5) at `/ws/socket.io` on Bun, with the official
  * `socket.io` server over `@socket.io/bun-engine`. Every Socket.IO socket becomes a socket
- * of the `/ws` hub (src/socketio/transport.ts), so authentication, rooms, cross-instance
+ * of the `/ws` hub (src/ws/socketio-transport.ts), so authentication, rooms, cross-instance
  * delivery, revocation, the session pool and the caps are the hub's, shared with `/ws`.
  *
  * A handshake `auth: {token}` is verified before the socket connects: a refused token gets
