@@ -219,8 +219,9 @@ export function loadConfig(env: Env): Config {
     socketio: {
       enabled: bool(env, "GATEHOUSE_SOCKETIO", true),
       transports: bool(env, "ENABLE_WEBSOCKET_SUPPORT", true) ? ["websocket"] : ["polling"],
-      pingIntervalMs: num(env, "WEBSOCKET_SERVER_PING_INTERVAL", 25, 1, 3600) * 1000,
-      pingTimeoutMs: num(env, "WEBSOCKET_SERVER_PING_TIMEOUT", 20, 1, 3600) * 1000,
+      // At most 200 s: a long-poll waits up to one ping interval, and Bun ends idle HTTP requests at 255 s.
+      pingIntervalMs: num(env, "WEBSOCKET_SERVER_PING_INTERVAL", 25, 1, 200) * 1000,
+      pingTimeoutMs: num(env, "WEBSOCKET_SERVER_PING_TIMEOUT", 20, 1, 200) * 1000,
       corsOrigins: list(env, "CORS_ALLOW_ORIGIN", ";").length > 0 ? list(env, "CORS_ALLOW_ORIGIN", ";") : ["*"],
     },
     openai: {

@@ -25,7 +25,7 @@ describe("/ws/socket.io with Open WebUI's client options, on two instances shari
     const env = {
       DATABASE_URL: dbUrl, REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: prefix, WEBUI_SECRET_KEY: "sio-e2e-secret",
       ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user", GATEHOUSE_LOG_LEVEL: "warn",
-      GATEHOUSE_WS_AUTH_TIMEOUT_MS: "1500", DATABASE_USER_ACTIVE_STATUS_UPDATE_INTERVAL: "1",
+      GATEHOUSE_WS_AUTH_TIMEOUT_MS: "1500", DATABASE_USER_ACTIVE_STATUS_UPDATE_INTERVAL: "1", GATEHOUSE_WS_MAX_SOCKETS_PER_USER: "3",
     };
     [a, b] = await Promise.all([startServerProcess(env, WS_SERVER_FIXTURE), startServerProcess(env, WS_SERVER_FIXTURE)]);
     procs.push(a, b);
@@ -117,6 +117,22 @@ describe("/ws/socket.io with Open WebUI's client options, on two instances shari
     expect((await emit(a, { to: "user", target: u.id, event: "events", data: "both" })).status).toBe(200);
     expect((await raw.event("events")).data).toBe("both");
     await within(2000, () => received(seen, "events").includes("both"));
+  });
+
+  test("GATEHOUSE_WS_MAX_SOCKETS_PER_USER counts /ws and Socket.IO sockets together: the one too many is disconnected (1008)", async () => {
+    const u = await signUp(a, "cap@example.com");
+    const raw = await TestSocket.open(wsUrl(a.baseUrl, u.token));
+    clients.push(raw);
+    const first = sio(a, u.token);
+    const second = sio(a, u.token);
+    await Promise.all([connected(first.socket), connected(second.socket)]);
+    await within(2000, async () => (await poolOf(u.id)).length === 3);
+    const extra = sio(a, u.token);
+    await within(2000, () => extra.seen.disconnects.length === 1);
+    expect(extra.seen.disconnects).toEqual(["io server disconnect"]);
+    expect(received(extra.seen, "error")).toEqual([{ code: "ERR_WS_TOO_MANY_SOCKETS", message: "Too many open sockets for this user" }, { code: 1008, message: "Too many sockets" }]);
+    expect(raw.isOpen && first.socket.connected && second.socket.connected).toBe(true);
+    expect(await poolOf(u.id)).toHaveLength(3);
   });
 
   test("sign-out on A disconnects the client on B within one second (error 4001, io server disconnect); a reconnect with that token gets connect_error", async () => {
