@@ -11,6 +11,9 @@ interface DecodedFrame {
   encoded?: unknown[];
 }
 
+/** Acks one socket may have outstanding (the hub holds at most 64 frames per socket). */
+const MAX_PENDING_ACKS = 64;
+
 /** socket.io-parser's EVENT packet type. */
 const EVENT = 2;
 
@@ -38,7 +41,14 @@ export class SocketIoTransport implements WsTransport {
     const last = args[args.length - 1];
     if (typeof last !== "function") return JSON.stringify({ event, data: args[0] });
     const id = this.#nextId++;
-    (this.#acks ??= new Map()).set(id, last as Ack);
+    const acks = (this.#acks ??= new Map());
+    // Frames refused before dispatch (oversize) are answered without an id: bound what waits.
+    if (acks.size >= MAX_PENDING_ACKS) {
+      const [oldest, ack] = acks.entries().next().value!;
+      acks.delete(oldest);
+      ack();
+    }
+    acks.set(id, last as Ack);
     return JSON.stringify({ event, data: args.length > 1 ? args[0] : null, id });
   }
 

@@ -26,6 +26,7 @@ describe("/ws/socket.io with Open WebUI's client options, on two instances shari
       DATABASE_URL: dbUrl, REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: prefix, WEBUI_SECRET_KEY: "sio-e2e-secret",
       ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user", GATEHOUSE_LOG_LEVEL: "warn",
       GATEHOUSE_WS_AUTH_TIMEOUT_MS: "1500", DATABASE_USER_ACTIVE_STATUS_UPDATE_INTERVAL: "1", GATEHOUSE_WS_MAX_SOCKETS_PER_USER: "3",
+      GATEHOUSE_WS_MAX_PAYLOAD: "4096", GATEHOUSE_WS_MAX_BAD_FRAMES: "3",
     };
     [a, b] = await Promise.all([startServerProcess(env, WS_SERVER_FIXTURE), startServerProcess(env, WS_SERVER_FIXTURE)]);
     procs.push(a, b);
@@ -133,6 +134,18 @@ describe("/ws/socket.io with Open WebUI's client options, on two instances shari
     expect(received(extra.seen, "error")).toEqual([{ code: "ERR_WS_TOO_MANY_SOCKETS", message: "Too many open sockets for this user" }, { code: 1008, message: "Too many sockets" }]);
     expect(raw.isOpen && first.socket.connected && second.socket.connected).toBe(true);
     expect(await poolOf(u.id)).toHaveLength(3);
+  });
+
+  test("oversize events get error events and, repeated, a disconnect (1009), as on /ws; pending acks are answered empty", async () => {
+    const u = await signUp(a, "oversize@example.com");
+    const { socket, seen } = sio(a, u.token);
+    await connected(socket);
+    const acks = [1, 2, 3].map(() => socket.timeout(3000).emitWithAck("heartbeat", { pad: "x".repeat(5000) }).catch((e: Error) => e.message));
+    await within(2000, () => seen.disconnects.length === 1);
+    const errors = received(seen, "error") as Array<{ code: unknown }>;
+    expect(errors.map((e) => e.code)).toEqual(["ERR_WS_FRAME_TOO_LARGE", "ERR_WS_FRAME_TOO_LARGE", "ERR_WS_FRAME_TOO_LARGE", 1009]);
+    expect(await Promise.all(acks)).toEqual([undefined, undefined, undefined]);
+    expect((await fetch(`${a.baseUrl}/livez`)).status).toBe(200);
   });
 
   test("sign-out on A disconnects the client on B within one second (error 4001, io server disconnect); a reconnect with that token gets connect_error", async () => {
