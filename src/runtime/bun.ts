@@ -24,7 +24,7 @@ export function serveBun(fetch: FetchHandler, opts: { host: string; port: number
     idleTimeout: 255,
     fetch(request, server) {
       recordPeerAddress(request, server.requestIP(request)?.address);
-      if (ws?.socketio?.matches(new URL(request.url).pathname)) return ws.socketio.handle(request, server);
+      if (ws?.socketio?.matches(request.url)) return ws.socketio.handle(request, server);
       if (ws && isWsUpgrade(ws, request)) {
         const seed = acceptUpgrade(ws, request);
         if (seed instanceof Response) return seed;

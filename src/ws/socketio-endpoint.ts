@@ -6,8 +6,8 @@
 export interface SocketIoEndpoint {
   /** `/ws/socket.io` (a trailing slash is accepted too: clients add one). */
   readonly path: string;
-  /** True when `pathname` is this endpoint's. */
-  matches(pathname: string): boolean;
+  /** True when the request URL's path is this endpoint's (cheap for every other request). */
+  matches(url: string): boolean;
   /** Serves an Engine.IO request (handshake, long-poll, or upgrade through `server`). */
   handle(request: Request, server: unknown): Promise<Response>;
   readonly websocket: {

@@ -66,7 +66,8 @@ export function createSocketIoEndpoint(hub: WsHub, config: SocketIoConfig, log: 
   type BunWs = Parameters<Engine["onWebSocketOpen"]>[0];
   return {
     path: SOCKETIO_PATH,
-    matches: (pathname) => paths.has(pathname),
+    // Every HTTP request passes here: a substring test first, a URL parse only for likely hits.
+    matches: (url) => url.includes(SOCKETIO_PATH) && paths.has(new URL(url).pathname),
     handle: (request, server) => engine.handleRequest(request, server as Parameters<Engine["handleRequest"]>[1]),
     websocket: {
       open: (ws) => engine.onWebSocketOpen(ws as BunWs),
