@@ -35,6 +35,7 @@ export function createSocketIoEndpoint(hub: WsHub, config: SocketIoConfig, log: 
 
   io.use((socket, next) => {
     const token = tokenOf(socket.handshake.auth);
+    forgetCredentials(socket);
     if (token === null) return next();
     hub.verify(token, trustedEmailOf(hub, socket)).then(
       (verified) => {
@@ -54,7 +55,7 @@ export function createSocketIoEndpoint(hub: WsHub, config: SocketIoConfig, log: 
 
   io.on("connection", (socket) => {
     const verified = socket.data.verified;
-    // The claims are the hub's from here on; the socket keeps nothing of the token.
+    // The claims are the hub's from here on; the socket keeps nothing of the token (see forgetCredentials).
     socket.data.verified = undefined;
     const transport = new SocketIoTransport(socket, hub.limits.backpressureLimitBytes);
     const conn = hub.open(transport, { token: null, trustedEmail: trustedEmailOf(hub, socket) }, verified);
@@ -89,6 +90,17 @@ async function admit(request: Request, hub: WsHub, config: SocketIoConfig): Prom
   if (!(config.transports as readonly string[]).includes(transport ?? "")) throw "Transport not enabled";
   const origin = request.headers.get("origin");
   if (origin !== null && !config.corsOrigins.includes("*") && !config.corsOrigins.includes(origin)) throw "Origin not allowed";
+}
+
+/**
+ * Drops the credentials socket.io would keep for the socket's lifetime (`handshake.auth`, and
+ * the `token` cookie and `Authorization` header of the handshake request): the hub keeps only
+ * the token's `jti`, `iat` and `exp`, as on `/ws`.
+ */
+function forgetCredentials(socket: Socket): void {
+  socket.handshake.auth = {};
+  delete socket.handshake.headers.cookie;
+  delete socket.handshake.headers.authorization;
 }
 
 /** The trusted-proxy email header of the handshake, when that header is configured. */
