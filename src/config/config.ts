@@ -103,6 +103,8 @@ export interface Config {
   readonly mfa: MfaConfig;
   /** The WebSocket hub (`/ws`). */
   readonly ws: WsConfig;
+  /** Socket.IO on `/ws/socket.io` (Open WebUI's variable names). */
+  readonly socketio: SocketIoConfig;
   readonly openai: {
     readonly baseUrls: readonly string[];
     readonly keys: readonly string[];
@@ -154,6 +156,20 @@ export interface WsConfig {
   readonly anonPerClient: number;
   /** Sockets still waiting to authenticate allowed on this instance in all. */
   readonly anonMax: number;
+}
+
+/** Socket.IO at `/ws/socket.io`, on the same hub as `/ws` (Open WebUI's names and defaults). */
+export interface SocketIoConfig {
+  /** `GATEHOUSE_SOCKETIO`: serve `/ws/socket.io` at all. */
+  readonly enabled: boolean;
+  /** `ENABLE_WEBSOCKET_SUPPORT` (Open WebUI's): true → websocket only, false → HTTP long-polling only. */
+  readonly transports: readonly ("websocket" | "polling")[];
+  /** `WEBSOCKET_SERVER_PING_INTERVAL` (seconds in the variable). */
+  readonly pingIntervalMs: number;
+  /** `WEBSOCKET_SERVER_PING_TIMEOUT` (seconds in the variable). */
+  readonly pingTimeoutMs: number;
+  /** `CORS_ALLOW_ORIGIN` (Open WebUI's, `;`-separated): origins allowed to connect; `*` = any. */
+  readonly corsOrigins: readonly string[];
 }
 
 /**
@@ -256,6 +272,14 @@ export function loadConfig(env: Env): Config {
       reaperIntervalMs: int(env, "GATEHOUSE_WS_REAPER_INTERVAL_MS", 30_000, 100, 3_600_000),
       anonPerClient: int(env, "GATEHOUSE_WS_ANON_PER_CLIENT", 64, 1, 1_000_000),
       anonMax: int(env, "GATEHOUSE_WS_ANON_MAX", 1024, 1, 10_000_000),
+    },
+    socketio: {
+      enabled: bool(env, "GATEHOUSE_SOCKETIO", true),
+      transports: bool(env, "ENABLE_WEBSOCKET_SUPPORT", true) ? ["websocket"] : ["polling"],
+      // At most 200 s: a long-poll waits up to one ping interval, and Bun ends idle HTTP requests at 255 s.
+      pingIntervalMs: num(env, "WEBSOCKET_SERVER_PING_INTERVAL", 25, 1, 200) * 1000,
+      pingTimeoutMs: num(env, "WEBSOCKET_SERVER_PING_TIMEOUT", 20, 1, 200) * 1000,
+      corsOrigins: list(env, "CORS_ALLOW_ORIGIN", ";").length > 0 ? list(env, "CORS_ALLOW_ORIGIN", ";") : ["*"],
     },
     openai: {
       baseUrls,

@@ -1,9 +1,18 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 
+/** How a socket reached the hub: raw `/ws` or Socket.IO at `/ws/socket.io`. */
+export type WsTransportKind = "ws" | "socketio";
+
+/** The `transport` label values, in a fixed order. */
+export const WS_TRANSPORT_KINDS: readonly WsTransportKind[] = ["ws", "socketio"];
+
 /** What the connection gauge reads at scrape time. */
 export interface WsConnectionProbe {
-  counts(): { authenticated: number; anonymous: number };
+  counts(transport: WsTransportKind): { authenticated: number; anonymous: number };
 }
+
+/** A counter pre-bound per transport: one `inc(n)` per broadcast and transport, not per socket. */
+export type PerTransport = Record<WsTransportKind, { inc(n?: number): void }>;
 
 /** Why an authentication attempt on a socket failed: a fixed set, never a user id or token. */
 export type WsAuthFailureReason =
@@ -12,12 +21,11 @@ export type WsAuthFailureReason =
 
 /** The WebSocket hub's metric set. Labels are bounded (fixed words and known close codes). */
 export interface WsMetrics {
-  connections: Gauge<"state">;
-  /** Pre-bound children: one `inc(n)` per broadcast, not per socket. */
-  messagesIn: { inc(n?: number): void };
-  messagesOut: { inc(n?: number): void };
-  authFailures: Counter<"reason">;
-  closes: Counter<"code">;
+  connections: Gauge<"state" | "transport">;
+  messagesIn: PerTransport;
+  messagesOut: PerTransport;
+  authFailures: Counter<"reason" | "transport">;
+  closes: Counter<"code" | "transport">;
   reaped: Counter;
   deliveryErrors: Counter;
 }
@@ -35,31 +43,35 @@ export function createWsMetrics(registry: Registry, probe: WsConnectionProbe): W
   const registers = [registry];
   const messages = new Counter({
     name: "gatehouse_ws_messages_total",
-    help: "WebSocket frames received (in) and sent (out, one per socket reached)",
-    labelNames: ["direction"], registers,
+    help: "WebSocket frames received (in) and sent (out, one per socket reached), by transport",
+    labelNames: ["direction", "transport"], registers,
   });
+  const perTransport = (direction: string) =>
+    Object.fromEntries(WS_TRANSPORT_KINDS.map((t) => [t, messages.labels(direction, t)])) as PerTransport;
   return {
     connections: new Gauge({
       name: "gatehouse_ws_connections",
-      help: "Open WebSocket connections on this instance, by state",
-      labelNames: ["state"], registers,
+      help: "Open WebSocket connections on this instance, by state and transport (ws = /ws, socketio = /ws/socket.io)",
+      labelNames: ["state", "transport"], registers,
       collect() {
-        const c = probe.counts();
-        this.set({ state: "authenticated" }, c.authenticated);
-        this.set({ state: "anonymous" }, c.anonymous);
+        for (const transport of WS_TRANSPORT_KINDS) {
+          const c = probe.counts(transport);
+          this.set({ state: "authenticated", transport }, c.authenticated);
+          this.set({ state: "anonymous", transport }, c.anonymous);
+        }
       },
     }),
-    messagesIn: messages.labels("in"),
-    messagesOut: messages.labels("out"),
+    messagesIn: perTransport("in"),
+    messagesOut: perTransport("out"),
     authFailures: new Counter({
       name: "gatehouse_ws_auth_failures_total",
-      help: "WebSocket authentication attempts refused, by reason",
-      labelNames: ["reason"], registers,
+      help: "WebSocket authentication attempts refused, by reason and transport",
+      labelNames: ["reason", "transport"], registers,
     }),
     closes: new Counter({
       name: "gatehouse_ws_closes_total",
-      help: "WebSocket connections closed, by close code (other = a code not listed)",
-      labelNames: ["code"], registers,
+      help: "WebSocket connections closed, by close code (other = a code not listed) and transport",
+      labelNames: ["code", "transport"], registers,
     }),
     reaped: new Counter({
       name: "gatehouse_ws_session_pool_reaped_total",

@@ -19,6 +19,7 @@ export function serveBun(fetch: FetchHandler, opts: ServeOptions, ws?: WsEndpoin
     idleTimeout: 255,
     fetch(request, server) {
       recordPeerAddress(request, server.requestIP(request)?.address);
+      if (ws?.socketio?.matches(request.url)) return ws.socketio.handle(request, server);
       if (ws && isWsUpgrade(ws, request)) {
         const seed = acceptUpgrade(ws, request);
         if (seed instanceof Response) return seed;
@@ -41,6 +42,8 @@ export function serveBun(fetch: FetchHandler, opts: ServeOptions, ws?: WsEndpoin
 interface SocketData {
   seed: SocketSeed | null;
   conn: WsConnection | null;
+  /** Set instead (by @socket.io/bun-engine) on Socket.IO's WebSockets. */
+  transport?: unknown;
 }
 
 /** The hub's transport over a Bun socket: one small object per socket. */
@@ -66,15 +69,18 @@ function bunWebSocket(ws: WsEndpoint | undefined): WebSocketHandler<SocketData> 
     idleTimeout: ws.limits.idleTimeoutSeconds,
     sendPings: true,
     open(socket) {
+      if (socket.data.transport) return ws.socketio?.websocket.open(socket);
       const seed = socket.data.seed!;
       // The token is used once by the hub and not kept on the socket.
       socket.data.seed = null;
       socket.data.conn = ws.open(new BunTransport(socket), seed);
     },
     message(socket, message) {
+      if (socket.data.transport) return ws.socketio?.websocket.message(socket, message);
       if (socket.data.conn) ws.message(socket.data.conn, message);
     },
-    close(socket, code) {
+    close(socket, code, reason) {
+      if (socket.data.transport) return ws.socketio?.websocket.close(socket, code, reason);
       if (socket.data.conn) ws.closed(socket.data.conn, code);
     },
   };

@@ -1,4 +1,5 @@
 import type { WsTransport } from "./transport.ts";
+import type { WsTransportKind } from "../observability/ws-metrics.ts";
 
 /** Lifecycle of a socket. */
 export type ConnectionState = "anonymous" | "authenticated" | "closed";
@@ -32,6 +33,11 @@ export class WsConnection {
     /** The trusted-proxy email of the upgrade request, re-checked on every user-join. */
     readonly trustedEmail: string | null,
   ) {}
+
+  /** The metrics' `transport` label. */
+  get kind(): WsTransportKind {
+    return this.transport.kind ?? "ws";
+  }
 
   get open(): boolean {
     return this.state !== "closed";

@@ -2,11 +2,13 @@ import type { ActivityRecorder } from "../auth/activity.ts";
 import type { WsConfig } from "../config/config.ts";
 import type { WsHub } from "./hub.ts";
 import { WsBadRequestError } from "./ws-errors.ts";
+import { UsagePool } from "./usage-pool.ts";
 
 /**
  * Open WebUI's socket events: `user-join` (authenticate; ack `{id, name}`), `heartbeat`
  * (refresh the session_pool entry, throttled, and note activity), `join-channels`
- * (join the `channel:{id}` rooms the user may see; ack `{channels}`).
+ * (join the `channel:{id}` rooms the user may see; ack `{channels}`), `usage {model}`
+ * (mark the socket as using a model in `usage_pool`, removed when it closes).
  */
 export function registerCoreEvents(hub: WsHub, activity: ActivityRecorder, config: Pick<WsConfig, "sessionPoolTimeoutSeconds">): void {
   const heartbeatThrottleMs = Math.min(10_000, (config.sessionPoolTimeoutSeconds * 1000) / 4);
@@ -20,6 +22,15 @@ export function registerCoreEvents(hub: WsHub, activity: ActivityRecorder, confi
   hub.on("heartbeat", (conn) => {
     hub.touch(conn, heartbeatThrottleMs);
     activity.note(conn.userId!, conn.jti ?? undefined);
+    return null;
+  });
+
+  hub.on("usage", async (conn, data) => {
+    const model = (data as { model?: unknown } | null | undefined)?.model;
+    if (!UsagePool.valid(model)) throw new WsBadRequestError('usage needs {"model": "<model id>"}');
+    if (!(await hub.usage.mark(conn.id, model))) throw new WsBadRequestError("Too many models marked in use by this socket");
+    // Closed while marking: its close-time cleanup may have run before the mark landed.
+    if (!conn.open) await hub.usage.forget(conn.id);
     return null;
   });
 

@@ -21,6 +21,14 @@ export async function createWsHub(s: Services, auth: AuthModule, channels?: Chan
   });
   registerCoreEvents(hub, auth.activity, s.config.ws);
   await hub.start();
+  // The engine is Bun's (@socket.io/bun-engine); on Deno /ws/socket.io is not served (README).
+  if (s.config.socketio.enabled && "Bun" in globalThis) {
+    const { createSocketIoEndpoint } = await import("./socketio-server.ts");
+    const endpoint = createSocketIoEndpoint(hub, s.config.socketio, s.log);
+    hub.socketio = endpoint;
+    // Engine.IO sessions that never reached the hub (mid-handshake) are closed too.
+    s.lifecycle.onDrain(async () => endpoint.close());
+  }
   s.lifecycle.onDrain(() => hub.drain());
   return hub;
 }

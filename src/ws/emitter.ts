@@ -61,9 +61,15 @@ export class Emitter {
 
   /** Sends an already serialised frame to the authenticated sockets of `target` here. */
   deliver(target: DeliveryTarget, frame: string): number {
-    let n = 0;
-    for (const conn of this.d.sockets.members(target)) if (conn.state === "authenticated" && this.d.push(conn, frame)) n++;
-    this.d.metrics.messagesOut.inc(n);
-    return n;
+    let ws = 0;
+    let socketio = 0;
+    for (const conn of this.d.sockets.members(target)) {
+      if (conn.state !== "authenticated" || !this.d.push(conn, frame)) continue;
+      if (conn.transport.kind === "socketio") socketio++;
+      else ws++;
+    }
+    this.d.metrics.messagesOut.ws.inc(ws);
+    this.d.metrics.messagesOut.socketio.inc(socketio);
+    return ws + socketio;
   }
 }

@@ -51,7 +51,7 @@ export class FrameDispatcher {
 
   receive(conn: WsConnection, raw: string | ArrayBuffer | Uint8Array): void {
     if (!conn.open) return;
-    this.metrics.messagesIn.inc();
+    this.metrics.messagesIn[conn.kind].inc();
     if (typeof raw !== "string") return this.#strike(conn, "ERR_WS_BINARY_FRAME", false);
     if (exceedsBytes(raw, this.config.maxPayloadBytes)) return this.#strike(conn, "ERR_WS_FRAME_TOO_LARGE", true);
     if (conn.held) {

@@ -10,15 +10,23 @@ import { WsConnection } from "./connection.ts";
 import { SocketRegistry } from "./socket-registry.ts";
 import { SessionPool, poolUser, type PoolUser } from "./session-pool.ts";
 import { PoolReaper } from "./pool-reaper.ts";
+import { UsagePool } from "./usage-pool.ts";
 import { Upkeep } from "./upkeep.ts";
 import { Emitter, type EmitResult } from "./emitter.ts";
 import { SessionWatch } from "./session-watch.ts";
-import { SocketAuthenticator } from "./socket-auth.ts";
+import { SocketAuthenticator, type SocketAuthResult } from "./socket-auth.ts";
 import { FrameDispatcher, type EventHandler, type HandlerOptions } from "./frame-dispatch.ts";
 import { CLOSE, errorFrame } from "./protocol.ts";
 import { AnonymousSocketCap } from "./anonymous-cap.ts";
 import type { ChannelAccess } from "./channel-access.ts";
+import type { SocketIoEndpoint } from "./socketio-endpoint.ts";
 import { runtimeLimits, type RuntimeLimits, type SocketSeed, type WsTransport } from "./transport.ts";
+
+/** A token checked by {@link WsHub.verify}, with the revocation epoch it was checked at. */
+export interface VerifiedToken {
+  result: SocketAuthResult;
+  epoch: number;
+}
 
 /** What the hub is built on. */
 export interface WsHubDeps {
@@ -45,10 +53,13 @@ export class WsHub {
   readonly limits: RuntimeLimits;
   readonly metrics: WsMetrics;
   readonly pool: SessionPool;
+  readonly usage: UsagePool;
   readonly channels: ChannelAccess;
   /** The trusted-proxy email header (lower case), read from upgrade requests when configured. */
   readonly trustedEmailHeader: string | null;
   readonly trustedProxies: readonly string[];
+  /** Socket.IO at `/ws/socket.io` over this hub, when the runtime serves it (src/ws/socketio-*.ts). */
+  socketio: SocketIoEndpoint | null = null;
   readonly #sockets = new SocketRegistry();
   readonly #emitter: Emitter;
   readonly #upkeep: Upkeep;
@@ -63,8 +74,9 @@ export class WsHub {
   constructor(private readonly d: WsHubDeps) {
     const c = d.config;
     this.limits = runtimeLimits(c);
-    this.metrics = createWsMetrics(d.registry, { counts: () => this.#sockets.counts() });
+    this.metrics = createWsMetrics(d.registry, { counts: (transport) => this.#sockets.countsOf(transport) });
     this.pool = new SessionPool(d.store);
+    this.usage = new UsagePool(d.store);
     this.channels = d.channels;
     this.trustedEmailHeader = d.trustedEmailHeader;
     this.trustedProxies = d.trustedProxies ?? [];
@@ -139,7 +151,7 @@ export class WsHub {
   // ---- adapter entry points ----
 
   /** A socket finished its upgrade. */
-  open(transport: WsTransport, seed: SocketSeed): WsConnection {
+  open(transport: WsTransport, seed: SocketSeed, verified?: VerifiedToken): WsConnection {
     const conn = new WsConnection(crypto.randomUUID(), transport, seed.trustedEmail);
     this.#sockets.add(conn);
     if (this.#draining) {
@@ -164,10 +176,16 @@ export class WsHub {
     }
     conn.authTimer = setTimeout(() => {
       if (conn.state !== "anonymous") return;
-      this.metrics.authFailures.inc({ reason: "timeout" });
+      this.metrics.authFailures.inc({ reason: "timeout", transport: conn.kind });
       this.#end(conn, CLOSE.UNAUTHORIZED, "Unauthorized");
     }, this.d.config.authTimeoutMs);
-    if (seed.token !== null) {
+    if (verified) {
+      // Checked at the Socket.IO handshake (refused ones never got here): admit without a second check.
+      this.#dispatch.hold(conn);
+      this.#settle(conn, verified.result, verified.epoch)
+        .catch((e: unknown) => this.d.log.error({ err: (e as Error).message }, "WebSocket authentication failed unexpectedly"))
+        .finally(() => this.#dispatch.release(conn));
+    } else if (seed.token !== null) {
       this.#dispatch.hold(conn);
       this.authenticate(conn, seed.token)
         .catch((e: unknown) => this.d.log.error({ err: (e as Error).message }, "WebSocket authentication failed unexpectedly"))
@@ -184,7 +202,7 @@ export class WsHub {
   /** The runtime reports the socket closed (by either side). */
   closed(conn: WsConnection, code: number): void {
     if (conn.state === "closed") return;
-    this.metrics.closes.inc({ code: closeCodeLabel(code) });
+    this.metrics.closes.inc({ code: closeCodeLabel(code), transport: conn.kind });
     this.#cleanup(conn, true);
   }
 
@@ -208,7 +226,7 @@ export class WsHub {
   /** Sends one frame; a client past the backpressure limit is closed (1013). */
   send(conn: WsConnection, frame: string): boolean {
     if (!conn.open || !this.#push(conn, frame)) return false;
-    this.metrics.messagesOut.inc();
+    this.metrics.messagesOut[conn.kind].inc();
     return true;
   }
 
@@ -224,9 +242,24 @@ export class WsHub {
   async authenticate(conn: WsConnection, token: string): Promise<{ id: string; name: string } | null> {
     const epoch = this.#watch.epoch;
     const r = await this.#authenticator.authenticate(token, conn.trustedEmail);
+    return this.#settle(conn, r, epoch);
+  }
+
+  /**
+   * Checks a token before any socket exists (Socket.IO's handshake, so a refused token gets
+   * `connect_error`); pass the result to {@link open}. Refusals are counted here.
+   */
+  async verify(token: string, trustedEmail: string | null): Promise<VerifiedToken> {
+    const epoch = this.#watch.epoch;
+    const result = await this.#authenticator.authenticate(token, trustedEmail);
+    if (!result.ok) this.metrics.authFailures.inc({ reason: result.reason, transport: "socketio" });
+    return { result, epoch };
+  }
+
+  async #settle(conn: WsConnection, r: SocketAuthResult, epoch: number): Promise<{ id: string; name: string } | null> {
     if (!conn.open) return null;
     if (!r.ok) {
-      this.metrics.authFailures.inc({ reason: r.reason });
+      this.metrics.authFailures.inc({ reason: r.reason, transport: conn.kind });
       this.#end(conn, r.closeCode, r.closeCode === CLOSE.UNAUTHORIZED ? "Unauthorized" : "Try again later");
       return null;
     }
@@ -288,7 +321,7 @@ export class WsHub {
 
   #end(conn: WsConnection, code: number, reason: string, removeFromPool = true): void {
     if (conn.state === "closed") return;
-    this.metrics.closes.inc({ code: closeCodeLabel(code) });
+    this.metrics.closes.inc({ code: closeCodeLabel(code), transport: conn.kind });
     this.#cleanup(conn, removeFromPool);
     try {
       conn.transport.close(code, reason);
@@ -311,6 +344,7 @@ export class WsHub {
     const wasAuthenticated = this.#sockets.remove(conn);
     conn.state = "closed";
     if (wasAuthenticated && removeFromPool) this.pool.remove([conn.id]).catch((e) => this.#storeWarning(e, "removing a session_pool entry"));
+    if (wasAuthenticated) this.usage.forget(conn.id).catch((e) => this.#storeWarning(e, "removing usage_pool entries"));
   }
 
   #writePool(conn: WsConnection): void {

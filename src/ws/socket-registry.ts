@@ -2,6 +2,7 @@ import type { WsConnection } from "./connection.ts";
 import { RoomIndex } from "./room-index.ts";
 import type { PoolUser } from "./session-pool.ts";
 import type { DeliveryTarget } from "./delivery.ts";
+import type { WsTransportKind } from "../observability/ws-metrics.ts";
 
 /**
  * The sockets open on this instance and their indexes: by id, by user (the `user:{id}`
@@ -31,6 +32,18 @@ export class SocketRegistry {
 
   counts(): { authenticated: number; anonymous: number } {
     return { authenticated: this.#authenticated, anonymous: this.#conns.size - this.#authenticated };
+  }
+
+  /** Open sockets of one transport, by state (walks them: called per metrics scrape, not per event). */
+  countsOf(transport: WsTransportKind): { authenticated: number; anonymous: number } {
+    let authenticated = 0;
+    let anonymous = 0;
+    for (const conn of this.#conns.values()) {
+      if (conn.kind !== transport) continue;
+      if (conn.state === "authenticated") authenticated++;
+      else anonymous++;
+    }
+    return { authenticated, anonymous };
   }
 
   socketsOfUser(userId: string): ReadonlySet<WsConnection> {

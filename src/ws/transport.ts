@@ -1,10 +1,13 @@
 import type { WsConfig } from "../config/config.ts";
+import type { WsTransportKind } from "../observability/ws-metrics.ts";
 
 /**
  * What the hub needs from one runtime socket — the only part that differs between Bun
  * (`ServerWebSocket`) and Deno (`WebSocket` from `Deno.upgradeWebSocket`).
  */
 export interface WsTransport {
+  /** The metrics' `transport` label; absent means raw `/ws`. */
+  readonly kind?: WsTransportKind;
   /**
    * Queues a text frame. `dropped` means the runtime refused it because the client's
    * buffer is over the backpressure limit (the hub then closes the socket); `closed` that

@@ -5,7 +5,7 @@ import type { SocketSeed } from "./transport.ts";
 import type { WsHub } from "./hub.ts";
 
 /** The part of the hub a runtime adapter talks to. */
-export type WsEndpoint = Pick<WsHub, "path" | "accepting" | "limits" | "trustedEmailHeader" | "trustedProxies" | "open" | "message" | "closed">;
+export type WsEndpoint = Pick<WsHub, "path" | "accepting" | "limits" | "trustedEmailHeader" | "trustedProxies" | "open" | "message" | "closed" | "socketio">;
 
 /** True when `request` is a WebSocket upgrade for the hub's path. */
 export function isWsUpgrade(hub: WsEndpoint, request: Request): boolean {

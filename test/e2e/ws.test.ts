@@ -190,8 +190,8 @@ for (const [runtimeA, runtimeB] of MIXED_FLEETS) describe(`/ws on two instances 
     expect(await poolOf(p.id)).toEqual([]);
     expect((await poolOf(u.id)).length).toBe(0);
     const metrics = await (await fetch(`${b.baseUrl}/metrics`)).text();
-    for (const reason of ["expired", "invalid", "revoked", "pending"]) expect(metrics).toMatch(new RegExp(`gatehouse_ws_auth_failures_total\\{reason="${reason}"\\} [1-9]`));
-    expect(metrics).toMatch(/gatehouse_ws_closes_total\{code="4001"\} [1-9]/);
+    for (const reason of ["expired", "invalid", "revoked", "pending"]) expect(metrics).toMatch(new RegExp(`gatehouse_ws_auth_failures_total\\{reason="${reason}",transport="ws"\\} [1-9]`));
+    expect(metrics).toMatch(/gatehouse_ws_closes_total\{code="4001",transport="ws"\} [1-9]/);
   });
 
   test("an unauthenticated socket is closed after GATEHOUSE_WS_AUTH_TIMEOUT_MS; before that it may only join", async () => {
@@ -248,15 +248,15 @@ for (const [runtimeA, runtimeB] of MIXED_FLEETS) describe(`/ws on two instances 
     expect(s.frames.filter((f) => f.event === "channel-events").map((f) => f.data).sort()).toEqual(["channel:c-member", "channel:c-own"]);
   });
 
-  test("metrics: connections by state, messages by direction, closes by code", async () => {
+  test("metrics: connections by state, messages by direction, closes by code (transport ws)", async () => {
     const u = await signUp("metrics@example.com");
     await joined(a, u.token);
     await open(a);
     const text = await (await fetch(`${a.baseUrl}/metrics`)).text();
-    expect(text).toMatch(/gatehouse_ws_connections\{state="authenticated"\} [1-9]/);
-    expect(text).toMatch(/gatehouse_ws_connections\{state="anonymous"\} [1-9]/);
-    expect(text).toMatch(/gatehouse_ws_messages_total\{direction="in"\} [1-9]/);
-    expect(text).toMatch(/gatehouse_ws_messages_total\{direction="out"\} [1-9]/);
+    expect(text).toMatch(/gatehouse_ws_connections\{state="authenticated",transport="ws"\} [1-9]/);
+    expect(text).toMatch(/gatehouse_ws_connections\{state="anonymous",transport="ws"\} [1-9]/);
+    expect(text).toMatch(/gatehouse_ws_messages_total\{direction="in",transport="ws"\} [1-9]/);
+    expect(text).toMatch(/gatehouse_ws_messages_total\{direction="out",transport="ws"\} [1-9]/);
     expect(text).toContain("gatehouse_ws_closes_total{code=");
   });
 });
