@@ -109,6 +109,11 @@ export class RevocationService {
   /** Subscribes to peer messages and the key watch. Never throws: a down store just leaves the replica cold. */
   async start(): Promise<void> {
     this.#outage.start();
+    // The store's circuit breaker sees an outage first (two failed commands anywhere in the process).
+    const offHealth = this.store.onHealthChange((down) => {
+      if (down) this.#outage.failed();
+    });
+    this.#subscriptions.push(async () => offHealth());
     await this.durable?.load();
     try {
       this.#subscriptions.push(await this.store.subscribe(REVOCATION_CHANNEL, (m) => this.#onPeerMessage(m)));
