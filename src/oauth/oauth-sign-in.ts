@@ -75,6 +75,13 @@ export function beginOAuthSignIn(d: OAuthFlowDeps, providerName: string, baseUrl
   return beginAuthorization(d, provider, provider.redirectUri ?? `${baseUrl}/oauth/${provider.name}/login/callback`);
 }
 
+/** The `oauth_id_token` cookie as Open WebUI sets it, unless there is no ID token or it is too big for a cookie. */
+function idTokenCookie(auth: AuthModule, idToken: string | undefined, expiresAt: number | null): string[] {
+  if (!idToken) return [];
+  const c = setCookie(COOKIE_OAUTH_ID_TOKEN, idToken, auth.cookies, { httpOnly: true, expiresAt });
+  return c.length <= MAX_COOKIE_BYTES ? [c] : [];
+}
+
 /**
  * The provider's callback: finishes the transaction, resolves the user, syncs groups, checks
  * access, stores the provider session and signs in (session, OAuth-session and ID-token cookies).
@@ -92,14 +99,12 @@ export function completeOAuthSignIn(d: OAuthFlowDeps, request: Request, provider
     const dict = tokenDictFrom(login.tokenResponse, Math.floor(Date.now() / 1000));
     const sessionId = await oauth.sessions.create(user.id, providerName, dict);
     // A user with a second factor is asked for it before any session exists. The provider session is
-    // kept (its cookie goes with the challenge), so the provider token is there once the step is done.
-    const challenge = await auth.secondFactor?.challenge(user, request, { method: "oauth", amr: ["oauth"] });
+    // kept (its cookie goes with the challenge) and named in the pending sign-in, so the device session
+    // issued after the step is linked to it: the provider token is there, and pruning reaches it.
+    const challenge = await auth.secondFactor?.challenge(user, request, { method: "oauth", amr: ["oauth"], oauthSessionId: sessionId });
     if (challenge) {
-      return {
-        location: pending.next,
-        challenge,
-        cookies: [challenge.cookie, setCookie(COOKIE_OAUTH_SESSION, sessionId, auth.cookies, { httpOnly: true }), oauth.transactions.clearCookie()],
-      };
+      const cookies = [challenge.cookie, setCookie(COOKIE_OAUTH_SESSION, sessionId, auth.cookies, { httpOnly: true }), oauth.transactions.clearCookie()];
+      return { location: pending.next, challenge, cookies: [...cookies, ...idTokenCookie(auth, dict.id_token, null)] };
     }
     const issued = await auth.issuer.issue(user, {
       method: "oauth",
@@ -112,10 +117,7 @@ export function completeOAuthSignIn(d: OAuthFlowDeps, request: Request, provider
       setCookie(COOKIE_OAUTH_SESSION, sessionId, auth.cookies, { httpOnly: true, expiresAt: issued.expiresAt }),
       oauth.transactions.clearCookie(),
     ];
-    if (dict.id_token) {
-      const c = setCookie(COOKIE_OAUTH_ID_TOKEN, dict.id_token, auth.cookies, { httpOnly: true, expiresAt: issued.expiresAt });
-      if (c.length <= MAX_COOKIE_BYTES) cookies.push(c);
-    }
+    cookies.push(...idTokenCookie(auth, dict.id_token, issued.expiresAt));
     d.audit.record("oauth_login", "success", { provider: providerName, userId: user.id, session: issued.jti });
     return { location: pending.next, cookies };
   });
