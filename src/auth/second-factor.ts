@@ -8,14 +8,27 @@ export interface SecondStepChallenge {
   cookie: string;
 }
 
+/**
+ * OAuth: the provider session a callback got for a user with a second factor, sealed (encrypted
+ * as `oauth_session.token` is) and held in the pending sign-in. It becomes an `oauth_session` row
+ * under `id` (the cookie set with the challenge) only once the step is done, so an unfinished
+ * login stores nothing and prunes none of the user's devices.
+ */
+export interface HeldProviderSession {
+  id: string;
+  provider: string;
+  sealed: string;
+  expiresAt: number;
+}
+
 /** The first step that succeeded, as the second one completes it. */
 export interface FirstStep {
   /** How the first step was done (the device session records it). */
   method: AuthMethod;
   /** Methods used so far (`pwd`, `oauth`, `ldap`). */
   amr: string[];
-  /** OAuth: the provider session stored at the callback, linked to the device session once issued. */
-  oauthSessionId?: string;
+  /** OAuth: the provider session got at the callback, stored and linked to the device session once issued. */
+  providerSession?: HeldProviderSession;
 }
 
 /**

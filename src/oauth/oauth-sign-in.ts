@@ -97,15 +97,19 @@ export function completeOAuthSignIn(d: OAuthFlowDeps, request: Request, provider
     // GATEHOUSE_ACCESS_GROUPS: refused before a provider session is stored (the issuer asks again).
     await auth.access.admit(user, "oauth");
     const dict = tokenDictFrom(login.tokenResponse, Math.floor(Date.now() / 1000));
-    const sessionId = await oauth.sessions.create(user.id, providerName, dict);
     // A user with a second factor is asked for it before any session exists. The provider session is
-    // kept (its cookie goes with the challenge) and named in the pending sign-in, so the device session
-    // issued after the step is linked to it: the provider token is there, and pruning reaches it.
-    const challenge = await auth.secondFactor?.challenge(user, request, { method: "oauth", amr: ["oauth"], oauthSessionId: sessionId });
+    // held (sealed) in the pending sign-in and stored only when the step is done, linked to the device
+    // session then issued; its cookie goes with the challenge. An unfinished login stores nothing, so
+    // the first factor alone cannot push the user's devices out through the per-user limit.
+    const held = await oauth.sessions.hold(providerName, dict);
+    const challenge = await auth.secondFactor?.challenge(user, request, { method: "oauth", amr: ["oauth"], providerSession: held });
     if (challenge) {
-      const cookies = [challenge.cookie, setCookie(COOKIE_OAUTH_SESSION, sessionId, auth.cookies, { httpOnly: true }), oauth.transactions.clearCookie()];
+      const cookies = [challenge.cookie, setCookie(COOKIE_OAUTH_SESSION, held.id, auth.cookies, { httpOnly: true }), oauth.transactions.clearCookie()];
+      d.audit.record("oauth_login", "success", { provider: providerName, userId: user.id, second_step: "pending" });
       return { location: pending.next, challenge, cookies: [...cookies, ...idTokenCookie(auth, dict.id_token, null)] };
     }
+    await oauth.sessions.keep(user.id, held);
+    const sessionId = held.id;
     const issued = await auth.issuer.issue(user, {
       method: "oauth",
       userAgent: request.headers.get("user-agent"),

@@ -52,6 +52,7 @@ beforeAll(async () => {
         { sub: "erin", email: "erin@example.com", name: "Erin" },
         { sub: "frank", email: "frank@example.com", name: "Frank" },
         { sub: "gina", email: "gina@example.com", name: "Gina" },
+        { sub: "hana", email: "hana@example.com", name: "Hana" },
       ],
     }),
   ]);
@@ -215,6 +216,20 @@ describe("OIDC", () => {
     const statuses = await Promise.all(devices.map(async (jar) => (await app.request("/api/v1/auths/", jar.with())).status));
     console.log(`after 3 second-step logins with the limit at 2: ${JSON.stringify(statuses)}`);
     expect(statuses).toEqual([401, 200, 200]);
+  });
+
+  test("provider logins that never pass the second step store no provider session and prune no device", async () => {
+    const hana = await oauthTotpUser("hana");
+    const victim = await oauthFirstStep("hana", "hana-laptop");
+    expect((await verifyJson(app, victim.jar, "hana-laptop", { mfa_token: victim.mfaToken, recovery_code: hana.recovery[0]! })).status).toBe(200);
+    // Someone with the provider password but not the second factor, twice (the limit is 2).
+    const attempts = [await oauthFirstStep("hana", "intruder"), await oauthFirstStep("hana", "intruder")];
+    const rows = (await app.instance.oauth.sessions.repo.listForUser(hana.userId, "oidc")).map((r) => r.id);
+    const victimStatus = (await app.request("/api/v1/auths/", victim.jar.with())).status;
+    console.log(`victim after 2 unfinished provider logins (limit 2): ${victimStatus}, rows of unfinished logins stored: ${attempts.filter((a) => rows.includes(a.jar.cookies.get("oauth_session_id")!)).length}`);
+    expect(victimStatus).toBe(200);
+    expect(rows).toContain(victim.jar.cookies.get("oauth_session_id")!);
+    for (const a of attempts) expect(rows).not.toContain(a.jar.cookies.get("oauth_session_id")!);
   });
 });
 
