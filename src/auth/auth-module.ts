@@ -18,7 +18,7 @@ import { FailureFloor } from "./failure-floor.ts";
 import { LEGACY_DUMMY_HASH } from "../crypto/password.ts";
 import { AccessGroups } from "../groups/access-groups.ts";
 import { GroupsRepo } from "../groups/groups-repo.ts";
-import type { SecondFactorPort } from "./second-factor.ts";
+import type { HeldProviderSession, SecondFactorPort } from "./second-factor.ts";
 
 /** Everything the auth routes use, built once per instance. */
 export interface AuthModule {
@@ -46,6 +46,11 @@ export interface AuthModule {
    * the OAuth module (auth does not depend on it); read before the sign-out deletes the session.
    */
   providerLogoutUrl: ((request: Request) => Promise<string | null>) | null;
+  /**
+   * Stores a provider session held through a second step (insert, prune beyond the per-user limit);
+   * plugged in by the OAuth module.
+   */
+  keepProviderSession: ((userId: string, held: HeldProviderSession) => Promise<void>) | null;
   /** The second sign-in step, plugged in by src/mfa (null: none, every first step signs in). */
   secondFactor: SecondFactorPort | null;
   start(): Promise<void>;
@@ -90,6 +95,7 @@ export function createAuthModule(s: Services, crypto: { tokens: SessionTokenCode
   return {
     users, sessions, apiKeys, userCache, revocation, activity, issuer, revoker, current, rateLimit, cookies, failureFloor, access,
     providerLogoutUrl: null,
+    keepProviderSession: null,
     secondFactor: null,
     passwords: crypto.passwords,
     tokens: crypto.tokens,

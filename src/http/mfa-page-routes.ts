@@ -3,7 +3,7 @@ import type { Services } from "../services.ts";
 import type { AuthModule } from "../auth/auth-module.ts";
 import type { Principal } from "../auth/current-user.ts";
 import { ServiceError } from "../errors.ts";
-import { signInContext } from "./signed-in.ts";
+import { issueAfterSecondStep } from "./second-step-sign-in.ts";
 import type { SecondStepChallenge } from "../mfa/second-step.ts";
 import type { MfaMethod } from "../mfa/mfa-service.ts";
 import type { MfaModule } from "../mfa/mfa-module.ts";
@@ -116,8 +116,8 @@ export function mfaPageRoutes(s: Services, auth: AuthModule, m: MfaModule) {
         const done = await m.mfa.verify(token, request, code !== null ? { code } : { recovery_code: f.get("recovery_code") ?? "" });
         const user = await auth.users.byId(done.pending.userId);
         if (!user) return seeOther("/auth?notice=session_ended");
-        const issued = await auth.issuer.issue(user, signInContext(s, request, done.pending.method, [...done.pending.amr, done.amr]));
-        return seeOther("/account/sessions", [issued.cookie, m.mfa.pending.clearCookie()]);
+        const { cookies } = await issueAfterSecondStep(s, auth, request, user, done.pending, done.amr);
+        return seeOther("/account/sessions", [...cookies, m.mfa.pending.clearCookie()]);
       } catch (e) {
         if (!(e instanceof ServiceError) || e.status >= 500) throw e;
         // A dead mfa_token cannot be retried: back to the start. A wrong code can.

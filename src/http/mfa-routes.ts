@@ -8,7 +8,8 @@ import { MfaError } from "../mfa/mfa-errors.ts";
 import type { PendingSignIn } from "../mfa/pending-sign-in.ts";
 import type { MfaModule } from "../mfa/mfa-module.ts";
 import { json } from "./respond.ts";
-import { signedInResponse } from "./signed-in.ts";
+import { sessionUserResponse } from "../auth/user-response.ts";
+import { issueAfterSecondStep } from "./second-step-sign-in.ts";
 
 const Code = t.String({ minLength: 1, maxLength: 64 });
 
@@ -55,7 +56,8 @@ export function mfaRoutes(s: Services, auth: AuthModule, m: MfaModule) {
       }
       const user = await auth.users.byId(done.pending.userId);
       if (!user) throw new MfaError("ERR_MFA_TOKEN_INVALID");
-      return signedInResponse(s, auth, request, user, { method: done.pending.method, amr: [...done.pending.amr, done.amr] }, [mfa.pending.clearCookie()]);
+      const { issued, cookies } = await issueAfterSecondStep(s, auth, request, user, done.pending, done.amr);
+      return json(sessionUserResponse(user, issued.token, issued.expiresAt), { cookies: [...cookies, mfa.pending.clearCookie()] });
     }, {
       body: t.Object({
         mfa_token: t.String({ minLength: 1, maxLength: 128 }),

@@ -1,5 +1,5 @@
 import type { KeyValueStore } from "../kv/store.ts";
-import type { AuthMethod } from "../db/repos/device-sessions.ts";
+import type { FirstStep } from "../auth/second-factor.ts";
 import { encodeBase64Url } from "../crypto/base64url.ts";
 import { readCookie, setCookie, deleteCookie, type CookiePolicy } from "../auth/cookies.ts";
 import { MfaError } from "./mfa-errors.ts";
@@ -8,12 +8,8 @@ import { MfaError } from "./mfa-errors.ts";
 export const COOKIE_MFA_NONCE = "gatehouse_mfa";
 
 /** A first step that succeeded and waits for its second. */
-export interface PendingSignIn {
+export interface PendingSignIn extends FirstStep {
   userId: string;
-  /** How the first step was done (the device session records it). */
-  method: AuthMethod;
-  /** Methods used so far (`pwd`, `oauth`, `ldap`). */
-  amr: string[];
   /** sha256(User-Agent, nonce cookie): the client the token was handed to. */
   client: string;
 }

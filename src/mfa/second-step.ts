@@ -1,6 +1,5 @@
 import type { UserRecord } from "../db/repos/users.ts";
-import type { AuthMethod } from "../db/repos/device-sessions.ts";
-import type { SecondStepChallenge } from "../auth/second-factor.ts";
+import type { FirstStep, SecondStepChallenge } from "../auth/second-factor.ts";
 import type { MfaService } from "./mfa-service.ts";
 
 export type { SecondStepChallenge } from "../auth/second-factor.ts";
@@ -15,10 +14,10 @@ export async function secondStepFor(
   mfa: MfaService,
   user: UserRecord,
   request: Request,
-  first: { method: AuthMethod; amr: string[] },
+  first: FirstStep,
 ): Promise<SecondStepChallenge | null> {
   const methods = await mfa.methodsOf(user.id);
   if (methods.length === 0) return null;
-  const { token, cookie } = await mfa.pending.begin(request, { userId: user.id, method: first.method, amr: first.amr });
+  const { token, cookie } = await mfa.pending.begin(request, { userId: user.id, ...first });
   return { body: { mfa_required: true, mfa_token: token, methods }, cookie };
 }

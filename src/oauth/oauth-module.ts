@@ -34,6 +34,7 @@ export async function createOAuthModule(s: Services, auth: AuthModule, opts: Tok
   const sessions = new OAuthSessions(new OAuthSessionsRepo(s.pool), cipher, auth.revoker, s.config.oauth.maxSessionsPerUser, s.log);
   const tokens = new OAuthTokenAccess(sessions, (name) => providers.get(name) ?? mcp.get(name), s.store, s.log, { audit: s.audit, ...opts });
   const sweep = new OAuthSweep(sessions, tokens, s.log);
+  auth.keepProviderSession = (userId, held) => sessions.keep(userId, held);
   auth.providerLogoutUrl = (request) => providerLogoutUrl(request, { auth, sessions, providers, publicUrl: s.config.server.publicUrl });
   return {
     providers, mcp, sessions, tokens, sweep,

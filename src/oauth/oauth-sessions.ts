@@ -6,6 +6,7 @@
  */
 import type { OAuthSessionRow, OAuthSessionsRepo } from "../db/repos/oauth-sessions.ts";
 import type { SessionRevoker } from "../auth/session-revoker.ts";
+import type { HeldProviderSession } from "../auth/second-factor.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { SessionCipher } from "./session-cipher.ts";
 import { newSessionId } from "./session-id.ts";
@@ -29,17 +30,26 @@ export class OAuthSessions {
 
   /** Stores a new session; prunes beyond the limit (revoking their devices). Returns the row id. */
   async create(userId: string, provider: string, dict: TokenDict): Promise<string> {
-    const id = newSessionId();
-    const token = await this.cipher.encrypt(dict);
+    const held = await this.hold(provider, dict);
+    await this.keep(userId, held);
+    return held.id;
+  }
+
+  /** A session not stored yet (waiting for a second step): its future row id and its sealed dict. */
+  async hold(provider: string, dict: TokenDict): Promise<HeldProviderSession> {
+    return { id: newSessionId(), provider, sealed: await this.cipher.encrypt(dict), expiresAt: dict.expires_at };
+  }
+
+  /** Stores a held session as its row; prunes beyond the limit (revoking their devices). */
+  async keep(userId: string, { id, provider, sealed, expiresAt }: HeldProviderSession): Promise<void> {
     if (provider.startsWith("mcp:")) await this.repo.deleteForUserProvider(userId, provider);
-    await this.repo.insert({ id, user_id: userId, provider, token, expires_at: dict.expires_at });
+    await this.repo.insert({ id, user_id: userId, provider, token: sealed, expires_at: expiresAt });
     const pruned = await this.repo.pruneBeyond(userId, provider, this.maxPerUser);
     if (pruned.length > 0) {
       const devices = await this.repo.deviceSessionIdsFor(pruned);
       await this.revoker.revokeIds(devices);
       this.log.info({ userId, provider, pruned: pruned.length, revokedDevices: devices.length }, "oauth sessions beyond the per-user limit pruned");
     }
-    return id;
   }
 
   /** The row of `userId` with its dict; null when absent, another user's, or unreadable (reported). */

@@ -75,6 +75,13 @@ export function beginOAuthSignIn(d: OAuthFlowDeps, providerName: string, baseUrl
   return beginAuthorization(d, provider, provider.redirectUri ?? `${baseUrl}/oauth/${provider.name}/login/callback`);
 }
 
+/** The `oauth_id_token` cookie as Open WebUI sets it, unless there is no ID token or it is too big for a cookie. */
+function idTokenCookie(auth: AuthModule, idToken: string | undefined, expiresAt: number | null): string[] {
+  if (!idToken) return [];
+  const c = setCookie(COOKIE_OAUTH_ID_TOKEN, idToken, auth.cookies, { httpOnly: true, expiresAt });
+  return c.length <= MAX_COOKIE_BYTES ? [c] : [];
+}
+
 /**
  * The provider's callback: finishes the transaction, resolves the user, syncs groups, checks
  * access, stores the provider session and signs in (session, OAuth-session and ID-token cookies).
@@ -90,17 +97,19 @@ export function completeOAuthSignIn(d: OAuthFlowDeps, request: Request, provider
     // GATEHOUSE_ACCESS_GROUPS: refused before a provider session is stored (the issuer asks again).
     await auth.access.admit(user, "oauth");
     const dict = tokenDictFrom(login.tokenResponse, Math.floor(Date.now() / 1000));
-    const sessionId = await oauth.sessions.create(user.id, providerName, dict);
     // A user with a second factor is asked for it before any session exists. The provider session is
-    // kept (its cookie goes with the challenge), so the provider token is there once the step is done.
-    const challenge = await auth.secondFactor?.challenge(user, request, { method: "oauth", amr: ["oauth"] });
+    // held (sealed) in the pending sign-in and stored only when the step is done, linked to the device
+    // session then issued; its cookie goes with the challenge. An unfinished login stores nothing, so
+    // the first factor alone cannot push the user's devices out through the per-user limit.
+    const held = await oauth.sessions.hold(providerName, dict);
+    const challenge = await auth.secondFactor?.challenge(user, request, { method: "oauth", amr: ["oauth"], providerSession: held });
     if (challenge) {
-      return {
-        location: pending.next,
-        challenge,
-        cookies: [challenge.cookie, setCookie(COOKIE_OAUTH_SESSION, sessionId, auth.cookies, { httpOnly: true }), oauth.transactions.clearCookie()],
-      };
+      const cookies = [challenge.cookie, setCookie(COOKIE_OAUTH_SESSION, held.id, auth.cookies, { httpOnly: true }), oauth.transactions.clearCookie()];
+      d.audit.record("oauth_login", "success", { provider: providerName, userId: user.id, second_step: "pending" });
+      return { location: pending.next, challenge, cookies: [...cookies, ...idTokenCookie(auth, dict.id_token, null)] };
     }
+    await oauth.sessions.keep(user.id, held);
+    const sessionId = held.id;
     const issued = await auth.issuer.issue(user, {
       method: "oauth",
       userAgent: request.headers.get("user-agent"),
@@ -112,10 +121,7 @@ export function completeOAuthSignIn(d: OAuthFlowDeps, request: Request, provider
       setCookie(COOKIE_OAUTH_SESSION, sessionId, auth.cookies, { httpOnly: true, expiresAt: issued.expiresAt }),
       oauth.transactions.clearCookie(),
     ];
-    if (dict.id_token) {
-      const c = setCookie(COOKIE_OAUTH_ID_TOKEN, dict.id_token, auth.cookies, { httpOnly: true, expiresAt: issued.expiresAt });
-      if (c.length <= MAX_COOKIE_BYTES) cookies.push(c);
-    }
+    cookies.push(...idTokenCookie(auth, dict.id_token, issued.expiresAt));
     d.audit.record("oauth_login", "success", { provider: providerName, userId: user.id, session: issued.jti });
     return { location: pending.next, cookies };
   });
