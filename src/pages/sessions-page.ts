@@ -18,7 +18,7 @@ const METHODS: Record<string, string> = {
   password: "password", signup: "sign-up", oauth: "single sign-on", trusted_header: "trusted proxy", api_key: "API key", ldap: "LDAP", passkey: "passkey",
 };
 
-const AMR: Record<string, string> = { pwd: "password", otp: "authenticator code", hwk: "passkey", oauth: "single sign-on", ldap: "directory password" };
+const AMR: Record<string, string> = { pwd: "password", otp: "authenticator code", hwk: "passkey", oauth: "single sign-on", ldap: "LDAP" };
 
 /** "password + authenticator code" from the recorded methods, else the sign-in method. */
 function howSignedIn(r: DeviceRow): string {
