@@ -105,6 +105,14 @@ describe("Socket.IO admission from an untrusted peer (127.0.0.1 is not the proxy
     await closeAll([crossSite.socket, sameOrigin.socket, withToken.socket]);
   });
 
+  test("Socket.IO's HTTP requests and refusals are counted in the ws metrics, labelled transport=socketio", async () => {
+    const metrics = await s.gatehouse.services.registry.metrics();
+    const value = (line: RegExp) => Number(metrics.split("\n").find((l) => line.test(l))?.split(" ").at(-1) ?? "NaN");
+    expect(value(/^gatehouse_ws_http_requests_total\{transport="socketio",kind="handshake",outcome="accepted"\}/)).toBeGreaterThan(5);
+    expect(value(/^gatehouse_ws_auth_failures_total\{reason="too_many_anonymous",transport="socketio"\}/)).toBeGreaterThanOrEqual(1);
+    expect(value(/^gatehouse_ws_auth_failures_total\{reason="cross_site_cookie",transport="socketio"\}/)).toBe(1);
+  });
+
   test("a trusted email header from an untrusted peer is ignored (no mismatch refusal, no effect)", async () => {
     const spoofed = sio(ada.token, { "x-forwarded-email": "eve@example.com" });
     await connected(spoofed.socket);
