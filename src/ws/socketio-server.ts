@@ -43,17 +43,17 @@ export function createSocketIoEndpoint(hub: WsHub, config: SocketIoConfig, log: 
 
   io.use((socket, next) => {
     const token = tokenOf(socket.handshake.auth);
+    forgetCredentials(socket);
+    const known = facts.get(socket.conn);
+    // Gone already (or never seen at the handshake): nothing to admit, and no slot that could leak.
+    if (!known || socket.conn.readyState !== "open") return next(new SocketIoRefusal("Connection closed", CLOSE.GOING_AWAY));
     let seed: SocketSeed;
     try {
-      const known = facts.get(socket.conn);
-      seed = known && socket.conn.readyState === "open" ? admitSocket(hub, known, token) : { token: null, trustedEmail: null };
+      seed = admitSocket(hub, known, token);
     } catch (e) {
-      forgetCredentials(socket);
-      if (e instanceof SocketIoRefusal) return next(e);
-      throw e;
+      return next(e as SocketIoRefusal);
     }
-    forgetCredentials(socket);
-    if (seed.anonymousReserved) {
+    if (token === null) {
       socket.data.seed = seed;
       // Given back if the client leaves before the socket reaches the hub (which then owns the slot).
       socket.conn.once("close", () => {
@@ -62,7 +62,6 @@ export function createSocketIoEndpoint(hub: WsHub, config: SocketIoConfig, log: 
       });
       return next();
     }
-    if (token === null) return next(new SocketIoRefusal("Connection closed", CLOSE.GOING_AWAY));
     hub.verify(token, seed.trustedEmail).then(
       (verified) => {
         if (verified.result.ok) {
