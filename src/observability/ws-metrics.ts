@@ -17,7 +17,10 @@ export type PerTransport = Record<WsTransportKind, { inc(n?: number): void }>;
 /** Why an authentication attempt on a socket failed: a fixed set, never a user id or token. */
 export type WsAuthFailureReason =
   | "missing" | "invalid" | "expired" | "revoked" | "user_gone" | "pending" | "api_key"
-  | "user_mismatch" | "timeout" | "unavailable" | "error" | "too_many_anonymous";
+  | "user_mismatch" | "timeout" | "unavailable" | "error" | "too_many_anonymous" | "cross_site_cookie";
+
+/** What an Engine.IO HTTP request to `/ws/socket.io` was: a new session, a long-poll, or a switch to WebSocket. */
+export type EngineRequestKind = "handshake" | "polling" | "upgrade";
 
 /** The WebSocket hub's metric set. Labels are bounded (fixed words and known close codes). */
 export interface WsMetrics {
@@ -28,6 +31,11 @@ export interface WsMetrics {
   closes: Counter<"code" | "transport">;
   reaped: Counter;
   deliveryErrors: Counter;
+  /**
+   * Socket.IO's HTTP requests (handshakes, long-polls, upgrades), which bypass the app and
+   * so its request metrics and access log; refused = answered with a 4xx/5xx.
+   */
+  engineRequests: Counter<"transport" | "kind" | "outcome">;
 }
 
 /** Close codes reported as themselves; anything else is counted as `other`. */
@@ -82,6 +90,11 @@ export function createWsMetrics(registry: Registry, probe: WsConnectionProbe): W
       name: "gatehouse_ws_delivery_errors_total",
       help: "Emits that could not be published to other instances (the store was unreachable)",
       registers,
+    }),
+    engineRequests: new Counter({
+      name: "gatehouse_ws_http_requests_total",
+      help: "HTTP requests of Socket.IO (kind: handshake, polling, upgrade; outcome: accepted, refused), which the HTTP request metrics do not see",
+      labelNames: ["transport", "kind", "outcome"], registers,
     }),
   };
 }

@@ -1,5 +1,6 @@
 import type { Services } from "../services.ts";
 import type { AuthModule } from "../auth/auth-module.ts";
+import { runtimeName } from "../platform.ts";
 import { WsHub } from "./hub.ts";
 import { registerCoreEvents } from "./core-events.ts";
 import { OpenWebUIChannelAccess, type ChannelAccess } from "./channel-access.ts";
@@ -22,7 +23,7 @@ export async function createWsHub(s: Services, auth: AuthModule, channels?: Chan
   registerCoreEvents(hub, auth.activity, s.config.ws);
   await hub.start();
   // The engine is Bun's (@socket.io/bun-engine); on Deno /ws/socket.io is not served (README).
-  if (s.config.socketio.enabled && "Bun" in globalThis) {
+  if (s.config.socketio.enabled && runtimeName === "bun") {
     const { createSocketIoEndpoint } = await import("./socketio-server.ts");
     const endpoint = createSocketIoEndpoint(hub, s.config.socketio, s.log);
     hub.socketio = endpoint;

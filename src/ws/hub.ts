@@ -5,7 +5,7 @@ import type { KeyValueStore } from "../kv/store.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { TokenClaims } from "../auth/session-tokens.ts";
 import type { UserRecord } from "../db/repos/users.ts";
-import { closeCodeLabel, createWsMetrics, type WsMetrics } from "../observability/ws-metrics.ts";
+import { closeCodeLabel, createWsMetrics, type WsMetrics, type WsTransportKind } from "../observability/ws-metrics.ts";
 import { WsConnection } from "./connection.ts";
 import { SocketRegistry } from "./socket-registry.ts";
 import { SessionPool, poolUser, type PoolUser } from "./session-pool.ts";
@@ -154,21 +154,18 @@ export class WsHub {
   open(transport: WsTransport, seed: SocketSeed, verified?: VerifiedToken): WsConnection {
     const conn = new WsConnection(crypto.randomUUID(), transport, seed.trustedEmail);
     this.#sockets.add(conn);
+    // A socket without a token (nor one checked at a Socket.IO handshake) waits for user-join:
+    // those are capped per client and in all.
+    const anonymous = seed.token === null && !verified;
+    const client = seed.client ?? "unknown";
+    // A slot reserved at the handshake belongs to the connection from here on, released with it.
+    if (anonymous && seed.anonymousReserved) conn.anonymousClient = client;
     if (this.#draining) {
       this.#end(conn, CLOSE.GOING_AWAY, "Server shutting down");
       return conn;
     }
-    // A socket without a token waits for user-join: cap those per client and in all.
-    if (seed.token === null) {
-      const client = seed.client ?? "unknown";
-      if (!this.#anonymous.admit(client)) {
-        this.metrics.authFailures.inc({ reason: "too_many_anonymous" });
-        // One line per 10 s at most: a flood of refused sockets must not become a flood of log lines.
-        const now = Date.now();
-        if (now - this.#lastAnonymousWarning >= 10_000) {
-          this.#lastAnonymousWarning = now;
-          this.d.log.warn({ client }, "WebSocket refused: too many unauthenticated sockets (gatehouse_ws_auth_failures_total{reason=\"too_many_anonymous\"} counts them)");
-        }
+    if (anonymous && !seed.anonymousReserved) {
+      if (!this.reserveAnonymous(client, conn.kind)) {
         this.#end(conn, CLOSE.TRY_LATER, "Too many unauthenticated sockets");
         return conn;
       }
@@ -192,6 +189,29 @@ export class WsHub {
         .finally(() => this.#dispatch.release(conn));
     }
     return conn;
+  }
+
+  /**
+   * Counts one socket waiting to authenticate against the per-client and global caps
+   * (`GATEHOUSE_WS_ANON_PER_CLIENT`, `GATEHOUSE_WS_ANON_MAX`), shared by `/ws` and Socket.IO;
+   * false (counted in `gatehouse_ws_auth_failures_total{reason="too_many_anonymous"}`) when a
+   * cap is reached. A reservation is handed to {@link open} or given back with {@link releaseAnonymous}.
+   */
+  reserveAnonymous(client: string, transport: WsTransportKind = "ws"): boolean {
+    if (this.#anonymous.admit(client)) return true;
+    this.metrics.authFailures.inc({ reason: "too_many_anonymous", transport });
+    // One line per 10 s at most: a flood of refused sockets must not become a flood of log lines.
+    const now = Date.now();
+    if (now - this.#lastAnonymousWarning >= 10_000) {
+      this.#lastAnonymousWarning = now;
+      this.d.log.warn({ client, transport }, "WebSocket refused: too many unauthenticated sockets (gatehouse_ws_auth_failures_total{reason=\"too_many_anonymous\"} counts them)");
+    }
+    return false;
+  }
+
+  /** Gives back a reservation that never became a socket (the handshake failed or the client left). */
+  releaseAnonymous(client: string): void {
+    this.#anonymous.release(client);
   }
 
   /** A frame arrived. Never throws: every problem becomes an `error` event or a close. */

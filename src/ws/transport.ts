@@ -26,6 +26,11 @@ export interface SocketSeed {
   trustedEmail: string | null;
   /** The client's address (see clientAddress), for the cap on sockets waiting to authenticate. */
   client?: string;
+  /**
+   * Already counted against the anonymous caps by {@link WsHub.reserveAnonymous} (Socket.IO
+   * reserves at its handshake, so a refusal is a `connect_error`); `open` takes the slot over.
+   */
+  anonymousReserved?: boolean;
 }
 
 /** Limits the runtime adapters apply natively (frame size cap, idle pings, send buffer). */

@@ -38,7 +38,7 @@ export function socketSeed(request: Request, trustedEmailHeader: string | null, 
 }
 
 /** True when there is no Origin (non-browser client) or it names the host the request was sent to. */
-function sameOrigin(request: Request): boolean {
+export function sameOrigin(request: Request): boolean {
   const origin = request.headers.get("origin");
   if (!origin) return true;
   try {

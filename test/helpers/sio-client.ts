@@ -1,4 +1,4 @@
-import { io, type Socket } from "socket.io-client";
+import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 
 /** What a Socket.IO test client saw. */
 export interface SioRecord {
@@ -12,7 +12,13 @@ export interface SioRecord {
  * A real socket.io-client 4.x socket with exactly Open WebUI's client options (its
  * frontend's `io(...)` call), plus a record of everything it saw.
  */
-export function openWebUISocket(baseUrl: string, token: string | undefined, transports: Array<"websocket" | "polling"> = ["websocket"]): { socket: Socket; seen: SioRecord } {
+export function openWebUISocket(
+  baseUrl: string,
+  token: string | undefined,
+  transports: Array<"websocket" | "polling"> = ["websocket"],
+  /** Extra client options (e.g. `extraHeaders` to pose as a proxy or another site). */
+  extra: Partial<ManagerOptions & SocketOptions> = {},
+): { socket: Socket; seen: SioRecord } {
   const socket = io(baseUrl, {
     reconnection: true,
     reconnectionDelay: 1000,
@@ -21,6 +27,7 @@ export function openWebUISocket(baseUrl: string, token: string | undefined, tran
     path: "/ws/socket.io",
     transports,
     auth: token === undefined ? {} : { token },
+    ...extra,
   });
   const seen: SioRecord = { events: [], disconnects: [], connectErrors: [], connects: 0 };
   socket.onAny((event: string, ...args: unknown[]) => seen.events.push({ event, args }));
