@@ -19,8 +19,9 @@ export interface TestApp {
 /** Builds services from `env` (plus a test secret) and composes the app with `extra` plugins. */
 export async function startTestApp(env: Record<string, string>, extra: AnyElysia[] = []): Promise<TestApp> {
   const logs = captureLogger(env["GATEHOUSE_LOG_LEVEL"] ?? "info");
-  // gatehouse.test is the Host every in-process request below carries (absolute URLs need it allowed).
-  const config = loadConfig({ WEBUI_SECRET_KEY: "test-webui-secret-key", GATEHOUSE_ALLOWED_HOSTS: "gatehouse.test", ...env });
+  // gatehouse.test is the Host every in-process request below carries (absolute URLs need it allowed);
+  // loopback stays allowed for tests that also serve the app on a port.
+  const config = loadConfig({ WEBUI_SECRET_KEY: "test-webui-secret-key", GATEHOUSE_ALLOWED_HOSTS: "gatehouse.test,localhost,127.0.0.1", ...env });
   const services = await createServices(config, logs.log, { defaultMetrics: true });
   const instance = await assembleInstance(services, extra);
   const gh = instance.gatehouse;
