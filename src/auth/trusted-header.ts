@@ -6,6 +6,7 @@ import { MESSAGES } from "./messages.ts";
 import { canonicalEmail } from "./email-address.ts";
 import type { AuditTrail } from "../observability/audit-trail.ts";
 import { trustedProxyHeader } from "./trusted-proxy-header.ts";
+import { createExternalUser } from "./external-user.ts";
 
 /**
  * Sign-in by a header a trusted reverse proxy sets (`WEBUI_AUTH_TRUSTED_EMAIL_HEADER`), as
@@ -21,14 +22,5 @@ export async function userFromTrustedHeader(request: Request, auth: AuthModule, 
   const existing = await auth.users.byEmail(email);
   if (existing) return existing;
   const name = trustedProxyHeader(request, config.auth.trustedNameHeader, proxies, audit)?.trim() || email;
-  // A random password nobody knows: the account is reachable only through the proxy (or a reset).
-  const passwordHash = await auth.passwords.hash(crypto.randomUUID() + crypto.randomUUID());
-  try {
-    return await auth.users.insert({ id: crypto.randomUUID(), email, name: name.slice(0, 255), role: config.auth.defaultUserRole, passwordHash }, true);
-  } catch (e) {
-    // Two first requests at once: the other one created the user.
-    const again = await auth.users.byEmail(email);
-    if (again) return again;
-    throw e;
-  }
+  return createExternalUser(auth, { email, name, role: config.auth.defaultUserRole });
 }

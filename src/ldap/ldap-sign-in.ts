@@ -4,7 +4,7 @@ import type { AuditTrail } from "../observability/audit-trail.ts";
 import type { AuthModule } from "../auth/auth-module.ts";
 import { isValidEmail } from "../auth/credentials-policy.ts";
 import { canonicalEmail } from "../auth/email-address.ts";
-import { encodeBase64Url } from "../crypto/base64url.ts";
+import { createExternalUser } from "../auth/external-user.ts";
 import type { FailureFloor } from "../auth/failure-floor.ts";
 import { RateLimitedError } from "../auth/auth-errors.ts";
 import type { DirectoryUser, LdapDirectory } from "./directory.ts";
@@ -107,16 +107,5 @@ async function findOrCreate(d: LdapSignInDeps, email: string, name: string): Pro
   const { auth, config } = d;
   const existing = await auth.users.credentialsByEmail(email);
   if (existing) return existing.active ? existing.user : null;
-  // Open WebUI stores a plaintext random string here; this is an argon2id hash of 256 random
-  // bits nobody ever sees: a well-formed row whose password cannot be used until someone sets one.
-  const secret = encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)));
-  const passwordHash = await auth.passwords.hash(secret);
-  try {
-    return await auth.users.insert({ id: crypto.randomUUID(), email, name: name.slice(0, 255), role: config.auth.defaultUserRole, passwordHash }, true);
-  } catch (e) {
-    // Two first sign-ins at once: the other one created the user.
-    const again = await auth.users.byEmail(email);
-    if (again) return again;
-    throw e;
-  }
+  return createExternalUser(auth, { email, name, role: config.auth.defaultUserRole });
 }
