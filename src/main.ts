@@ -4,6 +4,7 @@ import { assertSafeToServe } from "./config/boot-checks.ts";
 import { createLogger } from "./observability/logger.ts";
 import { startGatehouse } from "./server.ts";
 import { exitOnSignals } from "./runtime/signals.ts";
+import { raiseOpenFileLimit } from "./runtime/open-file-limit.ts";
 
 /** Exit status for a configuration error, so orchestrators can tell it from a crash. */
 const EXIT_CONFIG = 2;
@@ -24,6 +25,8 @@ function configOrExit(): Config {
 
 const config = configOrExit();
 const log = createLogger(config.server.logLevel);
+const openFiles = await raiseOpenFileLimit();
+log.info({ openFiles }, `open-file limit: ${openFiles.soft ?? "unknown (no FFI)"}${openFiles.raisedFrom !== null ? ` (raised from ${openFiles.raisedFrom})` : ""}`);
 const gatehouse = await startGatehouse(config, log).catch((e: unknown) => {
   log.fatal({ err: (e as Error).message, code: (e as { code?: string }).code }, "startup failed");
   process.exit(1);
