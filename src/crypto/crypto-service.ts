@@ -93,6 +93,7 @@ export class CryptoService {
       pool = new CryptoPool({
         threads: settings.threads,
         maxQueue: settings.maxQueue,
+        nice: settings.nice,
         ...opts.pool,
         onWorkerError: (kind) => metrics.workerErrors.inc({ kind }),
       });

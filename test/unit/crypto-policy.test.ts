@@ -66,7 +66,9 @@ describe("policy parsing", () => {
   });
 
   test("pool settings: threads and queue bound from env, ConfigError when out of range", () => {
-    expect(cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_THREADS: "3", GATEHOUSE_CRYPTO_MAX_QUEUE: "0" })).toEqual({ threads: 3, maxQueue: 0 });
+    expect(cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_THREADS: "3", GATEHOUSE_CRYPTO_MAX_QUEUE: "0" })).toEqual({ threads: 3, maxQueue: 0, nice: 10 });
+    expect(cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_NICE: "0" }).nice).toBe(0);
+    expect(() => cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_NICE: "20" })).toThrow(ConfigError);
     expect(cryptoPoolSettingsFromEnv({}).maxQueue).toBe(256);
     expect(cryptoPoolSettingsFromEnv({}).threads).toBeGreaterThanOrEqual(1);
     expect(() => cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_THREADS: "0" })).toThrow(ConfigError);
