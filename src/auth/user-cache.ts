@@ -15,6 +15,12 @@ export class UserCache {
   #unsubscribe: Unsubscribe | null = null;
   /** Bumped on every invalidation; a read that raced one is not cached. */
   #epoch = 0;
+  /**
+   * Reads in flight by user id, with the epoch they started in: concurrent misses for one user
+   * share one checkout. (Without this a burst of sockets or requests of a few users — 2,500
+   * upgrades for 10 users — queued thousands of checkouts and overflowed GATEHOUSE_DB_MAX_WAITERS.)
+   */
+  readonly #inflight = new Map<string, { epoch: number; read: Promise<UserRecord | null> }>();
   /** Called with the user id whenever a change is learned (local or from a peer). */
   readonly listeners = new Set<(userId: string) => void>();
 
@@ -45,9 +51,20 @@ export class UserCache {
     const hit = this.#cache.get(id);
     if (hit !== undefined) return hit === "missing" ? null : hit;
     const epoch = this.#epoch;
-    const user = await this.users.byId(id);
-    if (epoch === this.#epoch) this.#cache.set(id, user ?? "missing");
-    return user;
+    const joined = this.#inflight.get(id);
+    // A read started before an invalidation may return the old row: never join it.
+    if (joined !== undefined && joined.epoch === epoch) return joined.read;
+    const read = this.users.byId(id).then((user) => {
+      if (epoch === this.#epoch) this.#cache.set(id, user ?? "missing");
+      return user;
+    });
+    const entry = { epoch, read };
+    this.#inflight.set(id, entry);
+    const forget = () => {
+      if (this.#inflight.get(id) === entry) this.#inflight.delete(id);
+    };
+    read.then(forget, forget);
+    return read;
   }
 
   /** Drops the user here and on every instance. Call after any change to the user. */
