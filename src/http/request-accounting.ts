@@ -39,12 +39,12 @@ export function withDbAccounting(fetch: FetchHandler, metrics: DbMetrics): Fetch
 
 /** Observes a finished request's checkouts and checkout wait under its route (children pre-bound per route). */
 export function dbAccountant(metrics: DbMetrics): (route: string, scope: RequestScope) => void {
-  // Labelled children per route: prom-client hashes the label object on every labelled observe.
+  // Series bound once per route (bound-metrics.ts).
   const children = new Map<string, { checkouts: { observe(v: number): void }; wait: { observe(v: number): void } }>();
   return (route, scope) => {
     let c = children.get(route);
     if (c === undefined) {
-      c = { checkouts: metrics.requestCheckouts.labels(route), wait: metrics.requestWait.labels(route) };
+      c = { checkouts: metrics.requestCheckouts.bind(route), wait: metrics.requestWait.bind(route) };
       children.set(route, c);
     }
     c.checkouts.observe(scope.checkouts);

@@ -44,6 +44,8 @@ export class AccessLog {
   #scheduled = false;
   #lastMs = -1;
   #lastTime = "";
+  /** JSON-escaped methods and route templates: a bounded set (templates, not paths), escaped once. */
+  readonly #quoted = new Map<string, string>();
 
   constructor(log: Logger) {
     this.#log = log;
@@ -64,7 +66,7 @@ export class AccessLog {
       this.#lastMs = now;
       this.#lastTime = new Date(now).toISOString();
     }
-    const text = `{"level":${level},"time":"${this.#lastTime}"${this.#bindings},"reqId":"${line.reqId}","method":${JSON.stringify(line.method)},"route":${JSON.stringify(line.route)},"status":${line.status},"ms":${line.ms},"dbWaitMs":${line.dbWaitMs},"dbCheckouts":${line.dbCheckouts},"msg":"request"}\n`;
+    const text = `{"level":${level},"time":"${this.#lastTime}"${this.#bindings},"reqId":"${line.reqId}","method":${this.#quote(line.method)},"route":${this.#quote(line.route)},"status":${line.status},"ms":${line.ms},"dbWaitMs":${line.dbWaitMs},"dbCheckouts":${line.dbCheckouts},"msg":"request"}\n`;
     if (!this.#batched) {
       this.#out.write(text);
       return;
@@ -75,6 +77,16 @@ export class AccessLog {
       this.#scheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  #quote(text: string): string {
+    let q = this.#quoted.get(text);
+    if (q === undefined) {
+      q = JSON.stringify(text);
+      // Methods are client text: only remember a bounded number of distinct ones.
+      if (this.#quoted.size < 1024) this.#quoted.set(text, q);
+    }
+    return q;
   }
 
   /** Writes every pending line now. */
