@@ -25,6 +25,7 @@ export async function startGatehouse(config: Config, log: Logger, extra: AnyElys
     host: config.server.host,
     port: config.server.port,
     maxBodyBytes: config.server.maxBodyBytes,
+    reusePort: config.processes.count > 1,
   }, instance.ws);
   const metricsServer = startMetricsServer(config, services, serveBun);
   log.info(

@@ -1,6 +1,7 @@
 import { ConfigError } from "./errors.ts";
 import { parseCryptoPolicy, type CryptoPolicy } from "../crypto/policy.ts";
 import { cryptoPoolSettingsFromEnv } from "../crypto/pool.ts";
+import { processConfig, type ProcessConfig } from "./process-config.ts";
 import { bool, duration, int, list, num, oneOf, optionalStr, raw, str, url, type Env } from "./readers.ts";
 import { readOAuthConfig, type OAuthConfig } from "./oauth-config.ts";
 import { readLdapConfig, type LdapConfig } from "./ldap-config.ts";
@@ -107,6 +108,8 @@ export interface Config {
     /** `GATEHOUSE_GATEWAY_MAX_STREAMS_PER_USER`: concurrent chat calls per user on one instance (0 = no cap). */
     readonly maxStreamsPerUser: number;
   };
+  /** `GATEHOUSE_PROCESSES`: server processes on one port (src/supervisor.ts). */
+  readonly processes: ProcessConfig;
 }
 
 /** WebSocket limits and session-pool timing (`GATEHOUSE_WS_*`). */
@@ -235,6 +238,7 @@ export function loadConfig(env: Env): Config {
       timeoutMs: int(env, "GATEHOUSE_UPSTREAM_TIMEOUT_MS", 240_000, 1, 3_600_000),
       maxStreamsPerUser: int(env, "GATEHOUSE_GATEWAY_MAX_STREAMS_PER_USER", 64, 0, 1_000_000),
     },
+    processes: processConfig(env, { databaseUrl: raw(env, "DATABASE_URL") ?? null, redisUrl: redisUrl }),
   };
   return deepFreeze(config);
 }

@@ -14,10 +14,12 @@ export interface RunningServer {
 }
 
 /** Serves `fetch` with Bun.serve, and the socket hub at its path when `ws` is given. */
-export function serveBun(fetch: FetchHandler, opts: { host: string; port: number; maxBodyBytes: number }, ws?: WsEndpoint): RunningServer {
+export function serveBun(fetch: FetchHandler, opts: { host: string; port: number; maxBodyBytes: number; reusePort?: boolean }, ws?: WsEndpoint): RunningServer {
   const server = Bun.serve<SocketData>({
     hostname: opts.host,
     port: opts.port,
+    // GATEHOUSE_PROCESSES > 1: the processes share the port, the kernel spreads connections.
+    reusePort: opts.reusePort === true,
     // Headroom above our own limit, so oversize bodies get the app's JSON 413 (request-limits.ts).
     maxRequestBodySize: opts.maxBodyBytes * 2 + 65_536,
     // LLM streams are long; the gateway keeps them alive itself.
