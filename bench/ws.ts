@@ -73,6 +73,10 @@ function openSocket(url: string, onBench: (at: number) => void): Promise<WebSock
   });
 }
 
+const loadAt = () => Bun.spawnSync(["cat", "/proc/loadavg"]).stdout.toString().split(" ").slice(0, 3).join(" ");
+const loadBefore = loadAt();
+/** Kernel TCP memory, machine-wide, in bytes (/proc/net/sockstat "TCP: ... mem <pages>"). */
+const tcpKernelBytes = () => Number(/TCP:.*\bmem (\d+)/.exec(Bun.spawnSync(["cat", "/proc/net/sockstat"]).stdout.toString())?.[1] ?? NaN) * 4096;
 await ensureBinaries();
 const pg = await startPostgres();
 const redis = await startRedis();
@@ -90,6 +94,7 @@ try {
     tokens.push(((await r.json()) as { token: string }).token);
   }
   const before = await stats(server);
+  const kernelBefore = tcpKernelBytes();
 
   let receipts: number[] = [];
   const onBench = (at: number) => receipts.push(at);
@@ -125,6 +130,8 @@ try {
     .split("\n").filter((l) => /^gatehouse_ws_(auth_failures|closes)_total\{/.test(l));
   if (held.authenticated < sockets.length) console.log(serverCounters.join("\n"));
   const perSocketRss = (held.rss - before.rss) / Math.max(1, held.authenticated);
+  // Both ends are on this machine: the growth covers 2 sockets per connection (and anything else the machine did meanwhile).
+  const kernelPerSocket = (tcpKernelBytes() - kernelBefore) / Math.max(1, 2 * held.authenticated);
   const perSocketHeap = (held.heapUsed - before.heapUsed) / Math.max(1, held.authenticated);
 
   const roundResults: Array<{ reached: number; p50: number; p99: number; max: number; serverLocal: number }> = [];
@@ -147,6 +154,9 @@ try {
 
   const result = {
     machine: machine(),
+    loadBefore,
+    loadAfter: loadAt(),
+    batch: batchSize,
     asked: target,
     held: held.authenticated,
     stopReason,
@@ -157,18 +167,22 @@ try {
     users: userCount,
     connectSeconds,
     server: { rssBefore: before.rss, rssHeld: held.rss, heapBefore: before.heapUsed, heapHeld: held.heapUsed },
-    perSocketBytes: { rss: Math.round(perSocketRss), heap: Math.round(perSocketHeap) },
+    perSocketBytes: { rss: Math.round(perSocketRss), heap: Math.round(perSocketHeap), kernelTcp: Math.round(kernelPerSocket) },
     broadcast: { rounds: roundResults, p50: pct(all, 50), p99: pct(all, 99), max: Math.max(...all) },
   };
   const md = [
     "# WebSocket hub: sockets held, memory per socket, broadcast latency",
     "",
-    `One Gatehouse process (Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores shared with the client) on real Postgres and Redis; sockets authenticated at upgrade (\`?token=\`, ${userCount} users), opened in batches of ${batchSize}.`,
+    `One Gatehouse process (Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores shared with the client and other developers' test runs; load average ${loadBefore} before, ${loadAt()} after) on real Postgres and Redis; log level warn.`,
+    `Sockets authenticate at upgrade (\`?token=\`, ${userCount} users, one token each; GATEHOUSE_WS_MAX_SOCKETS_PER_USER raised to ${target}), so the anonymous-socket caps (GATEHOUSE_WS_ANON_PER_CLIENT/ANON_MAX) never apply; opened in batches of ${batchSize} all at once; user cache cold at the first batch.`,
+    `Refused at open: ${refusedAtOpen}; closed by the server after open: ${sockets.length - live.size}; closes seen: ${JSON.stringify(closes)}.`,
     "Memory is the server's growth after a forced GC, divided by the sockets held. Broadcast latency runs from just before the emit request to each frame's arrival at the client (HTTP call + fan-out + the client's own dispatch of every frame on the same machine); the first round is a warm-up.",
     "",
-    table(["sockets asked", "authenticated sockets held", "connect time", "server RSS held", "RSS per socket", "JS heap per socket"], [[
-      target, held.authenticated, `${connectSeconds.toFixed(1)} s`, `${mb(before.rss)} → ${mb(held.rss)} MiB`, `${(perSocketRss / 1024).toFixed(1)} KiB`, `${(perSocketHeap / 1024).toFixed(2)} KiB`,
+    table(["sockets asked", "authenticated sockets held", "connect time", "server RSS held", "RSS per socket", "JS heap per socket", "kernel TCP memory per socket"], [[
+      target, held.authenticated, `${connectSeconds.toFixed(1)} s`, `${mb(before.rss)} → ${mb(held.rss)} MiB`, `${(perSocketRss / 1024).toFixed(1)} KiB`, `${(perSocketHeap / 1024).toFixed(2)} KiB`, `${(kernelPerSocket / 1024).toFixed(1)} KiB`,
     ]]),
+    "",
+    "Kernel TCP memory is /proc/net/sockstat `TCP mem` growth (machine-wide, pages × 4 KiB) divided by 2 × sockets (client and server ends are both on this machine); idle sockets hold almost no buffers.",
     ...(stopReason ? ["", `Stopped early: ${stopReason}.`] : []),
     "",
     table(["round", "reached", "p50 ms", "p99 ms", "max ms"], roundResults.map((r, i) => [i + 1, r.reached, r.p50.toFixed(1), r.p99.toFixed(1), r.max.toFixed(1)])),
