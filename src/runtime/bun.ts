@@ -1,5 +1,5 @@
 import type { FetchHandler } from "../http/request-accounting.ts";
-import { recordPeerAddress } from "../http/client-address.ts";
+import { recordPeerSource } from "../http/client-address.ts";
 import type { ServerWebSocket, WebSocketHandler } from "bun";
 import type { WsConnection } from "../ws/connection.ts";
 import type { SocketSeed, WsTransport } from "../ws/transport.ts";
@@ -25,7 +25,7 @@ export function serveBun(fetch: FetchHandler, opts: { host: string; port: number
     // LLM streams are long; the gateway keeps them alive itself.
     idleTimeout: 255,
     fetch(request, server) {
-      recordPeerAddress(request, server.requestIP(request)?.address);
+      recordPeerSource(request, server);
       if (ws && isWsUpgrade(ws, request)) {
         const seed = acceptUpgrade(ws, request);
         if (seed instanceof Response) return seed;
