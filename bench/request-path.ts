@@ -5,7 +5,7 @@
  * (one line per request, stdout to /dev/null). The authenticated requests cycle through 10,000
  * distinct session tokens (100 users × 100 sessions) with a wrk Lua script; every token is
  * verified once in a warm-up pass, so the figures are for warm caches.
- *   bun bench/request-path.ts [--seconds 4] [--rounds 3] [--connections 64] [--tokens 10000]
+ *   bun bench/request-path.ts [--seconds 3] [--rounds 3] [--connections 64] [--tokens 10000] [--compare <another checkout>]
  */
 import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
@@ -14,9 +14,12 @@ import { signHs256 } from "../src/crypto/jwt-hs256.ts";
 import { machine, table, writeResults } from "./lib/results.ts";
 
 const { values } = parseArgs({ options: {
-  seconds: { type: "string", default: "4" }, rounds: { type: "string", default: "3" },
+  seconds: { type: "string", default: "3" }, rounds: { type: "string", default: "3" },
   connections: { type: "string", default: "64" }, tokens: { type: "string", default: "10000" },
+  // Another checkout of Gatehouse (e.g. the commit before a change) measured in the same rounds.
+  compare: { type: "string" },
 } });
+const compareRoot = values.compare ? (values.compare.endsWith("/") ? values.compare : `${values.compare}/`) : null;
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const connections = Number(values.connections);
@@ -28,10 +31,10 @@ const root = new URL("..", import.meta.url).pathname;
 if (Bun.spawnSync(["sh", "-c", "command -v wrk"]).exitCode !== 0) throw new Error("wrk is missing: apt-get install -y wrk");
 await ensureBinaries();
 
-async function spawnServer(cmd: string[], env: Record<string, string>) {
+async function spawnServer(cmd: string[], env: Record<string, string>, cwd = root) {
   const port = await freePort();
   const proc = Bun.spawn([...cmd.map((c) => c.replace("{port}", String(port)))], {
-    cwd: root, env: { ...process.env, ...env, PORT: String(port) }, stdout: "ignore", stderr: "inherit",
+    cwd, env: { ...process.env, ...env, PORT: String(port) }, stdout: "ignore", stderr: "inherit",
   });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
@@ -80,11 +83,15 @@ try {
   const env = { ...process.env } as Record<string, string>;
   delete env["GATEHOUSE_LOG_LEVEL"];
   delete env["GATEHOUSE_ACCESS_LOG"];
-  const gh = await spawnServer([`${root}node_modules/.bin/bun`, "--max-http-header-size=262144", "bench/bench-server.ts"], {
+  const ghEnv = {
     ...env, DATABASE_URL: pg.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: "bench-rp", WEBUI_SECRET_KEY: SECRET,
     ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user", GATEHOUSE_SIGNIN_RATE_LIMIT_PER_IP: "1000000",
-  });
+  };
+  const gh = await spawnServer([`${root}node_modules/.bin/bun`, "--max-http-header-size=262144", "bench/bench-server.ts"], ghEnv);
   servers.push(bun, elysia, gh);
+  // Same database, same users and tokens: the compared checkout only serves.
+  const before = compareRoot ? await spawnServer([`${root}node_modules/.bin/bun`, "--max-http-header-size=262144", "bench/bench-server.ts"], ghEnv, compareRoot) : null;
+  if (before) servers.push(before);
 
   // 100 users (signed up through the API), 100 sessions each (signed with the instance's key, as sign-in would).
   const ids: string[] = [];
@@ -105,9 +112,10 @@ try {
     ["bare Elysia", `${elysia.base}/bench/open`],
     ["Gatehouse open route", `${gh.base}/bench/open`],
     ["Gatehouse authenticated (warm)", `${gh.base}/bench/authed`],
+    ...(before ? [["before: Gatehouse open route", `${before.base}/bench/open`], ["before: Gatehouse authenticated (warm)", `${before.base}/bench/authed`]] as Array<[string, string]> : []),
   ];
   // Warm-up: JIT on every server; every token verified once, so its caches are warm.
-  for (const [, url] of targets) wrk(url, tokenFile, 2);
+  for (const [, url] of targets) wrk(url, tokenFile, 1);
   for (let r = 0; r < rounds; r++) {
     for (const [name, url] of targets) {
       const load = loadAt();
@@ -146,5 +154,9 @@ writeResults("request-path", { machine: machine(), seconds, rounds, connections,
     ["bare Elysia", elysiaRps.toFixed(0), median(samples["bare Elysia"]!.map((s) => s.p99)).toFixed(2), "the baseline of both targets"],
     ["Gatehouse open route", rps("Gatehouse open route").toFixed(0), median(samples["Gatehouse open route"]!.map((s) => s.p99)).toFixed(2), `≥ 0.8× bare Elysia: **${ratios.openOverElysia.toFixed(2)}×**`],
     ["Gatehouse authenticated (warm)", rps("Gatehouse authenticated (warm)").toFixed(0), median(samples["Gatehouse authenticated (warm)"]!.map((s) => s.p99)).toFixed(2), `≥ 0.7× bare Elysia: **${ratios.authedOverElysia.toFixed(2)}×**`],
+    ...(compareRoot ? ["open route", "authenticated (warm)"].map((m) => {
+      const k = `before: Gatehouse ${m}`;
+      return [`${k} (${compareRoot})`, rps(k).toFixed(0), median(samples[k]!.map((s) => s.p99)).toFixed(2), `${(rps(k) / elysiaRps).toFixed(2)}× bare Elysia`];
+    }) : []),
   ]),
 ].join("\n"));
