@@ -27,6 +27,7 @@ const LIBC_PATH = "libc.so.6";
 
 interface DenoFfi {
   build: { os: string };
+  permissions: { querySync(d: { name: "ffi" }): { state: string } };
   dlopen(path: string, symbols: Record<string, { parameters: string[]; result: string }>): { symbols: Record<string, (...a: unknown[]) => number> };
 }
 
@@ -77,7 +78,9 @@ async function bunLibc(): Promise<Libc> {
   return wrap(lib.symbols as never, (b) => ptr(b));
 }
 
-function denoLibc(deno: DenoFfi): Libc {
+function denoLibc(deno: DenoFfi): Libc | null {
+  // Only when already granted: asking would prompt on a terminal and block start-up.
+  if (deno.permissions.querySync({ name: "ffi" }).state !== "granted") return null;
   const lib = deno.dlopen(LIBC_PATH, {
     getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
     setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
