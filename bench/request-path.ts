@@ -142,7 +142,7 @@ console.log(ratios);
 writeResults("request-path", { machine: machine(), seconds, rounds, connections, tokens: tokenCount, users: USERS, loadBefore, loadAfter, samples, ratios }, [
   "# The request path against bare Bun.serve and bare Elysia (wrk)",
   "",
-  `wrk -t1 -c${connections} -d${seconds}s per sample, ${rounds} rounds with the four targets interleaved, medians. One process each (Bun ${Bun.version}), ${navigator.hardwareConcurrency} cores shared by wrk, the servers, Postgres and Redis — and other developers' test runs: load average ${loadBefore} before, ${loadAfter} after (each sample's load is in the JSON).`,
+  `wrk -t1 -c${connections} -d${seconds}s per sample, ${rounds} rounds with all targets interleaved, medians. One process each (Bun ${Bun.version}), ${navigator.hardwareConcurrency} cores shared by wrk, the servers, Postgres and Redis — and other developers' test runs: load average ${loadBefore} before, ${loadAfter} after (each sample's load is in the JSON).`,
   "",
   `- **Gatehouse configuration:** defaults — log level \`info\`, access log on (one JSON line per request, stdout to /dev/null), revocation replica on, metrics on the main port.`,
   `- **Tokens:** every request (open routes too) carries \`Authorization: Bearer\` from a cycle of ${tokenCount} distinct session tokens (${USERS} users × ${tokenCount / USERS} sessions; wrk Lua script). The token cache holds 10,000 entries.`,
