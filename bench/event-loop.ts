@@ -151,7 +151,12 @@ for (const s of ["nice10", "nice0"]) {
 }
 for (const kind of ["bcrypt", "argon2id"]) ratios[`${kind} throughput nice10 / nice0 (all cores)`] = rate(`nice10 ${kind}`) / rate(`nice0 ${kind}`);
 console.log(ratios);
-writeResults("event-loop", { machine: machine(), probesPerMode, rounds, loadBefore, loadAfter, cells: Object.fromEntries(cells), ratios }, [
+// The JSON keeps each cell's probe summary, not every latency.
+const summary = Object.fromEntries([...cells].map(([k, c]) => {
+  const { latencies, ...rest } = c;
+  return [k, { ...rest, probes: { count: latencies.length, p50: pct(latencies, 50), p99: pct(latencies, 99), max: Math.max(...latencies) } }];
+}));
+writeResults("event-loop", { machine: machine(), probesPerMode, rounds, loadBefore, loadAfter, cells: summary, ratios }, [
   "# Event-loop latency during hashing storms, crypto threads niced vs not",
   "",
   `Two Gatehouse processes (Bun ${Bun.version}) in one run, identical except GATEHOUSE_CRYPTO_NICE = 10 (default) or 0; both hash on ${cores} pool threads (all cores). ${rounds} rounds, modes and servers interleaved (order alternating per round); ≥ ${probesPerMode} sequential probes per mode (summed over rounds).`,
