@@ -12,7 +12,7 @@ import { forwardAuthRoute } from "./http/forward-auth-route.ts";
 import { jwksRoute } from "./http/jwks-route.ts";
 import { userAdminRoutes } from "./http/user-admin-routes.ts";
 import { groupRoutes } from "./http/group-routes.ts";
-import { routeLabel, withDbAccounting, type FetchHandler } from "./http/request-accounting.ts";
+import { routeLabel, type FetchHandler } from "./http/request-accounting.ts";
 import { withRequestLimits } from "./http/request-limits.ts";
 import { withRequestObserver } from "./http/request-observer.ts";
 import type { Gateway } from "./gateway/gateway.ts";
@@ -86,6 +86,7 @@ export function createGatehouse(s: Services, auth: AuthModule, gateway: Gateway,
   const limits = { maxBodyBytes: s.config.server.maxBodyBytes, maxHeaderBytes: s.config.server.maxHeaderBytes };
   const guarded = withCsrfGuard((req) => app.handle(req), { publicOrigin: publicOriginOf(s.config.server.publicUrl), ownCheck: checksOwnOrigin });
   const secured = withForwardedSecureCookies(guarded, s.config.server.trustedProxies);
-  const accounted = withRequestLimits(withDbAccounting(secured, s.dbMetrics), limits);
-  return { app, fetch: withRequestObserver(accounted, { metrics: s.httpMetrics, log: s.log, accessLog: s.config.server.accessLog }) };
+  // Database accounting is done by the observer in the same pass (one wrapper fewer per request).
+  const limited = withRequestLimits(secured, limits);
+  return { app, fetch: withRequestObserver(limited, { metrics: s.httpMetrics, log: s.log, accessLog: s.config.server.accessLog, dbMetrics: s.dbMetrics }) };
 }

@@ -6,6 +6,9 @@ import type { AnyElysia } from "elysia";
 import { startGatehouse, type GatehouseServer } from "./server.ts";
 import { exitOnSignals } from "./runtime/signals.ts";
 import type { ServeFunction } from "./runtime/serve.ts";
+import { raiseOpenFileLimit } from "./runtime/open-file-limit.ts";
+import { superviseProcesses } from "./supervisor.ts";
+import { runtimeName } from "./platform.ts";
 
 /** Exit status for a configuration error, so orchestrators can tell it from a crash. */
 const EXIT_CONFIG = 2;
@@ -32,6 +35,15 @@ function configOrExit(env: Record<string, string | undefined>): Config {
 export async function runGatehouse(env: Record<string, string | undefined>, serve: ServeFunction, extra: AnyElysia[] = []): Promise<GatehouseServer> {
   const config = configOrExit(env);
   const log = createLogger(config.server.logLevel);
+  const openFiles = await raiseOpenFileLimit();
+  log.info({ openFiles }, `open-file limit: ${openFiles.soft ?? "unknown (no FFI)"}${openFiles.raisedFrom !== null ? ` (raised from ${openFiles.raisedFrom})` : ""}`);
+  if (config.processes.count > 1 && config.processes.index === null) {
+    // GATEHOUSE_PROCESSES > 1: this process only supervises (children inherit the raised limit).
+    // Deno's children need `run -A` again; Bun's execArgv/argv already hold the whole command.
+    const command = runtimeName === "deno" ? [process.execPath, "run", "-A", process.argv[1]!] : undefined;
+    superviseProcesses({ count: config.processes.count, log, shutdownTimeoutMs: config.server.shutdownTimeoutMs, command, env });
+    return await new Promise<never>(() => {}); // the rest runs in the children only
+  }
   const gatehouse = await startGatehouse(config, log, serve, extra).catch((e: unknown) => {
     log.fatal({ err: (e as Error).message, code: (e as { code?: string }).code }, "startup failed");
     process.exit(1);

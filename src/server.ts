@@ -31,6 +31,7 @@ export async function startGatehouse(config: Config, log: Logger, serve: ServeFu
     host: config.server.host,
     port: config.server.port,
     maxBodyBytes: config.server.maxBodyBytes,
+    reusePort: config.processes.count > 1,
   }, instance.ws);
   const metricsServer = startMetricsServer(config, services, serve);
   log.info(

@@ -54,6 +54,8 @@ export interface ServiceOptions {
  */
 export async function createServices(config: Config, log: Logger, opts: ServiceOptions = {}): Promise<Services> {
   const registry = createRegistry({ defaultMetrics: opts.defaultMetrics ?? true });
+  // GATEHOUSE_PROCESSES > 1: every series of this process carries `process="<index>"`.
+  if (config.processes.index !== null) registry.setDefaultLabels({ process: String(config.processes.index) });
   const dbMetrics = createDbMetrics(registry);
   const max = config.db.poolSize + config.db.maxOverflow;
 

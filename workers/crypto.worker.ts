@@ -12,8 +12,12 @@ import {
   type CryptoTask,
   type TaskOutcome,
 } from "../src/crypto/offload/task-protocol.ts";
+import { lowerThisThread } from "../src/crypto/offload/thread-priority.ts";
 
-const allowTestOps = (workerData as { allowTestOps?: unknown } | null | undefined)?.allowTestOps === true;
+const data = workerData as { allowTestOps?: unknown; nice?: unknown } | null | undefined;
+const allowTestOps = data?.allowTestOps === true;
+// Before the first task: the event loop must win the CPU whenever it has work.
+await lowerThisThread(typeof data?.nice === "number" ? data.nice : 0);
 
 /** piscina calls the default export once per task. */
 export default async function cryptoTask(task: CryptoTask): Promise<TaskOutcome> {

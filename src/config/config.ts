@@ -1,5 +1,6 @@
 import { ConfigError } from "./errors.ts";
 import { readCryptoConfig, type CryptoConfig } from "./crypto-config.ts";
+import { processConfig, type ProcessConfig } from "./process-config.ts";
 import { bool, duration, int, list, num, oneOf, optionalStr, raw, str, url, type Env } from "./readers.ts";
 import { readOAuthConfig, type OAuthConfig } from "./oauth-config.ts";
 import { readLdapConfig, type LdapConfig } from "./ldap-config.ts";
@@ -122,6 +123,8 @@ export interface Config {
     /** `GATEHOUSE_INSTANCE_HEARTBEAT_MS`: how often an instance says it is alive; 3 missed beats and its open usage rows are closed as `interrupted`. */
     readonly instanceHeartbeatMs: number;
   };
+  /** `GATEHOUSE_PROCESSES`: server processes on one port (src/supervisor.ts). */
+  readonly processes: ProcessConfig;
   /** Settings of the process rather than of Gatehouse. */
   readonly runtime: RuntimeConfig;
 }
@@ -292,6 +295,7 @@ export function loadConfig(env: Env): Config {
       userCacheMaxStaleMs: int(env, "GATEHOUSE_USER_CACHE_MAX_STALE_MS", 3_600_000, 0, 604_800_000),
       instanceHeartbeatMs: int(env, "GATEHOUSE_INSTANCE_HEARTBEAT_MS", 5_000, 100, 600_000),
     },
+    processes: processConfig(env, { databaseUrl: raw(env, "DATABASE_URL") ?? null, redisUrl: redisUrl }),
   };
   return deepFreeze(config);
 }

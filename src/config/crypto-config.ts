@@ -48,6 +48,9 @@ export const CRYPTO_POLICY_DEFAULTS: CryptoPolicy = Object.freeze({
 /** Default of `GATEHOUSE_CRYPTO_MAX_QUEUE`. */
 export const CRYPTO_MAX_QUEUE_DEFAULT = 256;
 
+/** Default of `GATEHOUSE_CRYPTO_NICE`: below the event loop (nice 0); measured in bench/results/event-loop.md. */
+export const CRYPTO_NICE_DEFAULT = 10;
+
 /** Everything the crypto service is configured with. */
 export interface CryptoConfig {
   readonly policy: CryptoPolicy;
@@ -55,6 +58,8 @@ export interface CryptoConfig {
   readonly threads: number;
   /** `GATEHOUSE_CRYPTO_MAX_QUEUE` (0–100000, default 256). */
   readonly maxQueue: number;
+  /** `GATEHOUSE_CRYPTO_NICE` (0–19, default 10): the hashing threads' OS priority below the event loop's (0 = same). */
+  readonly nice: number;
 }
 
 const PREFIX = "GATEHOUSE_CRYPTO_POLICY_";
@@ -93,11 +98,12 @@ export function defaultCryptoThreads(): number {
   return typeof n === "number" && n >= 1 ? Math.floor(n) : 1;
 }
 
-/** The policy plus `GATEHOUSE_CRYPTO_THREADS` and `GATEHOUSE_CRYPTO_MAX_QUEUE`. */
+/** The policy plus `GATEHOUSE_CRYPTO_THREADS`, `GATEHOUSE_CRYPTO_MAX_QUEUE` and `GATEHOUSE_CRYPTO_NICE`. */
 export function readCryptoConfig(env: Env): CryptoConfig {
   return Object.freeze({
     policy: parseCryptoPolicy(env),
     threads: int(env, "GATEHOUSE_CRYPTO_THREADS", defaultCryptoThreads(), 1, 256),
     maxQueue: int(env, "GATEHOUSE_CRYPTO_MAX_QUEUE", CRYPTO_MAX_QUEUE_DEFAULT, 0, 100_000),
+    nice: int(env, "GATEHOUSE_CRYPTO_NICE", CRYPTO_NICE_DEFAULT, 0, 19),
   });
 }

@@ -8,6 +8,7 @@ import { SseScanner, usageOf, type TokenUsage } from "./sse.ts";
 import {
   ClientClosedError, UpstreamErrorEventError, UpstreamMalformedError, UpstreamStatusError, UpstreamTimeoutError, UpstreamUnreachableError,
 } from "./gateway-errors.ts";
+import { exhaustionCode, isLocalExhaustion, LocalExhaustionError } from "./local-exhaustion.ts";
 import { errorEvent, networkReason, passedHeaders, readBody, summarize } from "./upstream-response.ts";
 
 /** One chat completion to forward. The body is sent upstream as given (re-serialised by the gateway). */
@@ -259,6 +260,13 @@ class UpstreamCall {
       return new UpstreamTimeoutError(this.opts.timeoutMs);
     }
     this.#halt("done");
+    if (otherwise === "upstream_unreachable" && isLocalExhaustion(e)) {
+      const code = exhaustionCode(e);
+      this.#finish("local_exhaustion", null);
+      this.opts.metrics.localExhaustion.inc({ code });
+      this.opts.log.warn({ upstream: this.call.upstream.index, code }, "out of local descriptors/ports: upstream call refused with 503");
+      return new LocalExhaustionError(code);
+    }
     this.#finish(otherwise, null);
     if (e instanceof ServiceError) return e;
     const reason = networkReason(e);

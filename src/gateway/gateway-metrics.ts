@@ -12,6 +12,8 @@ export interface GatewayMetrics {
   usageRowsWritten: Counter;
   usageWriteFailures: Counter;
   usageRowsDropped: Counter;
+  /** Calls answered 503 because this process had no descriptor/port left (not an upstream failure). */
+  localExhaustion: Counter<"code">;
 }
 
 /** Registers the gateway metrics on `registry`. */
@@ -37,5 +39,10 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
     usageRowsWritten: new Counter({ name: "gatehouse_gateway_usage_rows_written_total", help: "gatehouse_usage rows written", registers }),
     usageWriteFailures: new Counter({ name: "gatehouse_gateway_usage_write_failures_total", help: "Failed gatehouse_usage batch writes (retried)", registers }),
     usageRowsDropped: new Counter({ name: "gatehouse_gateway_usage_rows_dropped_total", help: "gatehouse_usage rows dropped because too many were waiting to be written", registers }),
+    localExhaustion: new Counter({
+      name: "gatehouse_gateway_local_exhaustion_total",
+      help: "Upstream calls refused with 503 because this process ran out of descriptors or local ports (EMFILE, ENFILE, EADDRNOTAVAIL, ...)",
+      labelNames: ["code"], registers,
+    }),
   };
 }

@@ -20,7 +20,9 @@ export function startMetricsServer(
 ): Listener | null {
   if (config.server.metricsPort === null) return null;
   const app = metricsOnlyApp(s.registry, config.server.metricsToken);
-  const listener = serve((req) => app.handle(req), { host: config.server.host, port: config.server.metricsPort, maxBodyBytes: 1024 });
+  // With GATEHOUSE_PROCESSES > 1 each process has its own port (base + index): one scrape target per process.
+  const port = config.server.metricsPort + (config.processes.index ?? 0);
+  const listener = serve((req) => app.handle(req), { host: config.server.host, port, maxBodyBytes: 1024 });
   s.log.info({ port: listener.port }, `metrics on http://${config.server.host}:${listener.port}/metrics`);
   return listener;
 }

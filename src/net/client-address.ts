@@ -5,16 +5,35 @@ import { isListedProxy, isTrustedPeer, parseTrustedProxies, type TrustedProxies 
  * socket), and the client address derived from it: X-Forwarded-For is believed only when
  * the peer is one of `GATEHOUSE_TRUSTED_PROXIES`.
  */
-const peers = new WeakMap<Request, string>();
+const peers = new WeakMap<Request, string | PeerSource>();
+
+/** What can tell a request's socket peer on demand (Bun's server). */
+export interface PeerSource {
+  requestIP(request: Request): { address: string } | null;
+}
 
 /** Called by the runtime adapter for every request. */
 export function recordPeerAddress(request: Request, address: string | undefined): void {
   if (address) peers.set(request, address);
 }
 
+/**
+ * Like {@link recordPeerAddress}, but the address is looked up only if something asks for it
+ * (most requests never do; the lookup was ≈ 6% of the event loop's time on the open route).
+ * Ask while the request is in flight.
+ */
+export function recordPeerSource(request: Request, source: PeerSource): void {
+  peers.set(request, source);
+}
+
 /** The socket peer, or "unknown" (e.g. requests made in-process by tests). */
 export function peerAddress(request: Request): string {
-  return peers.get(request) ?? "unknown";
+  const peer = peers.get(request);
+  if (peer === undefined || typeof peer === "string") return peer ?? "unknown";
+  const address = peer.requestIP(request)?.address;
+  if (!address) return "unknown";
+  peers.set(request, address);
+  return address;
 }
 
 /**

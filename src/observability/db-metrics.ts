@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { BoundHistogram } from "./bound-metrics.ts";
 
 /** Checkout-wait and hold buckets, in seconds, starting at 0.5 ms. */
 export const DB_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -7,8 +8,9 @@ export const DB_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.
 export interface DbMetrics {
   checkoutWait: Histogram<"op">;
   checkoutHold: Histogram<"op">;
-  requestCheckouts: Histogram<"route">;
-  requestWait: Histogram<"route">;
+  /** Pre-bound (bound-metrics.ts): observed on every request. */
+  requestCheckouts: BoundHistogram;
+  requestWait: BoundHistogram;
   connections: Gauge<"state">;
   waiting: Gauge;
   /** Most reserved connections at once since start (counted on postgres.js reservations). */
@@ -34,12 +36,12 @@ export function createDbMetrics(registry: Registry): DbMetrics {
       help: "Time a checked-out connection was held before release",
       labelNames: ["op"], buckets: DB_SECONDS_BUCKETS, registers,
     }),
-    requestCheckouts: new Histogram({
+    requestCheckouts: new BoundHistogram({
       name: "gatehouse_db_request_checkouts",
       help: "Database checkouts made while serving one HTTP request",
       labelNames: ["route"], buckets: [0, 1, 2, 3, 5, 8, 13, 21], registers,
     }),
-    requestWait: new Histogram({
+    requestWait: new BoundHistogram({
       name: "gatehouse_db_request_wait_seconds",
       help: "Total checkout wait of one HTTP request",
       labelNames: ["route"], buckets: DB_SECONDS_BUCKETS, registers,

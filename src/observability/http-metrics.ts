@@ -1,4 +1,5 @@
-import { Counter, Histogram, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { BoundCounter, BoundHistogram, type BoundCounterSeries, type BoundHistogramSeries } from "./bound-metrics.ts";
 
 /** Methods reported as themselves; anything else is `other`, so labels stay bounded. */
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
@@ -12,36 +13,34 @@ export interface HttpMetrics {
 /** Registers `gatehouse_http_requests_total` and `gatehouse_http_request_duration_seconds`. */
 export function createHttpMetrics(registry: Registry): HttpMetrics {
   const registers = [registry];
-  const requests = new Counter({
+  const requests = new BoundCounter({
     name: "gatehouse_http_requests_total",
     help: "HTTP requests answered, by method, route template and status",
     labelNames: ["method", "route", "status"], registers,
   });
-  const duration = new Histogram({
+  const duration = new BoundHistogram({
     name: "gatehouse_http_request_duration_seconds",
     help: "Time from request to response headers (streams: to the first byte of the response), by method and route template",
     labelNames: ["method", "route"],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
-  // prom-client hashes the label object on every labelled call; children are cached per key instead.
-  const counters = new Map<string, { inc(): void }>();
-  const timers = new Map<string, { observe(v: number): void }>();
+  // One lookup per request: the (method, route) entry holds its timer and its counters by status.
+  const routes = new Map<string, { timer: BoundHistogramSeries; byStatus: Map<number, BoundCounterSeries>; method: string; route: string }>();
   return {
     observe(method, route, status, seconds) {
       const m = KNOWN_METHODS.has(method) ? method : "other";
-      const timerKey = `${m} ${route}`;
-      let timer = timers.get(timerKey);
-      if (timer === undefined) {
-        timer = duration.labels(m, route);
-        timers.set(timerKey, timer);
+      const key = `${m} ${route}`;
+      let entry = routes.get(key);
+      if (entry === undefined) {
+        entry = { timer: duration.bind(m, route), byStatus: new Map(), method: m, route };
+        routes.set(key, entry);
       }
-      timer.observe(seconds);
-      const countKey = `${timerKey} ${status}`;
-      let counter = counters.get(countKey);
+      entry.timer.observe(seconds);
+      let counter = entry.byStatus.get(status);
       if (counter === undefined) {
-        counter = requests.labels(m, route, String(status));
-        counters.set(countKey, counter);
+        counter = requests.bind(entry.method, entry.route, String(status));
+        entry.byStatus.set(status, counter);
       }
       counter.inc();
     },

@@ -1,5 +1,5 @@
 import type { FetchHandler } from "../http/request-accounting.ts";
-import { recordPeerAddress } from "../net/client-address.ts";
+import { recordPeerSource } from "../net/client-address.ts";
 import type { ServerWebSocket, WebSocketHandler } from "bun";
 import type { WsConnection } from "../ws/connection.ts";
 import type { SocketSeed, WsTransport } from "../ws/transport.ts";
@@ -13,12 +13,14 @@ export function serveBun(fetch: FetchHandler, opts: ServeOptions, ws?: WsEndpoin
   const server = Bun.serve<SocketData>({
     hostname: opts.host,
     port: opts.port,
+    // GATEHOUSE_PROCESSES > 1: the processes share the port, the kernel spreads connections.
+    reusePort: opts.reusePort === true,
     // Headroom above our own limit, so oversize bodies get the app's JSON 413 (request-limits.ts).
     maxRequestBodySize: opts.maxBodyBytes * 2 + 65_536,
     // LLM streams are long; the gateway keeps them alive itself.
     idleTimeout: 255,
     fetch(request, server) {
-      recordPeerAddress(request, server.requestIP(request)?.address);
+      recordPeerSource(request, server);
       if (ws?.socketio?.matches(request.url)) return ws.socketio.handle(request, server);
       if (ws && isWsUpgrade(ws, request)) {
         const seed = acceptUpgrade(ws, request);

@@ -7,7 +7,7 @@ import { acceptUpgrade, isWsUpgrade, type WsEndpoint } from "../ws/upgrade.ts";
 
 declare const Deno: {
   serve(
-    options: { hostname: string; port: number; onListen?: (addr: { port: number }) => void; onError?: (error: unknown) => Response },
+    options: { hostname: string; port: number; reusePort?: boolean; onListen?: (addr: { port: number }) => void; onError?: (error: unknown) => Response },
     handler: (req: Request, info: { remoteAddr: { hostname: string } }) => Response | Promise<Response>,
   ): { addr: { port: number }; shutdown(): Promise<void>; finished: Promise<void> };
   upgradeWebSocket(request: Request, options?: { idleTimeout?: number }): { socket: WebSocket; response: Response };
@@ -22,7 +22,7 @@ const internalError = () => new Response(JSON.stringify({ detail: "Internal Serv
  * left to the app (request-limits.ts), and no forced stop (shutdown lets in-flight responses finish).
  */
 export function serveDeno(fetch: FetchHandler, opts: ServeOptions, ws?: WsEndpoint): RunningServer {
-  const server = Deno.serve({ hostname: opts.host, port: opts.port, onListen: () => {}, onError: internalError }, (req, info) => {
+  const server = Deno.serve({ hostname: opts.host, port: opts.port, reusePort: opts.reusePort === true, onListen: () => {}, onError: internalError }, (req, info) => {
     recordPeerAddress(req, info.remoteAddr.hostname);
     if (ws && isWsUpgrade(ws, req)) return upgradeDeno(ws, req);
     return fetch(req);

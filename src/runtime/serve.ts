@@ -13,6 +13,8 @@ export interface ServeOptions {
   port: number;
   /** The app's own body limit; an adapter with a limit of its own sets it above this, so the app's JSON 413 answers. */
   maxBodyBytes: number;
+  /** Share the port with sibling processes (`GATEHOUSE_PROCESSES`; Linux SO_REUSEPORT: each its own accept queue). */
+  reusePort?: boolean;
 }
 
 /** A listening server, whatever the runtime. */

@@ -8,13 +8,13 @@ import { dirname, join, relative, resolve } from "node:path";
 
 /** Layers from the top (0) down; a module may import its own layer (without cycles) or any below. */
 export const LAYERS: readonly (readonly string[])[] = [
-  ["main.ts", "main.deno.ts", "entry.ts", "cli.ts"],
+  ["main.ts", "main.deno.ts", "entry.ts", "supervisor.ts", "cli.ts"],
   ["server.ts", "app.ts", "instance.ts", "runtime"],
   ["http", "pages", "ws", "gateway", "cli"],
   ["auth", "oauth", "ldap", "scim", "mfa", "groups"],
   // services.ts composes this layer (database, store, crypto, metrics) and nothing above it.
   ["crypto", "db", "kv", "observability", "faults", "embedded", "cache", "services.ts", "lifecycle.ts"],
-  ["config", "net", "platform.ts", "errors.ts", "with-timeout.ts"],
+  ["config", "net", "platform.ts", "libc.ts", "errors.ts", "with-timeout.ts"],
 ];
 
 /** One import: `from` imports `to` (both relative to src/, e.g. `auth/cookies.ts`). */

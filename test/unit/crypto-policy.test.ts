@@ -4,10 +4,10 @@ import { CRYPTO_OP_NAMES } from "../../src/crypto/offload/ops.ts";
 import { decidePlacement, decidePlacements, type CryptoCalibration } from "../../src/crypto/offload/policy.ts";
 import { CRYPTO_POLICY_OPS, parseCryptoPolicy, policyVariableFor, readCryptoConfig } from "../../src/config/crypto-config.ts";
 
-/** The pool settings of `env` (threads and queue bound). */
+/** The pool settings of `env` (threads, queue bound, OS priority). */
 const cryptoPoolSettingsFromEnv = (env: Record<string, string>) => {
-  const { threads, maxQueue } = readCryptoConfig(env);
-  return { threads, maxQueue };
+  const { threads, maxQueue, nice } = readCryptoConfig(env);
+  return { threads, maxQueue, nice };
 };
 
 // The offload policy is pure: env → policy, (policy, calibration) → placements. The pool and a
@@ -70,7 +70,9 @@ describe("policy parsing", () => {
   });
 
   test("pool settings: threads and queue bound from env, ConfigError when out of range", () => {
-    expect(cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_THREADS: "3", GATEHOUSE_CRYPTO_MAX_QUEUE: "0" })).toEqual({ threads: 3, maxQueue: 0 });
+    expect(cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_THREADS: "3", GATEHOUSE_CRYPTO_MAX_QUEUE: "0" })).toEqual({ threads: 3, maxQueue: 0, nice: 10 });
+    expect(cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_NICE: "0" }).nice).toBe(0);
+    expect(() => cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_NICE: "20" })).toThrow(ConfigError);
     expect(cryptoPoolSettingsFromEnv({}).maxQueue).toBe(256);
     expect(cryptoPoolSettingsFromEnv({}).threads).toBeGreaterThanOrEqual(1);
     expect(() => cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_THREADS: "0" })).toThrow(ConfigError);

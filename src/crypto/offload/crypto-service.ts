@@ -86,6 +86,7 @@ export class CryptoService {
     });
     if (wantsPool) {
       pool = new CryptoPool({
+        nice: opts.config.nice,
         ...opts.pool,
         threads: opts.config.threads,
         maxQueue: opts.config.maxQueue,

@@ -29,6 +29,8 @@ export const CRYPTO_POOL_DEFAULTS = Object.freeze({
   maxQueue: CRYPTO_MAX_QUEUE_DEFAULT,
   /** Bounds every task, queue wait included, so no caller can wait forever on a wedged worker. */
   taskTimeoutMs: 30_000,
+  /** Below the event loop (nice 0): measured in bench/results/event-loop.md. */
+  nice: 10,
 });
 
 /** Why a worker-level failure was counted (see {@link CryptoPoolOptions.onWorkerError}). */
@@ -46,6 +48,12 @@ export interface CryptoPoolOptions {
   allowTestOps?: boolean;
   /** Called once per worker-level failure: a death or deadline that failed a task, or a stray worker error. */
   onWorkerError?: (kind: WorkerFailureKind) => void;
+  /**
+   * Nice value (1–19) each worker thread gives itself at start, so the event loop preempts
+   * hashing while idle cores still hash at full speed; 0 leaves the threads at the process's
+   * priority (default {@link CRYPTO_POOL_DEFAULTS.nice}). A no-op where the runtime has no FFI.
+   */
+  nice?: number;
   /** The task module (default: `workers/crypto.worker.ts`); for tests of the pool itself. */
   filename?: string | URL;
 }
@@ -95,6 +103,8 @@ export class CryptoPool {
     if (!Number.isInteger(this.threads) || this.threads < 1) throw new RangeError("CryptoPool: threads must be an integer ≥ 1");
     if (!Number.isInteger(this.maxQueue) || this.maxQueue < 0) throw new RangeError("CryptoPool: maxQueue must be an integer ≥ 0");
     if (!(this.#taskTimeoutMs >= 0)) throw new RangeError("CryptoPool: taskTimeoutMs must be ≥ 0");
+    const nice = opts.nice ?? CRYPTO_POOL_DEFAULTS.nice;
+    if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new RangeError("CryptoPool: nice must be an integer 0–19");
     const filename = opts.filename ?? WORKER_URL;
     this.#piscina = new Piscina<CryptoTask, TaskOutcome>({
       filename: filename instanceof URL ? filename.href : filename,
@@ -106,7 +116,7 @@ export class CryptoPool {
       concurrentTasksPerWorker: 1,
       stricterFIFO: true,
       recordTiming: false,
-      workerData: { allowTestOps: this.#allowTestOps },
+      workerData: { allowTestOps: this.#allowTestOps, nice },
     });
     // piscina emits 'error' for a worker that failed with no task in flight; unlistened, an
     // EventEmitter 'error' would throw and take the whole process down.

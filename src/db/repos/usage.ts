@@ -9,7 +9,9 @@ export type UsageOutcome =
   | "upstream_error"
   | "upstream_timeout"
   | "upstream_unreachable"
-  | "upstream_malformed";
+  | "upstream_malformed"
+  /** This instance ran out of descriptors/ports before reaching the upstream. */
+  | "local_exhaustion";
 
 /** A `gatehouse_usage` row. */
 export interface UsageRecord {

@@ -1,0 +1,41 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import pino from "pino";
+import { createLogger } from "../../src/observability/logger.ts";
+import { AccessLog } from "../../src/observability/access-log.ts";
+
+const line = { reqId: "r-1", method: "GET", route: "/api/v1/auths/", status: 200, ms: 0.4, dbWaitMs: 0, dbCheckouts: 0 };
+
+function fileLogger(level: string) {
+  const path = `${mkdtempSync(`${tmpdir()}/gh-access-`)}/log`;
+  const dest = pino.destination({ dest: path, sync: true });
+  return { log: createLogger(level, dest), read: () => readFileSync(path, "utf8") };
+}
+
+describe("access log", () => {
+  test("writes the line pino writes (same keys, order and values), batched (written within 20 ms)", async () => {
+    const { log, read } = fileLogger("info");
+    log.info(line, "request");
+    const fromPino = read();
+    const access = new AccessLog(log);
+    for (let i = 0; i < 3; i++) access.write(line, false);
+    expect(read()).toBe(fromPino); // nothing yet: batched
+    await Bun.sleep(60);
+    const ours = read().slice(fromPino.length).trim().split("\n");
+    expect(ours.length).toBe(3);
+    const strip = (l: string) => l.replace(/"time":"[^"]+"/, '"time":"T"');
+    for (const l of ours) expect(strip(l)).toBe(strip(fromPino.trim()));
+  });
+
+  test("probe routes are written at debug only when debug is enabled; client-chosen methods are escaped", async () => {
+    const { log, read } = fileLogger("info");
+    const access = new AccessLog(log);
+    access.write({ ...line, route: "/livez" }, true);
+    access.write({ ...line, method: 'GE"T\n' }, false);
+    access.flush();
+    const lines = read().trim().split("\n");
+    expect(lines.length).toBe(1);
+    expect(JSON.parse(lines[0]!).method).toBe('GE"T\n');
+  });
+});
