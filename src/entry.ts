@@ -39,8 +39,9 @@ export async function runGatehouse(env: Record<string, string | undefined>, serv
   log.info({ openFiles }, `open-file limit: ${openFiles.soft ?? "unknown (no FFI)"}${openFiles.raisedFrom !== null ? ` (raised from ${openFiles.raisedFrom})` : ""}`);
   if (config.processes.count > 1 && config.processes.index === null) {
     // GATEHOUSE_PROCESSES > 1: this process only supervises (children inherit the raised limit).
-    // Deno's children need `run -A` again; Bun's execArgv/argv already hold the whole command.
-    const command = runtimeName === "deno" ? [process.execPath, "run", "-A", process.argv[1]!] : undefined;
+    // Deno's children need `run -A` again, and `--unstable-net` for Deno.serve's reusePort;
+    // Bun's execArgv/argv already hold the whole command.
+    const command = runtimeName === "deno" ? [process.execPath, "run", "-A", "--unstable-net", process.argv[1]!] : undefined;
     superviseProcesses({ count: config.processes.count, log, shutdownTimeoutMs: config.server.shutdownTimeoutMs, command, env });
     return await new Promise<never>(() => {}); // the rest runs in the children only
   }

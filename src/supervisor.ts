@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Logger } from "./observability/logger.ts";
+import { unrefTimeout } from "./platform.ts";
 
 /** A child that exits with this status has a configuration error: restarting cannot help. */
 const EXIT_CONFIG = 2;
@@ -41,6 +42,7 @@ export function superviseProcesses(opts: SupervisorOptions): void {
   const [cmd, ...args] = opts.command ?? [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
   const slots: Slot[] = Array.from({ length: opts.count }, (_, index) => ({ index, child: null, startedAt: 0, restarts: 0, delayMs: 250 }));
   let stopping = false;
+  let stoppedWith: NodeJS.Signals | null = null;
   /** The supervisor's own exit status once every child has exited. */
   let exitCode = 0;
 
@@ -52,7 +54,9 @@ export function superviseProcesses(opts: SupervisorOptions): void {
     child.on("exit", (code, signal) => {
       slot.child = null;
       if (code === EXIT_CONFIG) exitCode = EXIT_CONFIG;
-      else if (stopping && code !== 0 && exitCode === 0) exitCode = 1;
+      // Deno's child_process reports a child it sent a signal to as ended by that signal, even when
+      // the child handled it and exited 0 ("shutdown complete" is in its log): that is a clean stop too.
+      else if (stopping && code !== 0 && !(code === null && signal === stoppedWith) && exitCode === 0) exitCode = 1;
       if (stopping) {
         opts.log.info({ process: slot.index, code, signal }, `server process ${slot.index} exited`);
         if (slots.every((s) => s.child === null)) {
@@ -79,16 +83,17 @@ export function superviseProcesses(opts: SupervisorOptions): void {
   const stopAll = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
+    stoppedWith = signal;
     opts.log.info({ signal }, "supervisor: forwarding the signal; server processes drain");
     const live = slots.filter((s) => s.child !== null);
     if (live.length === 0) process.exit(exitCode);
     for (const s of live) s.child!.kill(signal);
     // Each child enforces its own shutdown timeout; this is the backstop if one is wedged.
-    setTimeout(() => {
+    unrefTimeout(() => {
       for (const s of slots) s.child?.kill("SIGKILL");
       opts.log.error("supervisor: server processes did not exit in time; killed");
       process.exit(1);
-    }, opts.shutdownTimeoutMs + 5_000).unref();
+    }, opts.shutdownTimeoutMs + 5_000);
   };
 
   process.on("SIGTERM", () => stopAll("SIGTERM"));

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-services.ts";
-import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+import { entryCommand, RUNTIMES, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 import { freePort } from "../harness/services.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -63,7 +63,7 @@ async function until<T>(what: string, fn: () => T | Promise<T>, ok: (v: T) => bo
 }
 
 describe("GATEHOUSE_PROCESSES", () => {
-  test("2 processes serve one port; a SIGKILLed child is restarted; SIGTERM drains both and exits 0", async () => {
+  for (const runtime of RUNTIMES) test(`${runtime}: 2 processes serve one port; a SIGKILLed child is restarted; SIGTERM drains both and exits 0`, async () => {
     sup = await startServerProcess({
       PORT: String(await freePort()),
       GATEHOUSE_PROCESSES: "2",
@@ -73,7 +73,7 @@ describe("GATEHOUSE_PROCESSES", () => {
       WEBUI_SECRET_KEY: "supervisor-test-secret",
       GATEHOUSE_CRYPTO_THREADS: "1",
       GATEHOUSE_LOG_LEVEL: "info",
-    });
+    }, entryCommand(runtime));
     const pids = await until("two children", () => children(sup!.proc.pid), (p) => p.length === 2);
     expect((await processesAnswering(sup.baseUrl, 200)).size).toBe(2);
 
