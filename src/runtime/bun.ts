@@ -1,5 +1,5 @@
 import type { FetchHandler } from "../http/request-accounting.ts";
-import { recordPeerSource } from "../net/client-address.ts";
+import { peerAddress, recordPeerSource } from "../net/client-address.ts";
 import type { ServerWebSocket, WebSocketHandler } from "bun";
 import type { WsConnection } from "../ws/connection.ts";
 import type { SocketSeed, WsTransport } from "../ws/transport.ts";
@@ -21,7 +21,12 @@ export function serveBun(fetch: FetchHandler, opts: ServeOptions, ws?: WsEndpoin
     idleTimeout: 255,
     fetch(request, server) {
       recordPeerSource(request, server);
-      if (ws?.socketio?.matches(request.url)) return ws.socketio.handle(request, server);
+      if (ws?.socketio?.matches(request.url)) {
+        // Socket.IO reads the peer after this handler has returned (at the engine's connection
+        // event), when Bun can no longer tell it: look it up now.
+        peerAddress(request);
+        return ws.socketio.handle(request, server);
+      }
       if (ws && isWsUpgrade(ws, request)) {
         const seed = acceptUpgrade(ws, request);
         if (seed instanceof Response) return seed;

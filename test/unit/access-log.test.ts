@@ -21,7 +21,7 @@ describe("access log", () => {
     const access = new AccessLog(log);
     for (let i = 0; i < 3; i++) access.write(line, false);
     expect(read()).toBe(fromPino); // nothing yet: batched
-    await Bun.sleep(60);
+    await new Promise((r) => setTimeout(r, 60));
     const ours = read().slice(fromPino.length).trim().split("\n");
     expect(ours.length).toBe(3);
     const strip = (l: string) => l.replace(/"time":"[^"]+"/, '"time":"T"');
