@@ -137,6 +137,17 @@ interface RunResult {
   wallSeconds: number;
   /** Kernel TcpExtListenOverflows during the run (host-wide): connections a full accept queue dropped. */
   listenOverflows: number;
+  /**
+   * Listeners' accept queues during the run, sampled with `ss -ltn` every 100 ms: per listening
+   * socket (several with reusePort) the highest queue length seen and the backlog it is capped at,
+   * for the server's port and the fake upstream's — host-wide overflows could be either's.
+   */
+  acceptQueues: { server: QueueSample[]; upstream: QueueSample[] };
+}
+
+interface QueueSample {
+  peak: number;
+  backlog: number;
 }
 
 const POOL_ENV = { DATABASE_POOL_SIZE: "5", DATABASE_POOL_MAX_OVERFLOW: "0", DATABASE_POOL_TIMEOUT: "5" };
@@ -193,7 +204,7 @@ try {
       console.log(
         `${mode.padEnd(9)} ×${processes} ${String(level).padStart(5)} streams (ramp ${ramp} ms, load ${r.loadBefore} → ${r.loadAfter}): ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)}; ` +
           `e2e p99 ${fmt(r.e2eP99Ms)} ms (upstream p99 ${r.upstream.p99} ms), first byte p99 ${fmt(r.firstByteP99Ms)} ms, ` +
-          `checkout wait p99 ≤ ${fmt(r.checkoutWaitP99Ms)} ms ${JSON.stringify(r.checkoutsByOp)}, peak active ${r.peakActiveConnections}, cpu ${r.serverCpuSeconds.toFixed(1)} s, rss ${r.serverPeakRssMb} MB, listen overflows ${r.listenOverflows}`,
+          `checkout wait p99 ≤ ${fmt(r.checkoutWaitP99Ms)} ms ${JSON.stringify(r.checkoutsByOp)}, peak active ${r.peakActiveConnections}, cpu ${r.serverCpuSeconds.toFixed(1)} s, rss ${r.serverPeakRssMb} MB, listen overflows ${r.listenOverflows}, accept queue peaks ${JSON.stringify(r.acceptQueues)}`,
       );
     } finally {
       await stopServer(server);
@@ -362,11 +373,13 @@ async function runLevel(mode: Mode, level: number, server: BenchServer, tokens: 
   const loadBefore = loadavg().map((x) => x.toFixed(2)).join(" ");
   const wallStart = performance.now();
   const overflowsBefore = listenOverflows();
+  const queues = sampleAcceptQueues([server.port, fakePort]);
   const outcomes = await Promise.all(Array.from({ length: level }, async (_, i) => {
     if (ramp > 0) await Bun.sleep((i / level) * ramp);
     return oneStream(server.baseUrl, tokens[i % tokens.length]!, i);
   }));
   const overflows = listenOverflows() - overflowsBefore;
+  const acceptQueues = await queues.stop();
   const wallSeconds = (performance.now() - wallStart) / 1000;
   clearInterval(sampler);
   const serverCpuSeconds = cpuTotal() - cpuBefore;
@@ -409,6 +422,7 @@ async function runLevel(mode: Mode, level: number, server: BenchServer, tokens: 
     upstream: upstream.durationMs,
     wallSeconds: round(wallSeconds, 1),
     listenOverflows: overflows,
+    acceptQueues: { server: acceptQueues.get(server.port) ?? [], upstream: acceptQueues.get(fakePort) ?? [] },
   };
 }
 
@@ -528,6 +542,38 @@ function metricMax(text: string, name: string): number {
   return max;
 }
 
+/**
+ * Samples the accept queues of the listeners on `ports` every 100 ms until stopped: per port, per
+ * listening socket (in `ss` order), the peak queue length (Recv-Q) and the backlog (Send-Q).
+ */
+function sampleAcceptQueues(ports: number[]): { stop(): Promise<Map<number, QueueSample[]>> } {
+  const peaks = new Map<number, QueueSample[]>();
+  let running = true;
+  const filter = ports.map((p) => `sport = :${p}`).join(" or ");
+  const loop = (async () => {
+    while (running) {
+      try {
+        const proc = Bun.spawn(["ss", "-ltnH", `( ${filter} )`], { stdout: "pipe", stderr: "ignore" });
+        const text = await new Response(proc.stdout as ReadableStream<Uint8Array>).text();
+        const seen = new Map<number, number>();
+        for (const line of text.trim().split("\n")) {
+          const f = line.trim().split(/\s+/);
+          if (f.length < 4) continue;
+          const port = Number(f[3]!.slice(f[3]!.lastIndexOf(":") + 1));
+          const i = seen.get(port) ?? 0;
+          seen.set(port, i + 1);
+          const list = peaks.get(port) ?? [];
+          const cur = list[i] ?? { peak: 0, backlog: Number(f[2]) };
+          list[i] = { peak: Math.max(cur.peak, Number(f[1])), backlog: Number(f[2]) };
+          peaks.set(port, list);
+        }
+      } catch { /* no ss: no samples */ }
+      await Bun.sleep(100);
+    }
+  })();
+  return { stop: async () => ((running = false), await loop, peaks) };
+}
+
 /** TcpExtListenOverflows from /proc/net/netstat (0 when unreadable). */
 function listenOverflows(): number {
   try {
@@ -613,6 +659,7 @@ function writeOutputs(rs: RunResult[]): void {
     r.e2eP99Ms === null || !r.upstream.p99 ? "–" : `${((r.e2eP99Ms / r.upstream.p99 - 1) * 100).toFixed(1)}% (${round(r.upstream.p99 / 1000, 2)} s)`,
     fmt(r.firstByteP99Ms),
     r.listenOverflows,
+    `${r.acceptQueues.server.map((q) => `${q.peak}/${q.backlog}`).join(" + ") || "–"}; ${r.acceptQueues.upstream.map((q) => `${q.peak}/${q.backlog}`).join(" + ") || "–"}`,
     r.requestWaitP99Ms === null ? "no checkouts" : `≤ ${r.requestWaitP99Ms}`,
     r.checkoutWaitP99Ms === null ? "no checkouts" : `≤ ${r.checkoutWaitP99Ms} (${r.checkouts})`,
     `${r.peakActiveBeforeRun} → ${r.peakActiveConnections}`,
@@ -645,7 +692,7 @@ function writeOutputs(rs: RunResult[]): void {
     `Gatehouse (no connection held while the upstream answers) against a baseline that holds one connection from authentication to the usage write (as Open WebUI before 0.7.2), in the same run. ${meta.pool} (per process); each stream lasts ${upstreamSeconds} s at the fake upstream (${tokensPerAnswer} tokens, first after ${firstTokenMs} ms); clients use ${sessionCount} session tokens of ${userCount} distinct users round-robin${directUsers ? " (users inserted in Postgres with one precomputed argon2id hash, tokens minted with WEBUI_SECRET_KEY)" : ""}, ${warm ? "warmed with one request each (warm caches)" : "with no warm-up: the server processes start with cold user, token and model caches"}; the clients of a level start evenly spread over ${rampMs} ms (--ramp-ms). GATEHOUSE_PROCESSES ${processCounts.join(", ")} (processes column; /metrics scraped per process and summed). Log level \`${logLevel}\`. Machine: ${m["cores"]} cores, Bun ${m["bun"]}, ${m["date"]}.`,
     "",
     table(
-      ["mode", "processes", "concurrent streams", "success", "failures", "e2e p50 s", "e2e p99 s", "e2e p99 vs nominal", "e2e p99 vs upstream p99 (its p99)", "first byte p99 ms", "listen-queue overflows", "checkout wait p99 per request ms", "checkout wait p99 ms (checkouts)", "peak active conns per process (before → after run)", "server CPU s", "server peak RSS MB", "load avg before → after"],
+      ["mode", "processes", "concurrent streams", "success", "failures", "e2e p50 s", "e2e p99 s", "e2e p99 vs nominal", "e2e p99 vs upstream p99 (its p99)", "first byte p99 ms", "listen-queue overflows (host)", "accept queue peak/backlog: server listeners; upstream", "checkout wait p99 per request ms", "checkout wait p99 ms (checkouts)", "peak active conns per process (before → after run)", "server CPU s", "server peak RSS MB", "load avg before → after"],
       rows,
     ),
     "",
