@@ -66,6 +66,8 @@ const { values } = parseArgs({
     warm: { type: "boolean", default: true },
     "direct-users": { type: "boolean", default: false },
     "log-level": { type: "string", default: "error" },
+    // Extra server variables, K=V, repeatable (e.g. --env GATEHOUSE_DB_MAX_WAITERS=4000).
+    env: { type: "string", multiple: true, default: [] },
   },
   // --no-burst-row
   allowNegative: true,
@@ -87,6 +89,11 @@ const warm = values.warm!;
 const directUsers = values["direct-users"]!;
 const logLevel = values["log-level"]!;
 const SECRET = "bench-concurrency-secret";
+const extraEnv: Record<string, string> = Object.fromEntries(values.env!.map((kv) => {
+  const at = kv.indexOf("=");
+  if (at < 1) throw new Error(`--env takes NAME=value, got ${kv}`);
+  return [kv.slice(0, at), kv.slice(at + 1)];
+}));
 for (const n of [...levels, upstreamSeconds, tokensPerAnswer, userCount, sessionCount]) {
   if (!Number.isFinite(n) || n <= 0) throw new Error("--levels, --upstream-seconds, --tokens, --users and --sessions take positive numbers");
 }
@@ -183,6 +190,7 @@ try {
     GATEHOUSE_SHUTDOWN_TIMEOUT_MS: "5000",
     // Thousands of streams from a handful of users: the per-user cap would measure itself.
     GATEHOUSE_GATEWAY_MAX_STREAMS_PER_USER: "0",
+    ...extraEnv,
   };
   // Users and sessions are made on a server of their own, so every measured server starts fresh.
   const setup = await startServer("gatehouse", baseEnv, 1);
@@ -645,6 +653,7 @@ function writeOutputs(rs: RunResult[]): void {
     warm,
     directUsers,
     logLevel,
+    extraEnv,
   };
   const overNominal = (r: RunResult) => (r.e2eP99Ms === null ? null : (r.e2eP99Ms / (upstreamSeconds * 1000) - 1) * 100);
   const rows = rs.map((r) => [
@@ -689,7 +698,7 @@ function writeOutputs(rs: RunResult[]): void {
   const markdown = [
     "# Concurrent LLM streams on a pool of 5",
     "",
-    `Gatehouse (no connection held while the upstream answers) against a baseline that holds one connection from authentication to the usage write (as Open WebUI before 0.7.2), in the same run. ${meta.pool} (per process); each stream lasts ${upstreamSeconds} s at the fake upstream (${tokensPerAnswer} tokens, first after ${firstTokenMs} ms); clients use ${sessionCount} session tokens of ${userCount} distinct users round-robin${directUsers ? " (users inserted in Postgres with one precomputed argon2id hash, tokens minted with WEBUI_SECRET_KEY)" : ""}, ${warm ? "warmed with one request each (warm caches)" : "with no warm-up: the server processes start with cold user, token and model caches"}; the clients of a level start evenly spread over ${rampMs} ms (--ramp-ms). GATEHOUSE_PROCESSES ${processCounts.join(", ")} (processes column; /metrics scraped per process and summed). Log level \`${logLevel}\`. Machine: ${m["cores"]} cores, Bun ${m["bun"]}, ${m["date"]}.`,
+    `Gatehouse (no connection held while the upstream answers) against a baseline that holds one connection from authentication to the usage write (as Open WebUI before 0.7.2), in the same run. ${meta.pool} (per process); each stream lasts ${upstreamSeconds} s at the fake upstream (${tokensPerAnswer} tokens, first after ${firstTokenMs} ms); clients use ${sessionCount} session tokens of ${userCount} distinct users round-robin${directUsers ? " (users inserted in Postgres with one precomputed argon2id hash, tokens minted with WEBUI_SECRET_KEY)" : ""}, ${warm ? "warmed with one request each (warm caches)" : "with no warm-up: the server processes start with cold user, token and model caches"}; the clients of a level start evenly spread over ${rampMs} ms (--ramp-ms). GATEHOUSE_PROCESSES ${processCounts.join(", ")} (processes column; /metrics scraped per process and summed). Log level \`${logLevel}\`.${Object.keys(extraEnv).length ? ` Also set: ${Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`).join(", ")}.` : ""} Machine: ${m["cores"]} cores, Bun ${m["bun"]}, ${m["date"]}.`,
     "",
     table(
       ["mode", "processes", "concurrent streams", "success", "failures", "e2e p50 s", "e2e p99 s", "e2e p99 vs nominal", "e2e p99 vs upstream p99 (its p99)", "first byte p99 ms", "listen-queue overflows (host)", "accept queue peak/backlog: server listeners; upstream", "checkout wait p99 per request ms", "checkout wait p99 ms (checkouts)", "peak active conns per process (before → after run)", "server CPU s", "server peak RSS MB", "load avg before → after"],

@@ -36,9 +36,6 @@ const { values } = parseArgs({
   },
 });
 
-if (values.client) await runClient();
-else await runBench();
-
 // ------------------------------------------------------------------------------------------ client
 
 /**
@@ -257,3 +254,7 @@ async function until(check: () => Promise<boolean>, ms: number): Promise<void> {
   }
   throw new Error("timed out waiting for the server");
 }
+
+// Last: the constants above must be initialised before either role runs.
+if (values.client) await runClient();
+else await runBench();
