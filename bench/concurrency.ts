@@ -68,6 +68,8 @@ const { values } = parseArgs({
     "log-level": { type: "string", default: "error" },
     // Extra server variables, K=V, repeatable (e.g. --env GATEHOUSE_DB_MAX_WAITERS=4000).
     env: { type: "string", multiple: true, default: [] },
+    // Fake upstream processes sharing its port with SO_REUSEPORT (each its own accept queue).
+    "upstream-processes": { type: "string", default: "1" },
   },
   // --no-burst-row
   allowNegative: true,
@@ -164,16 +166,23 @@ const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().t
 await ensureBinaries();
 const pg = await startPostgres({ maxConnections: 100 });
 const redis = await startRedis();
+const upstreamProcesses = Number(values["upstream-processes"]);
+if (!Number.isInteger(upstreamProcesses) || upstreamProcesses < 1) throw new Error("--upstream-processes takes a positive integer");
 const fakePort = await freePort();
-const fakeProc = Bun.spawn(
-  [bun, `${root}bench/fake-llm.ts`, "--port", String(fakePort), "--seconds", String(upstreamSeconds), "--tokens", String(tokensPerAnswer), "--first-token-ms", String(firstTokenMs)],
+// One fake upstream, or several on one port (reusePort), each with its own stats port.
+const upstreamStatsPort = upstreamProcesses > 1 ? await freeConsecutivePorts(upstreamProcesses) : null;
+const fakeProcs = Array.from({ length: upstreamProcesses }, (_, i) => Bun.spawn(
+  [bun, `${root}bench/fake-llm.ts`, "--port", String(fakePort), "--seconds", String(upstreamSeconds), "--tokens", String(tokensPerAnswer), "--first-token-ms", String(firstTokenMs),
+    ...(upstreamStatsPort === null ? [] : ["--reuse-port", "--stats-port", String(upstreamStatsPort + i)])],
   { cwd: root, env: { ...process.env }, stdout: "ignore", stderr: "inherit" },
-);
+));
+const upstreamStatsUrls = upstreamStatsPort === null ? [`http://127.0.0.1:${fakePort}`] : fakeProcs.map((_, i) => `http://127.0.0.1:${upstreamStatsPort + i}`);
 const fakeUrl = `http://127.0.0.1:${fakePort}/v1`;
 const results: RunResult[] = [];
 
 try {
   await waitUntil("the fake upstream", async () => (await fetch(`${fakeUrl}/models`)).ok);
+  for (const u of upstreamStatsUrls) await waitUntil(`the fake upstream's stats at ${u}`, async () => (await fetch(`${u}/stats`)).ok);
   const dbUrl = await createDatabase(pg.url, "bench_concurrency");
   const baseEnv: Record<string, string> = {
     ...POOL_ENV,
@@ -219,8 +228,8 @@ try {
     }
   }
 } finally {
-  fakeProc.kill("SIGTERM");
-  await Promise.race([fakeProc.exited, Bun.sleep(3000)]);
+  for (const p of fakeProcs) p.kill("SIGTERM");
+  await Promise.race([Promise.all(fakeProcs.map((p) => p.exited)), Bun.sleep(3000)]);
   await stopAll();
 }
 
@@ -368,7 +377,7 @@ async function runLevel(mode: Mode, level: number, server: BenchServer, tokens: 
       }
     }
   }
-  await fetch(`http://127.0.0.1:${fakePort}/stats/reset`, { method: "POST" });
+  for (const u of upstreamStatsUrls) await fetch(`${u}/stats/reset`, { method: "POST" });
   await Bun.sleep(200);
   const metricsBefore = await scrape(server);
 
@@ -396,7 +405,7 @@ async function runLevel(mode: Mode, level: number, server: BenchServer, tokens: 
   // Usage rows are written just behind the streams; let them land before reading the metrics.
   await Bun.sleep(500);
   const metrics = await scrape(server);
-  const upstream = (await (await fetch(`http://127.0.0.1:${fakePort}/stats`)).json()) as FakeLlmStats;
+  const upstream = await upstreamStats();
 
   const ok = outcomes.filter((o) => o.kind === "ok");
   const failures: Record<string, number> = {};
@@ -432,6 +441,14 @@ async function runLevel(mode: Mode, level: number, server: BenchServer, tokens: 
     listenOverflows: overflows,
     acceptQueues: { server: acceptQueues.get(server.port) ?? [], upstream: acceptQueues.get(fakePort) ?? [] },
   };
+}
+
+/** The fake upstream's stats; over several processes, durations combined from each one's raw list. */
+async function upstreamStats(): Promise<FakeLlmStats> {
+  const all = await Promise.all(upstreamStatsUrls.map(async (u) => (await (await fetch(`${u}/stats`)).json()) as FakeLlmStats & { durations?: number[] }));
+  if (all.length === 1) return all[0]!;
+  const durations = all.flatMap((s) => s.durations ?? []);
+  return { ...all[0]!, durationMs: { count: durations.length, p50: quantile(durations, 0.5) ?? 0, p99: quantile(durations, 0.99) ?? 0, max: round(Math.max(0, ...durations), 1) } };
 }
 
 interface StreamOutcome {
@@ -654,6 +671,7 @@ function writeOutputs(rs: RunResult[]): void {
     directUsers,
     logLevel,
     extraEnv,
+    upstreamProcesses,
   };
   const overNominal = (r: RunResult) => (r.e2eP99Ms === null ? null : (r.e2eP99Ms / (upstreamSeconds * 1000) - 1) * 100);
   const rows = rs.map((r) => [
@@ -698,7 +716,7 @@ function writeOutputs(rs: RunResult[]): void {
   const markdown = [
     "# Concurrent LLM streams on a pool of 5",
     "",
-    `Gatehouse (no connection held while the upstream answers) against a baseline that holds one connection from authentication to the usage write (as Open WebUI before 0.7.2), in the same run. ${meta.pool} (per process); each stream lasts ${upstreamSeconds} s at the fake upstream (${tokensPerAnswer} tokens, first after ${firstTokenMs} ms); clients use ${sessionCount} session tokens of ${userCount} distinct users round-robin${directUsers ? " (users inserted in Postgres with one precomputed argon2id hash, tokens minted with WEBUI_SECRET_KEY)" : ""}, ${warm ? "warmed with one request each (warm caches)" : "with no warm-up: the server processes start with cold user, token and model caches"}; the clients of a level start evenly spread over ${rampMs} ms (--ramp-ms). GATEHOUSE_PROCESSES ${processCounts.join(", ")} (processes column; /metrics scraped per process and summed). Log level \`${logLevel}\`.${Object.keys(extraEnv).length ? ` Also set: ${Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`).join(", ")}.` : ""} Machine: ${m["cores"]} cores, Bun ${m["bun"]}, ${m["date"]}.`,
+    `Gatehouse (no connection held while the upstream answers) against a baseline that holds one connection from authentication to the usage write (as Open WebUI before 0.7.2), in the same run. ${meta.pool} (per process); each stream lasts ${upstreamSeconds} s at the fake upstream (${tokensPerAnswer} tokens, first after ${firstTokenMs} ms); clients use ${sessionCount} session tokens of ${userCount} distinct users round-robin${directUsers ? " (users inserted in Postgres with one precomputed argon2id hash, tokens minted with WEBUI_SECRET_KEY)" : ""}, ${warm ? "warmed with one request each (warm caches)" : "with no warm-up: the server processes start with cold user, token and model caches"}; the clients of a level start evenly spread over ${rampMs} ms (--ramp-ms). GATEHOUSE_PROCESSES ${processCounts.join(", ")} (processes column; /metrics scraped per process and summed). Fake upstream: ${upstreamProcesses === 1 ? "one process" : `${upstreamProcesses} processes on one port (reusePort)`}. Log level \`${logLevel}\`.${Object.keys(extraEnv).length ? ` Also set: ${Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`).join(", ")}.` : ""} Machine: ${m["cores"]} cores, Bun ${m["bun"]}, ${m["date"]}.`,
     "",
     table(
       ["mode", "processes", "concurrent streams", "success", "failures", "e2e p50 s", "e2e p99 s", "e2e p99 vs nominal", "e2e p99 vs upstream p99 (its p99)", "first byte p99 ms", "listen-queue overflows (host)", "accept queue peak/backlog: server listeners; upstream", "checkout wait p99 per request ms", "checkout wait p99 ms (checkouts)", "peak active conns per process (before → after run)", "server CPU s", "server peak RSS MB", "load avg before → after"],
