@@ -6,6 +6,7 @@
  *   npm run bench:concurrency -- [--levels 5,50,500,2000] [--upstream-seconds 10] [--tokens 20]
  *                                [--users 10] [--sessions <max level>] [--modes gatehouse,baseline] [--out concurrency]
  *                                [--processes 1,2] [--no-warm] [--direct-users] [--log-level error]
+ *                                [--upstream-processes 1] [--env NAME=value ...]
  *
  * `--processes 1,2` runs every gatehouse row once per value of GATEHOUSE_PROCESSES (side by side
  * in one run); the server gets GATEHOUSE_METRICS_PORT=P, and /metrics is scraped from P … P+N-1
@@ -13,7 +14,10 @@
  * user, token and model caches, so authentication uses the pool). `--direct-users` inserts the
  * users straight into Postgres with one precomputed argon2id hash and mints their session
  * tokens (HS256 with WEBUI_SECRET_KEY, claims as a sign-in issues them), instead of one
- * argon2id sign-up per user through the API.
+ * argon2id sign-up per user through the API. `--upstream-processes K` runs the fake upstream as K
+ * processes on one port (reusePort; stats combined from each one's own port). `--env` passes extra
+ * variables to the server. Each row also records the load average before and after, and the
+ * listeners' accept-queue peaks (`ss -ltn`, every 100 ms) at the server's and the upstream's port.
  *
  * For each level and mode: a fresh server process (DATABASE_POOL_SIZE=5, DATABASE_POOL_MAX_OVERFLOW=0,
  * DATABASE_POOL_TIMEOUT=5), caches warmed with one request per session, then `level` clients at
