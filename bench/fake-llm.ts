@@ -34,6 +34,10 @@ export interface FakeLlmOptions {
   models?: string[];
   /** When set, requests must carry `Authorization: Bearer <apiKey>`. */
   apiKey?: string | null;
+  /** Listen with SO_REUSEPORT, so several fake-llm processes share one port (each its own accept queue). */
+  reusePort?: boolean;
+  /** Also serve `/stats` and `/stats/reset` on this port (with reusePort, the shared port reaches any one process). */
+  statsPort?: number;
 }
 
 /** Counters since start or the last reset. */
@@ -112,6 +116,7 @@ export function startFakeLlm(opts: FakeLlmOptions = {}): FakeLlm {
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: opts.port ?? 0,
+    reusePort: opts.reusePort ?? false,
     // Answers may pause for long on purpose (hang, slow first token).
     idleTimeout: 0,
     async fetch(req) {
@@ -240,13 +245,29 @@ export function startFakeLlm(opts: FakeLlmOptions = {}): FakeLlm {
     durations = [];
   }
 
+  // With reusePort the shared port reaches any one process: each also answers on a port of its own,
+  // and gives its raw durations so a bench can combine the processes' percentiles.
+  const statsServer = opts.statsPort === undefined ? null : Bun.serve({
+    hostname: "127.0.0.1",
+    port: opts.statsPort,
+    fetch(req) {
+      const path = new URL(req.url).pathname;
+      if (path === "/stats" && req.method === "GET") return Response.json({ ...snapshot(), durations });
+      if (path === "/stats/reset" && req.method === "POST") return (reset(), Response.json({ ok: true }));
+      return new Response("not found", { status: 404 });
+    },
+  });
+
   const port = server.port!;
   return {
     url: `http://127.0.0.1:${port}/v1`,
     port,
     stats: snapshot,
     reset,
-    stop: () => server.stop(true),
+    stop: async () => {
+      await statsServer?.stop(true);
+      await server.stop(true);
+    },
   };
 }
 
@@ -295,6 +316,8 @@ if (import.meta.main) {
       seconds: { type: "string", default: env["FAKE_LLM_SECONDS"] },
       models: { type: "string", default: env["FAKE_LLM_MODELS"] ?? "fake-gpt,fake-mini" },
       "api-key": { type: "string", default: env["FAKE_LLM_API_KEY"] },
+      "reuse-port": { type: "boolean", default: false },
+      "stats-port": { type: "string" },
     },
   });
   const num = (name: string, v: string | undefined): number | undefined => {
@@ -314,6 +337,8 @@ if (import.meta.main) {
     seconds: num("seconds", values.seconds),
     models: values.models!.split(",").map((s) => s.trim()).filter(Boolean),
     apiKey: values["api-key"] ?? null,
+    reusePort: values["reuse-port"],
+    statsPort: num("stats-port", values["stats-port"]),
   });
   console.log(`fake-llm listening on ${llm.url} (OPENAI_API_BASE_URL=${llm.url})`);
   const stop = () => void llm.stop().then(() => process.exit(0));
