@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { ensureBinaries, startPostgres, startRedis, stopAll } from "../test/harness/services.ts";
 import { startServerProcess, WS_SERVER_FIXTURE, type ServerProcess } from "../test/helpers/server-process.ts";
 import { machine, table, writeResults } from "./lib/results.ts";
+import { mb, pct, post, stats } from "./lib/ws-bench.ts";
 
 const { values } = parseArgs({
   options: {
@@ -36,20 +37,6 @@ const rounds = Number(values.rounds);
 const batchSize = Number(values.batch);
 const root = new URL("..", import.meta.url).pathname;
 
-interface Stats {
-  authenticated: number;
-  anonymous: number;
-  rss: number;
-  heapUsed: number;
-}
-
-const post = (url: string, body: unknown) => fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-const stats = async (s: ServerProcess) => (await (await fetch(`${s.baseUrl}/test/ws/stats`)).json()) as Stats;
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
-const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
 
 /** Closes seen by the client, by code and reason (a socket the server closed is not held). */
 const closes: Record<string, number> = {};

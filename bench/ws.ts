@@ -24,6 +24,7 @@ import { ensureBinaries, startPostgres, startRedis, stopAll } from "../test/harn
 import { startServerProcess, WS_SERVER_FIXTURE, type ServerProcess } from "../test/helpers/server-process.ts";
 import { io, type Socket } from "socket.io-client";
 import { machine, table, writeResults } from "./lib/results.ts";
+import { mb, pct, post, stats } from "./lib/ws-bench.ts";
 
 const { values } = parseArgs({
   options: {
@@ -41,20 +42,6 @@ const batchSize = Number(values.batch);
 const modes: Mode[] = values.mode === "both" ? ["ws", "socketio"] : values.mode === "socketio" ? ["socketio"] : ["ws"];
 type Mode = "ws" | "socketio";
 
-interface Stats {
-  authenticated: number;
-  anonymous: number;
-  rss: number;
-  heapUsed: number;
-}
-
-const post = (url: string, body: unknown) => fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-const stats = async (s: ServerProcess) => (await (await fetch(`${s.baseUrl}/test/ws/stats`)).json()) as Stats;
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
-const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
 
 /** Closes seen by the client, by code and reason (a socket the server closed is not held). */
 const closes: Record<string, number> = {};
