@@ -176,10 +176,13 @@ describe("OAuth sign-in through the test OpenID provider, in Chromium", () => {
     const cookies = await context.cookies(base);
     expect(cookies.find((c) => c.name === "token")?.httpOnly).toBe(true);
     expect(cookies.find((c) => c.name === "oauth_session_id")?.httpOnly).toBe(true);
+    const idToken = cookies.find((c) => c.name === "oauth_id_token")?.value;
+    expect(idToken).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
     // Sign-out follows the provider's RP-initiated logout URL, which ends the provider session too.
     await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await page.waitForURL((u) => u.origin === env.idp.issuer && u.pathname === "/session/end");
-    expect(new URL(page.url()).searchParams.get("id_token_hint")).toBeTruthy();
+    // The hint is the ID token of this very session (the provider ends that session, not any other).
+    expect(new URL(page.url()).searchParams.get("id_token_hint")).toBe(idToken!);
     expect((await context.cookies(base)).find((c) => c.name === "token")).toBeUndefined();
     await page.getByRole("button", { name: "Yes, sign me out" }).click();
     await page.waitForURL((u) => u.origin === env.idp.issuer && u.pathname === "/session/end/success");
