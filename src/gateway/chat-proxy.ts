@@ -1,6 +1,6 @@
 import { ServiceError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { UsageOutcome, UsageRecord } from "../db/repos/usage.ts";
+import type { UsageOutcome } from "../db/repos/usage.ts";
 import type { GatewayMetrics } from "./gateway-metrics.ts";
 import type { UsageRecorder } from "./usage-recorder.ts";
 import { upstreamHeaders, type Upstream } from "./upstreams.ts";
@@ -9,6 +9,7 @@ import {
   ClientClosedError, UpstreamErrorEventError, UpstreamMalformedError, UpstreamStatusError, UpstreamTimeoutError, UpstreamUnreachableError,
 } from "./gateway-errors.ts";
 import { exhaustionCode, isLocalExhaustion, LocalExhaustionError } from "./local-exhaustion.ts";
+import { CallUsage } from "./call-usage.ts";
 import { errorEvent, networkReason, passedHeaders, readBody, summarize } from "./upstream-response.ts";
 
 /** One chat completion to forward. The body is sent upstream as given (re-serialised by the gateway). */
@@ -26,6 +27,7 @@ export interface ChatCall {
   onEnd?: () => void;
 }
 
+/** What the {@link ChatProxy} is built on. */
 export interface ChatProxyOptions {
   /** GATEHOUSE_UPSTREAM_TIMEOUT_MS: longest wait for any progress from the upstream. */
   timeoutMs: number;
@@ -62,25 +64,20 @@ type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array<Arra
 
 /** One forwarded call: its abort controller, progress timer and end-of-call bookkeeping. */
 class UpstreamCall {
-  /** The usage row's id: its start and its end are the same row. */
-  readonly #id = crypto.randomUUID();
   readonly #abort = new AbortController();
-  readonly #t0 = performance.now();
-  readonly #startedAt = Date.now();
+  readonly #usage: CallUsage;
   #stop: Stop | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #finished = false;
-  #firstByteMs: number | null = null;
-  #status: number | null = null;
   readonly #onClientAbort = () => this.#halt("client");
 
-  constructor(private readonly call: ChatCall, private readonly opts: ChatProxyOptions) {}
+  constructor(private readonly call: ChatCall, private readonly opts: ChatProxyOptions) {
+    this.#usage = new CallUsage(call, opts.usage, opts.metrics);
+  }
 
   async run(): Promise<Response> {
     const { call, opts } = this;
-    opts.metrics.streamsActive.inc();
-    // Written now, so a crash mid-call leaves a row for the reaper to close rather than nothing.
-    opts.usage.record(this.#row("started", null, 0));
+    this.#usage.start();
     if (call.request.signal.aborted) this.#halt("client");
     else call.request.signal.addEventListener("abort", this.#onClientAbort, { once: true });
 
@@ -98,8 +95,8 @@ class UpstreamCall {
     } catch (e) {
       throw this.#fail(e, "upstream_unreachable");
     }
-    this.#status = res.status;
-    if (!call.stream) this.#firstByteMs = performance.now() - this.#t0;
+    this.#usage.status = res.status;
+    if (!call.stream) this.#usage.markFirstByte();
 
     if (!res.ok) {
       let message: string | null = null;
@@ -162,7 +159,7 @@ class UpstreamCall {
       head.push(r.value);
       scanner.push(r.value);
     }
-    this.#firstByteMs = performance.now() - this.#t0;
+    this.#usage.markFirstByte();
     if (scanner.malformed !== null || scanner.upstreamError !== null) {
       this.#halt("done");
       reader.cancel().catch(() => {});
@@ -284,32 +281,6 @@ class UpstreamCall {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.call.request.signal.removeEventListener("abort", this.#onClientAbort);
-    const { call, opts } = this;
-    const durationMs = performance.now() - this.#t0;
-    const stream = String(call.stream);
-    opts.metrics.streamsActive.dec();
-    call.onEnd?.();
-    opts.metrics.calls.inc({ route: call.route, outcome });
-    opts.metrics.duration.observe({ stream }, durationMs / 1000);
-    if (this.#firstByteMs !== null) opts.metrics.firstByte.observe({ stream }, this.#firstByteMs / 1000);
-    opts.usage.record(this.#row(outcome, usage, durationMs));
-  }
-
-  #row(outcome: UsageOutcome, usage: TokenUsage | null, durationMs: number): UsageRecord {
-    const { call } = this;
-    return {
-      id: this.#id,
-      user_id: call.userId,
-      model: call.model,
-      upstream: call.upstream.index,
-      stream: call.stream,
-      prompt_tokens: usage?.promptTokens ?? null,
-      completion_tokens: usage?.completionTokens ?? null,
-      started_at: Math.floor(this.#startedAt / 1000),
-      duration_ms: Math.round(durationMs),
-      first_byte_ms: this.#firstByteMs === null ? null : Math.round(this.#firstByteMs),
-      upstream_status: this.#status,
-      outcome,
-    };
+    this.#usage.finish(outcome, usage);
   }
 }

@@ -3,30 +3,25 @@ import type { AuthModule } from "../auth/auth-module.ts";
 import type { WsConfig } from "../config/config.ts";
 import type { KeyValueStore } from "../kv/store.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { TokenClaims } from "../auth/session-tokens.ts";
-import type { UserRecord } from "../db/repos/users.ts";
 import { closeCodeLabel, createWsMetrics, type WsMetrics, type WsTransportKind } from "../observability/ws-metrics.ts";
 import { WsConnection } from "./connection.ts";
 import { SocketRegistry } from "./socket-registry.ts";
-import { SessionPool, poolUser, type PoolUser } from "./session-pool.ts";
+import { SessionPool, type PoolUser } from "./session-pool.ts";
 import { PoolReaper } from "./pool-reaper.ts";
 import { UsagePool } from "./usage-pool.ts";
 import { Upkeep } from "./upkeep.ts";
 import { Emitter, type EmitResult } from "./emitter.ts";
 import { SessionWatch } from "./session-watch.ts";
-import { SocketAuthenticator, type SocketAuthResult } from "./socket-auth.ts";
+import { SocketAuthenticator } from "./socket-auth.ts";
 import { FrameDispatcher, type EventHandler, type HandlerOptions } from "./frame-dispatch.ts";
-import { CLOSE, errorFrame } from "./protocol.ts";
-import { AnonymousSocketCap } from "./anonymous-cap.ts";
+import { CLOSE } from "./protocol.ts";
+import { AnonymousReservations } from "./anonymous-reservation.ts";
+import { SocketAdmission, type VerifiedToken } from "./socket-admission.ts";
 import type { ChannelAccess } from "./channel-access.ts";
 import type { SocketIoEndpoint } from "./socketio-endpoint.ts";
 import { runtimeLimits, type RuntimeLimits, type SocketSeed, type WsTransport } from "./transport.ts";
 
-/** A token checked by {@link WsHub.verify}, with the revocation epoch it was checked at. */
-export interface VerifiedToken {
-  result: SocketAuthResult;
-  epoch: number;
-}
+export type { VerifiedToken } from "./socket-admission.ts";
 
 /** What the hub is built on. */
 export interface WsHubDeps {
@@ -64,12 +59,11 @@ export class WsHub {
   readonly #emitter: Emitter;
   readonly #upkeep: Upkeep;
   readonly #watch: SessionWatch;
-  readonly #authenticator: SocketAuthenticator;
   readonly #dispatch: FrameDispatcher;
-  readonly #anonymous: AnonymousSocketCap;
+  readonly #anonymous: AnonymousReservations;
+  readonly #admission: SocketAdmission;
   #draining = false;
   #lastStoreWarning = 0;
-  #lastAnonymousWarning = 0;
 
   constructor(private readonly d: WsHubDeps) {
     const c = d.config;
@@ -80,7 +74,7 @@ export class WsHub {
     this.channels = d.channels;
     this.trustedEmailHeader = d.trustedEmailHeader;
     this.trustedProxies = d.trustedProxies ?? [];
-    this.#anonymous = new AnonymousSocketCap(c.anonPerClient, c.anonMax);
+    this.#anonymous = new AnonymousReservations(c.anonPerClient, c.anonMax, this.metrics, d.log);
     this.#emitter = new Emitter({
       sockets: this.#sockets, store: d.store, instanceId: this.instanceId, maxPayloadBytes: c.maxPayloadBytes, metrics: this.metrics,
       push: (conn, frame) => this.#push(conn, frame),
@@ -104,8 +98,16 @@ export class WsHub {
         if (this.#sockets.setUser(user)) for (const conn of this.#sockets.socketsOfUser(user.id)) this.#writePool(conn);
       },
     }, d.auth, d.log);
-    this.#authenticator = new SocketAuthenticator(d.auth.current, d.trustedEmailHeader);
     this.#dispatch = new FrameDispatcher(this, c, this.metrics, d.log);
+    this.#admission = new SocketAdmission({
+      sockets: this.#sockets, watch: this.#watch, metrics: this.metrics, log: d.log, config: c,
+      authenticator: new SocketAuthenticator(d.auth.current, d.trustedEmailHeader),
+      dispatch: this.#dispatch, anonymous: this.#anonymous,
+      send: (conn, frame) => this.send(conn, frame),
+      end: (conn, code, reason) => this.#end(conn, code, reason),
+      releaseAnonymous: (conn) => this.#anonymous.releaseOf(conn),
+      writePool: (conn) => this.#writePool(conn),
+    });
   }
 
   /** Registers a client event; the handler's return value is the ack's `data`. */
@@ -154,40 +156,7 @@ export class WsHub {
   open(transport: WsTransport, seed: SocketSeed, verified?: VerifiedToken): WsConnection {
     const conn = new WsConnection(crypto.randomUUID(), transport, seed.trustedEmail);
     this.#sockets.add(conn);
-    // A socket without a token (nor one checked at a Socket.IO handshake) waits for user-join:
-    // those are capped per client and in all.
-    const anonymous = seed.token === null && !verified;
-    const client = seed.client ?? "unknown";
-    // A slot reserved at the handshake belongs to the connection from here on, released with it.
-    if (anonymous && seed.anonymousReserved) conn.anonymousClient = client;
-    if (this.#draining) {
-      this.#end(conn, CLOSE.GOING_AWAY, "Server shutting down");
-      return conn;
-    }
-    if (anonymous && !seed.anonymousReserved) {
-      if (!this.reserveAnonymous(client, conn.kind)) {
-        this.#end(conn, CLOSE.TRY_LATER, "Too many unauthenticated sockets");
-        return conn;
-      }
-      conn.anonymousClient = client;
-    }
-    conn.authTimer = setTimeout(() => {
-      if (conn.state !== "anonymous") return;
-      this.metrics.authFailures.inc({ reason: "timeout", transport: conn.kind });
-      this.#end(conn, CLOSE.UNAUTHORIZED, "Unauthorized");
-    }, this.d.config.authTimeoutMs);
-    if (verified) {
-      // Checked at the Socket.IO handshake (refused ones never got here): admit without a second check.
-      this.#dispatch.hold(conn);
-      this.#settle(conn, verified.result, verified.epoch)
-        .catch((e: unknown) => this.d.log.error({ err: (e as Error).message }, "WebSocket authentication failed unexpectedly"))
-        .finally(() => this.#dispatch.release(conn));
-    } else if (seed.token !== null) {
-      this.#dispatch.hold(conn);
-      this.authenticate(conn, seed.token)
-        .catch((e: unknown) => this.d.log.error({ err: (e as Error).message }, "WebSocket authentication failed unexpectedly"))
-        .finally(() => this.#dispatch.release(conn));
-    }
+    this.#admission.begin(conn, seed, verified, this.#draining);
     return conn;
   }
 
@@ -198,15 +167,7 @@ export class WsHub {
    * cap is reached. A reservation is handed to {@link open} or given back with {@link releaseAnonymous}.
    */
   reserveAnonymous(client: string, transport: WsTransportKind = "ws"): boolean {
-    if (this.#anonymous.admit(client)) return true;
-    this.metrics.authFailures.inc({ reason: "too_many_anonymous", transport });
-    // One line per 10 s at most: a flood of refused sockets must not become a flood of log lines.
-    const now = Date.now();
-    if (now - this.#lastAnonymousWarning >= 10_000) {
-      this.#lastAnonymousWarning = now;
-      this.d.log.warn({ client, transport }, "WebSocket refused: too many unauthenticated sockets (gatehouse_ws_auth_failures_total{reason=\"too_many_anonymous\"} counts them)");
-    }
-    return false;
+    return this.#anonymous.reserve(client, transport);
   }
 
   /** Gives back a reservation that never became a socket (the handshake failed or the client left). */
@@ -259,61 +220,16 @@ export class WsHub {
   // ---- authentication and rooms (used by the event handlers) ----
 
   /** Verifies `token` for this socket; on success joins `user:{id}` and returns Open WebUI's ack `{id, name}`; on failure closes. */
-  async authenticate(conn: WsConnection, token: string): Promise<{ id: string; name: string } | null> {
-    const epoch = this.#watch.epoch;
-    const r = await this.#authenticator.authenticate(token, conn.trustedEmail);
-    return this.#settle(conn, r, epoch);
+  authenticate(conn: WsConnection, token: string): Promise<{ id: string; name: string } | null> {
+    return this.#admission.authenticate(conn, token);
   }
 
   /**
    * Checks a token before any socket exists (Socket.IO's handshake, so a refused token gets
    * `connect_error`); pass the result to {@link open}. Refusals are counted here.
    */
-  async verify(token: string, trustedEmail: string | null): Promise<VerifiedToken> {
-    const epoch = this.#watch.epoch;
-    const result = await this.#authenticator.authenticate(token, trustedEmail);
-    if (!result.ok) this.metrics.authFailures.inc({ reason: result.reason, transport: "socketio" });
-    return { result, epoch };
-  }
-
-  async #settle(conn: WsConnection, r: SocketAuthResult, epoch: number): Promise<{ id: string; name: string } | null> {
-    if (!conn.open) return null;
-    if (!r.ok) {
-      this.metrics.authFailures.inc({ reason: r.reason, transport: conn.kind });
-      this.#end(conn, r.closeCode, r.closeCode === CLOSE.UNAUTHORIZED ? "Unauthorized" : "Try again later");
-      return null;
-    }
-    if (!this.#admit(conn, r.user, r.claims)) return null;
-    // A revocation or user change that landed while we were checking may not have seen this socket.
-    if (this.#watch.epoch !== epoch) {
-      await this.#watch.recheck([conn]);
-      await this.#watch.refreshUser(r.user.id);
-      if (!conn.open) return null;
-    }
-    return { id: r.user.id, name: r.user.name };
-  }
-
-  #admit(conn: WsConnection, user: UserRecord, claims: TokenClaims): boolean {
-    const sockets = this.#sockets.socketsOfUser(user.id);
-    if (!sockets.has(conn) && sockets.size >= this.d.config.maxSocketsPerUser) {
-      this.send(conn, errorFrame("ERR_WS_TOO_MANY_SOCKETS", "Too many open sockets for this user"));
-      this.#end(conn, CLOSE.POLICY, "Too many sockets");
-      return false;
-    }
-    const wasAuthenticated = conn.state === "authenticated";
-    // Rooms were authorised for the previous user; a switch of user leaves them.
-    if (wasAuthenticated) this.#sockets.unindex(conn, conn.userId !== user.id);
-    if (conn.authTimer) clearTimeout(conn.authTimer);
-    conn.authTimer = null;
-    this.#releaseAnonymous(conn);
-    conn.state = "authenticated";
-    conn.userId = user.id;
-    conn.jti = claims.jti ?? null;
-    conn.iat = claims.iat;
-    conn.exp = claims.exp;
-    this.#sockets.index(conn, poolUser(user), wasAuthenticated);
-    this.#writePool(conn);
-    return true;
+  verify(token: string, trustedEmail: string | null): Promise<VerifiedToken> {
+    return this.#admission.verify(token, trustedEmail);
   }
 
   /** Joins rooms (beyond `user:{id}`) that the caller has already authorised. */
@@ -350,14 +266,8 @@ export class WsHub {
     }
   }
 
-  #releaseAnonymous(conn: WsConnection): void {
-    if (conn.anonymousClient === null) return;
-    this.#anonymous.release(conn.anonymousClient);
-    conn.anonymousClient = null;
-  }
-
   #cleanup(conn: WsConnection, removeFromPool: boolean): void {
-    this.#releaseAnonymous(conn);
+    this.#anonymous.releaseOf(conn);
     if (conn.authTimer) clearTimeout(conn.authTimer);
     conn.authTimer = null;
     conn.held = null;
