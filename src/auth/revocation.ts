@@ -4,57 +4,18 @@ import type { KeyValueStore, Unsubscribe } from "../kv/store.ts";
 import type { KeyWatcher } from "../kv/key-watch.ts";
 import type { RedisFailureMode } from "../config/config.ts";
 import type { Logger } from "../observability/logger.ts";
-import { ServiceError } from "../errors.ts";
-import { DurableRevocations, revokesIat, type RevocationRecord } from "./durable-revocations.ts";
+import { RevocationUnavailableError, userRevokes, type CheckOptions, type RevocableClaims, type RevokeUserOptions } from "./revocation-types.ts";
+import { decodeAnnouncement, encodeAnnouncement, type Announcement } from "./revocation-announcement.ts";
+import { DurableRevocations, type RevocationRecord } from "./durable-revocations.ts";
 import { StoreOutage } from "./store-outage.ts";
-import { reseedStore, type RevocationKeys } from "./store-reseed.ts";
+import { reseedStore } from "./store-reseed.ts";
+import { NO_EXP_TTL_SECONDS, parseRevocationKey, REVOCATION_CHANNEL, REVOCATION_KEYS, tokenRevokedKey, ttlSeconds, userRevokedAtKey } from "./revocation-keys.ts";
 
-/** The claims revocation looks at. */
-export interface RevocableClaims {
-  id: string;
-  jti?: string;
-  iat?: number;
-  exp?: number;
-}
-
-/** Revocation could not be checked (store down, failure mode `closed`). */
-export class RevocationUnavailableError extends ServiceError {
-  constructor() {
-    super("ERR_REVOCATION_UNAVAILABLE", 503, "Session check is temporarily unavailable. Please retry.", 1);
-  }
-}
-
-/** Logical key names, Open WebUI's layout (the store adds the prefix). */
-export const tokenRevokedKey = (jti: string) => `auth:token:${jti}:revoked`;
-export const userRevokedAtKey = (userId: string) => `auth:user:${userId}:revoked_at`;
-/** Where instances tell each other about revocations they made. */
-export const REVOCATION_CHANNEL = "auth:revocations";
-
-// A token with no exp must stay revocable as long as it could be presented; ten years is "forever" here.
-const NO_EXP_TTL_SECONDS = 10 * 365 * 86400;
 const UNKNOWN = undefined;
 
 /** What the replica knows about one key: revoked state, or "none". */
 type TokenState = "revoked" | "clear";
 type UserState = number | "clear";
-
-/** Options of {@link RevocationService.revokeUser}. */
-export interface RevokeUserOptions {
-  /** Also refuse API keys created at or before `at` (sign out everywhere, admin revoke, deletion). Default false. */
-  apiKeys?: boolean;
-  /** Leave session tokens alone (API keys only, e.g. a demotion). Default false. */
-  keysOnly?: boolean;
-}
-
-/** Options of {@link RevocationService.isRevoked}. */
-export interface CheckOptions {
-  /**
-   * When the store cannot answer, accept the durable record's "not revoked" even in
-   * `closed` mode: for requests that themselves revoke (sign-out, password change, admin
-   * revocation), which must work while Redis is down.
-   */
-  storeOptional?: boolean;
-}
 
 /**
  * Revocation with a local replica (DESIGN §4.5). Answers from memory when it can; asks the
@@ -289,20 +250,16 @@ export class RevocationService {
     }
   }
 
-  async #announce(e: { userId?: string; jti?: string; exp?: number | null; revokedAt?: number | null; keysRevokedAt?: number | null }): Promise<void> {
+  async #announce(e: Announcement): Promise<void> {
     this.#emit(e.jti !== undefined ? { jti: e.jti } : { userId: e.userId });
-    const published = this.store.publish(REVOCATION_CHANNEL, JSON.stringify({ ...e, at: Date.now(), from: this.#origin })).catch(() => 0);
+    const published = this.store.publish(REVOCATION_CHANNEL, encodeAnnouncement(e, this.#origin)).catch(() => 0);
     // Peers that miss it while the store is down read the record instead.
     if (!this.#outage.down) await published;
   }
 
   #onPeerMessage(message: string): void {
-    let e: { userId?: unknown; jti?: unknown; at?: unknown; from?: unknown; exp?: unknown; revokedAt?: unknown; keysRevokedAt?: unknown };
-    try {
-      e = JSON.parse(message) as typeof e;
-    } catch {
-      return;
-    }
+    const e = decodeAnnouncement(message);
+    if (e === null) return;
     if (typeof e.jti === "string") {
       this.#tokens.set(e.jti, "revoked");
       // Peers announce what they wrote to the durable record, so this copy needs no query.
@@ -321,17 +278,11 @@ export class RevocationService {
 
   /** A watched key changed: drop what we knew so the next check re-reads it. */
   #forget(key: string): void {
-    const token = /^auth:token:(.+):revoked$/.exec(key);
-    if (token) {
-      this.#tokens.delete(token[1]!);
-      this.#emit({ jti: token[1]! });
-      return;
-    }
-    const user = /^auth:user:(.+):revoked_at$/.exec(key);
-    if (user) {
-      this.#users.delete(user[1]!);
-      this.#emit({ userId: user[1]! });
-    }
+    const e = parseRevocationKey(key);
+    if (e === null) return;
+    if ("jti" in e) this.#tokens.delete(e.jti);
+    else this.#users.delete(e.userId);
+    this.#emit(e);
   }
 
   #emit(e: { userId?: string; jti?: string }): void {
@@ -344,19 +295,4 @@ export class RevocationService {
       }
     }
   }
-}
-
-/** Open WebUI's key layout with Gatehouse's lifetimes, for re-seeding. */
-const REVOCATION_KEYS: RevocationKeys = {
-  token: (tokenId, expiresAt) => ({ key: tokenRevokedKey(tokenId), ttlMs: ttlSeconds(expiresAt, Date.now() / 1000) * 1000 }),
-  user: (userId) => ({ key: userRevokedAtKey(userId), ttlMs: NO_EXP_TTL_SECONDS * 1000 }),
-};
-
-/** How long a token revocation key must live: until `exp` (null: "forever"). */
-function ttlSeconds(exp: number | null, nowSeconds: number): number {
-  return exp === null ? NO_EXP_TTL_SECONDS : Math.max(1, Math.ceil(exp - nowSeconds));
-}
-
-function userRevokes(revokedAt: number, claims: RevocableClaims): boolean {
-  return revokesIat(revokedAt, claims.iat);
 }

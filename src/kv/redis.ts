@@ -1,19 +1,17 @@
 import Redis, { Cluster, ReplyError, type ClusterOptions, type RedisOptions } from "ioredis";
 import { joinPrefix, type KeyValueStore, type SetOptions, type Unsubscribe } from "./store.ts";
 import { StoreUnavailableError } from "./errors.ts";
-import { withTimeout } from "../with-timeout.ts";
 import { RedisKeyWatcher } from "./redis-key-watch.ts";
 import type { KeyWatcher } from "./key-watch.ts";
 import { baseOptions, parseUrl, type RedisStoreOptions } from "./redis-options.ts";
 import { CircuitBreaker } from "../faults/circuit-breaker.ts";
+import { RedisSubscriptions, within } from "./redis-subscriptions.ts";
 
 export type { RedisStoreOptions } from "./redis-options.ts";
 
 
 // How long a command waits for a (re)connection under way: without an offline queue it would fail at once.
 const READY_WAIT_MS = 1000;
-// subscribe() returns after this even if Redis is down; the subscription is made once it is up.
-const SUBSCRIBE_WAIT_MS = 2000;
 /** Compare-and-delete: GET and DEL in one atomic step. */
 const DEL_IF_VALUE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 // Reply errors that mean "the topology is changing", not "the command is wrong".
@@ -41,12 +39,10 @@ export class RedisStore implements KeyValueStore {
   /** Up or down, as the command connection has seen it (also in `gatehouse_circuit_state{dependency="store"}`). */
   readonly circuit = new CircuitBreaker("store", STORE_CIRCUIT);
   readonly #client: Redis | Cluster;
-  readonly #makeSubscriber: () => Redis | Cluster;
   readonly #secrets: string[];
   readonly #retries: number;
   readonly #onUnavailable: () => void;
-  readonly #channels = new Map<string, { handlers: Set<(m: string) => void>; subscribed: Promise<void> }>();
-  #subscriber: Redis | Cluster | null = null;
+  readonly #pubsub: RedisSubscriptions;
   #readyWait: Promise<void> | null = null;
   #releaseReadyWait: (() => void) | null = null;
   #closed = false;
@@ -72,15 +68,16 @@ export class RedisStore implements KeyValueStore {
           redisOptions: { ...nodeOptions, autoResendUnfulfilledCommands: offline } satisfies ClusterOptions["redisOptions"],
         });
       this.#client = make(false);
-      this.#makeSubscriber = () => make(true);
+      this.#pubsub = new RedisSubscriptions(() => make(true), false, (c) => this.#keepAlive(c));
       this.watcher = null;
     } else {
       const make = (extra: RedisOptions) => new Redis({ ...base, ...extra });
       // No resend after a reconnect: the caller was already told the command failed, and a
       // late INCR would count twice.
       this.#client = make({ enableOfflineQueue: false, autoResendUnfulfilledCommands: false });
-      // Resubscription is ours (#ensureSubscriber): ioredis's can lose a SUBSCRIBE cut off by a second reconnect.
-      this.#makeSubscriber = () => make({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined, autoResubscribe: false });
+      // Resubscription is ours (RedisSubscriptions): ioredis's can lose a SUBSCRIBE cut off by a second reconnect.
+      const subscriber = () => make({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined, autoResubscribe: false });
+      this.#pubsub = new RedisSubscriptions(subscriber, true, (c) => this.#keepAlive(c));
       this.watcher = new RedisKeyWatcher((extra) => make({ enableOfflineQueue: true, protocol: 2, ...extra }), opts.prefix);
     }
     this.#client.on("error", () => {});
@@ -196,30 +193,10 @@ export class RedisStore implements KeyValueStore {
     return this.#do(() => this.#client.publish(this.wireKey(channel), message));
   }
 
-  /**
-   * Registers `handler` and subscribes. Never fails because Redis is unreachable: it waits at
-   * most {@link SUBSCRIBE_WAIT_MS}, and the subscription is made as soon as Redis answers.
-   */
+  /** Registers `handler` and subscribes; never fails because Redis is unreachable (see {@link RedisSubscriptions}). */
   async subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe> {
     if (this.#closed) throw new StoreUnavailableError();
-    const wire = this.wireKey(channel);
-    const sub = this.#ensureSubscriber();
-    let entry = this.#channels.get(wire);
-    if (!entry) {
-      entry = { handlers: new Set(), subscribed: sub.subscribe(wire).then(() => {}, () => {}) };
-      this.#channels.set(wire, entry);
-    }
-    // A distinct wrapper per call, so one function subscribed twice unsubscribes independently.
-    const own = (m: string) => handler(m);
-    const handlers = entry.handlers.add(own);
-    // Concurrent subscribers of a new channel all wait for the same SUBSCRIBE acknowledgement.
-    await within(entry.subscribed, SUBSCRIBE_WAIT_MS);
-    return async () => {
-      handlers.delete(own);
-      if (handlers.size > 0 || this.#channels.get(wire)?.handlers !== handlers) return;
-      this.#channels.delete(wire);
-      await within(sub.unsubscribe(wire).catch(() => {}), SUBSCRIBE_WAIT_MS);
-    };
+    return this.#pubsub.subscribe(this.wireKey(channel), handler);
   }
 
   /**
@@ -233,8 +210,8 @@ export class RedisStore implements KeyValueStore {
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#channels.clear();
-    const clients = [this.#client, this.#subscriber].filter((c) => c !== null);
+    this.#pubsub.clear();
+    const clients = [this.#client, this.#pubsub.connection].filter((c) => c !== null);
     await Promise.all(clients.map((c) => within(c.quit(), 1000).then(() => c.disconnect())));
   }
 
@@ -255,26 +232,6 @@ export class RedisStore implements KeyValueStore {
       c.once("ready", done);
     });
     return this.#readyWait;
-  }
-
-  #ensureSubscriber(): Redis | Cluster {
-    if (this.#subscriber) return this.#subscriber;
-    const sub = this.#makeSubscriber();
-    sub.on("error", () => {});
-    this.#keepAlive(sub);
-    // Every (re)connect subscribes to every channel with handlers; SUBSCRIBE is idempotent.
-    if (this.kind !== "cluster") sub.on("ready", () => this.#channels.size > 0 && void sub.subscribe(...this.#channels.keys()).catch(() => {}));
-    sub.on("message", (channel: string, message: string) => {
-      for (const h of this.#channels.get(channel)?.handlers ?? []) {
-        try {
-          h(message);
-        } catch {
-          // One handler's failure must not starve the others.
-        }
-      }
-    });
-    this.#subscriber = sub;
-    return sub;
   }
 
   /** Runs `command` through the circuit (`health`: past it, waiting for a reconnection like a healthy store). */
@@ -319,9 +276,4 @@ const CIRCUIT_OPEN = Symbol("circuit open");
 /** Creates the store for `opts`; the one place callers choose between standalone, Sentinel and Cluster. */
 export function createRedisStore(opts: RedisStoreOptions): RedisStore {
   return new RedisStore(opts);
-}
-
-/** Waits for `p`, but no longer than `ms`; never rejects. */
-function within(p: Promise<unknown>, ms: number): Promise<void> {
-  return withTimeout(p, ms, "Redis").then(() => {}, () => {});
 }
