@@ -28,6 +28,8 @@ export interface KernelSnapshot {
   meminfo: { available: number; slab: number; sUnreclaim: number };
   /** TcpExt counters: listen-queue overflows and drops (both cumulative since boot). */
   listen: { overflows: number; drops: number };
+  /** /proc/net/snmp Tcp InSegs / OutSegs (cumulative): on loopback every segment is counted once each way. */
+  segments: { in: number; out: number };
   /** nf_conntrack_count (null: no conntrack). */
   conntrack: number | null;
 }
@@ -65,16 +67,17 @@ export function kernelSnapshot(): KernelSnapshot {
     tcp: { inuse: tcpField("inuse"), tw: tcpField("tw"), alloc: tcpField("alloc"), memBytes: tcpField("mem") * 4096 },
     slab,
     meminfo: { available: kb("MemAvailable"), slab: kb("Slab"), sUnreclaim: kb("SUnreclaim") },
-    listen: { overflows: tcpExt("ListenOverflows"), drops: tcpExt("ListenDrops") },
+    listen: { overflows: counter("/proc/net/netstat", "TcpExt:", "ListenOverflows"), drops: counter("/proc/net/netstat", "TcpExt:", "ListenDrops") },
+    segments: { in: counter("/proc/net/snmp", "Tcp:", "InSegs"), out: counter("/proc/net/snmp", "Tcp:", "OutSegs") },
     conntrack: conntrack === null ? null : Number(conntrack.trim()),
   };
 }
 
-/** A TcpExt counter from /proc/net/netstat (header line, then value line). */
-function tcpExt(name: string): number {
-  const lines = (read("/proc/net/netstat") ?? "").split("\n");
+/** A counter from /proc/net/netstat or /proc/net/snmp (a `prefix` header line, then its value line). */
+function counter(path: string, prefix: string, name: string): number {
+  const lines = (read(path) ?? "").split("\n");
   for (let i = 0; i + 1 < lines.length; i++) {
-    if (!lines[i]!.startsWith("TcpExt:")) continue;
+    if (!lines[i]!.startsWith(prefix)) continue;
     const keys = lines[i]!.split(/\s+/);
     const values = lines[i + 1]!.split(/\s+/);
     const at = keys.indexOf(name);

@@ -56,6 +56,7 @@ export function wsHoldMarkdown(r: HoldResult): string {
   const last = r.timeline[r.timeline.length - 1]!;
   const bk = r.before.kernel;
   const hk = r.held.kernel;
+  const ak = r.after.kernel;
   const serverGrowth = sum(r.held.serverRss) - sum(r.before.serverRss);
   const clientGrowth = sum(r.held.clientRss) - sum(r.before.clientRss);
   const slabGrowth = hk.slab && bk.slab ? hk.slab.bytes - bk.slab.bytes : null;
@@ -92,12 +93,14 @@ export function wsHoldMarkdown(r: HoldResult): string {
     "",
     `Server metrics at the end: \`gatehouse_ws_auth_failures_total\` ${JSON.stringify(r.serverMetrics.authFailures)}, \`gatehouse_ws_closes_total\` ${JSON.stringify(r.serverMetrics.closes)}. ` +
       `During the hold (clients / server authenticated): ${r.timeline.map((t) => `${t.at} s ${n(t.clientHeld)} / ${n(t.serverAuthenticated)}`).join("; ")}.` +
+      ` TCP segments during the hold (machine-wide, loopback): ${n(ak.segments.in - hk.segments.in)} (${((ak.segments.in - hk.segments.in) / Math.max(1, serverHeld) / (s.holdSeconds / 60)).toFixed(1)} per socket per minute: ${s.heartbeatSeconds > 0 ? "the heartbeat events, " : "with no application traffic, "}the pings, pongs and their ACKs).` +
       (s.heartbeatSeconds > 0 ? ` \`heartbeat\` events sent during the hold: ${n(sum(r.finalReports.map((x) => Number(x["heartbeatsSent"]))))} (${sum(r.finalReports.map((x) => Number(x["heartbeatErrors"])))} send errors).` : ""),
     "",
     "## Memory per socket",
     "",
     table(["what", "before", "held", "growth", "per socket"], [
       [`server RSS (supervisor + ${s.processes} children, after a forced GC)`, mib(sum(r.before.serverRss)), mib(sum(r.held.serverRss)), mib(serverGrowth), kib(per(serverGrowth))],
+      [`server RSS at the end of the hold (no forced GC)`, "—", mib(sum(r.after.serverRss)), mib(sum(r.after.serverRss) - sum(r.before.serverRss)), kib(per(sum(r.after.serverRss) - sum(r.before.serverRss)))],
       [`client RSS (${s.clientProcesses} Bun processes)`, mib(sum(r.before.clientRss)), mib(sum(r.held.clientRss)), mib(clientGrowth), kib(per(clientGrowth))],
       ["kernel slab, measured: TCP socket, inode, file, dentry, epoll caches (machine-wide growth ÷ 2 ends)", slabGrowth === null ? "unreadable" : mib(bk.slab!.bytes), slabGrowth === null ? "unreadable" : mib(hk.slab!.bytes), slabGrowth === null ? "—" : mib(slabGrowth), slabGrowth === null ? "—" : `${kib(perEnd(slabGrowth))} per end`],
       ["kernel slab, by object: one each of " + SLAB_PER_END.filter((c) => hk.slab?.objectBytes[c] !== undefined).map((c) => `${c} (${hk.slab!.objectBytes[c]} B)`).join(", "), "—", "—", "—", slabEnd === null ? "unreadable" : `${kib(slabEnd)} per end`],
@@ -119,7 +122,7 @@ export function wsHoldMarkdown(r: HoldResult): string {
     "## Limits this ran against",
     "",
     table(["limit", "value", "used"], [
-      ["open files per process (soft / hard)", `${r.held.fds[0]?.soft} / ${r.held.fds[0]?.hard}`, `server children: ${r.held.fds.map((f) => n(f.open)).join(", ")}; clients: ${r.held.clientFds.map((f) => n(f.open)).join(", ")}`],
+      ["open files per process (soft / hard)", `server children ${[...new Set(r.held.fds.map((f) => `${f.soft} / ${f.hard}`))].join(", ")}; clients ${[...new Set(r.held.clientFds.map((f) => `${f.soft} / ${f.hard}`))].join(", ")}`, `server children: ${r.held.fds.map((f) => n(f.open)).join(", ")}; clients: ${r.held.clientFds.map((f) => n(f.open)).join(", ")}`],
       ["ephemeral ports (net.ipv4.ip_local_port_range)", `${low}–${high}: ${n(high - low + 1)} per (source, destination) pair`, `${n(buf.client.localPorts)} distinct local ports for ${n(buf.client.sockets)} client sockets; per destination: ${Object.entries(buf.server.byAddress).map(([a, c]) => `${a} ${n(c)}`).join(", ")}`],
       ["listen backlog (Bun: 512 per listener; net.core.somaxconn)", `512 × ${s.processes} listeners (somaxconn ${r.sysctl["net/core/somaxconn"]})`, `${n(hk.listen.overflows - bk.listen.overflows)} overflows, ${n(hk.listen.drops - bk.listen.drops)} drops (TcpExt, machine-wide)`],
       ["conntrack (nf_conntrack_max)", r.sysctl["net/netfilter/nf_conntrack_max"] ?? "none", hk.conntrack === null ? "—" : `${n(hk.conntrack)} entries held`],
