@@ -205,7 +205,7 @@ async function main(): Promise<void> {
       sysctl: sysctls(),
       connect: { seconds: connectSeconds, reports: opened },
       before, held, after, timeline, finalReports,
-      serverMetrics: { authFailures: sumOver("gatehouse_ws_auth_failures_total"), closes: sumOver("gatehouse_ws_closes_total") },
+      serverMetrics: { authFailures: sumOver("gatehouse_ws_auth_failures_total"), closes: sumOver("gatehouse_ws_closes_total"), messages: sumOver("gatehouse_ws_messages_total") },
     };
     const md = wsHoldMarkdown(result);
     writeResults(values.out!, result, md);

@@ -33,6 +33,8 @@ const refusedBy: Record<string, number> = {};
 const connectMs: number[] = [];
 let heartbeatsSent = 0;
 let heartbeatErrors = 0;
+/** `error` events on admitted sockets (a refused heartbeat, say). */
+let errorsAfterAdmission = 0;
 
 const say = (o: unknown) => process.stdout.write(JSON.stringify(o) + "\n");
 
@@ -61,8 +63,11 @@ function open(i: number): Promise<void> {
       ws.send(JSON.stringify({ event: "heartbeat", data: {}, id: 1 }));
     };
     ws.onmessage = (e) => {
-      if (settled) return;
       const frame = JSON.parse(String(e.data)) as { event: string; id?: number; data?: { code?: string } };
+      if (settled) {
+        if (frame.event === "error") errorsAfterAdmission++;
+        return;
+      }
       if (frame.event === "ack" && frame.id === 1) settle("admitted");
       else if (frame.event === "error") settle("refused", frame.data?.code ?? "error");
     };
@@ -130,7 +135,7 @@ for await (const chunk of Bun.stdin.stream()) {
     const command = buffered.slice(0, nl).trim();
     buffered = buffered.slice(nl + 1);
     if (command === "go") void openAll().then(startHeartbeats);
-    else if (command === "report") say({ held: held.size, closes, heartbeatsSent, heartbeatErrors });
+    else if (command === "report") say({ held: held.size, closes, heartbeatsSent, heartbeatErrors, errorsAfterAdmission });
     else if (command === "end") {
       for (const ws of held) ws.close();
       process.exit(0);

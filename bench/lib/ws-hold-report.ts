@@ -29,7 +29,7 @@ export interface HoldResult {
   after: Snapshot & { perProcess: number[] };
   timeline: Array<{ at: number; clientHeld: number; serverAuthenticated: number }>;
   finalReports: Array<Record<string, unknown>>;
-  serverMetrics: { authFailures: Record<string, number>; closes: Record<string, number> };
+  serverMetrics: { authFailures: Record<string, number>; closes: Record<string, number>; messages?: Record<string, number> };
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -91,7 +91,8 @@ export function wsHoldMarkdown(r: HoldResult): string {
       `${n(last.clientHeld)} / ${n(last.serverAuthenticated)}`, JSON.stringify(closesDuringHold),
     ]]),
     "",
-    `Server metrics at the end: \`gatehouse_ws_auth_failures_total\` ${JSON.stringify(r.serverMetrics.authFailures)}, \`gatehouse_ws_closes_total\` ${JSON.stringify(r.serverMetrics.closes)}. ` +
+    `Server metrics at the end: \`gatehouse_ws_auth_failures_total\` ${JSON.stringify(r.serverMetrics.authFailures)}, \`gatehouse_ws_closes_total\` ${JSON.stringify(r.serverMetrics.closes)}, \`gatehouse_ws_messages_total\` ${JSON.stringify(r.serverMetrics.messages ?? {})}; ` +
+      `\`error\` events on admitted sockets: ${sum(r.finalReports.map((x) => Number(x["errorsAfterAdmission"] ?? 0)))}. ` +
       `During the hold (clients / server authenticated): ${r.timeline.map((t) => `${t.at} s ${n(t.clientHeld)} / ${n(t.serverAuthenticated)}`).join("; ")}.` +
       ` TCP segments during the hold (machine-wide, loopback): ${n(ak.segments.in - hk.segments.in)} (${((ak.segments.in - hk.segments.in) / Math.max(1, serverHeld) / (s.holdSeconds / 60)).toFixed(1)} per socket per minute: ${s.heartbeatSeconds > 0 ? "the heartbeat events, " : "with no application traffic, "}the pings, pongs and their ACKs).` +
       (s.heartbeatSeconds > 0 ? ` \`heartbeat\` events sent during the hold: ${n(sum(r.finalReports.map((x) => Number(x["heartbeatsSent"]))))} (${sum(r.finalReports.map((x) => Number(x["heartbeatErrors"])))} send errors).` : ""),
