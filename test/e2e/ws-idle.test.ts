@@ -5,27 +5,31 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
 import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-services.ts";
-import { startServerProcess, WS_SERVER_FIXTURE, type ServerProcess } from "../helpers/server-process.ts";
+import { RUNTIMES, startServerProcess, wsServerFixture, type Runtime, type ServerProcess } from "../helpers/server-process.ts";
 import { postJson } from "../helpers/cookie-jar.ts";
 import { TestSocket, wsUrl } from "../helpers/ws-client.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-/** The smallest timeout at which the runtime pings before closing: ping after 4 s idle, close 4 s later (4-s timer ticks). */
+/** Small, but one at which both runtimes ping before closing (Bun: ping after 4 s idle, close 4 s later, on 4-s timer ticks). */
 const IDLE_TIMEOUT_SECONDS = 8;
 
-let server: ServerProcess;
-let token: string;
+const servers = new Map<Runtime, { server: ServerProcess; token: string }>();
 
 beforeAll(async () => {
-  server = await startServerProcess({
-    DATABASE_URL: await freshDatabaseUrl("ws_idle"), REDIS_URL: await redisUrl(), REDIS_KEY_PREFIX: uniquePrefix("ws-idle"),
-    WEBUI_SECRET_KEY: "ws-idle-secret", ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user", GATEHOUSE_LOG_LEVEL: "warn",
-    GATEHOUSE_WS_IDLE_TIMEOUT_SECONDS: String(IDLE_TIMEOUT_SECONDS),
-  }, WS_SERVER_FIXTURE);
-  const r = await fetch(`${server.baseUrl}/api/v1/auths/signup`, postJson({ name: "idle", email: "idle@example.com", password: "pw" }));
-  token = ((await r.json()) as { token: string }).token;
+  const redis = await redisUrl();
+  await Promise.all(RUNTIMES.map(async (runtime) => {
+    const server = await startServerProcess({
+      DATABASE_URL: await freshDatabaseUrl(`ws_idle_${runtime}`), REDIS_URL: redis, REDIS_KEY_PREFIX: uniquePrefix(`ws-idle-${runtime}`),
+      WEBUI_SECRET_KEY: "ws-idle-secret", ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user", GATEHOUSE_LOG_LEVEL: "warn",
+      GATEHOUSE_WS_IDLE_TIMEOUT_SECONDS: String(IDLE_TIMEOUT_SECONDS),
+    }, wsServerFixture(runtime));
+    const r = await fetch(`${server.baseUrl}/api/v1/auths/signup`, postJson({ name: "idle", email: "idle@example.com", password: "pw" }));
+    servers.set(runtime, { server, token: ((await r.json()) as { token: string }).token });
+  }));
 });
-afterAll(() => server?.kill("SIGKILL"));
+afterAll(() => {
+  for (const { server } of servers.values()) server.kill("SIGKILL");
+});
 
 /**
  * A WebSocket client on a bare TCP socket that never answers pings: it upgrades with `?token=`,
@@ -79,22 +83,29 @@ async function silentClient(url: string): Promise<{ opcodes: number[]; text: str
   return { opcodes, text, closed, socket };
 }
 
-test("an idle authenticated socket that answers pings stays open past the idle timeout; one that never answers is pinged, then dropped", async () => {
+/** The scenario on one runtime's server; throws naming the runtime when a step fails. */
+async function idleScenario(runtime: Runtime): Promise<void> {
+  const { server, token } = servers.get(runtime)!;
   const answering = await TestSocket.open(wsUrl(server.baseUrl, token));
   expect((await answering.request("heartbeat", {})).event).toBe("ack");
   const silent = await silentClient(wsUrl(server.baseUrl, token));
-  await waitFor("the silent client's ack", () => silent.text.some((t) => JSON.parse(t).event === "ack"), 10_000);
+  await waitFor(`${runtime}: the silent client's ack`, () => silent.text.some((t) => JSON.parse(t).event === "ack"), 10_000);
   const quietSince = performance.now();
 
   // Ping opcode 0x9; the close comes as a dropped connection (no pong = a dead peer), whatever the close frame.
-  await waitFor("a ping to the silent client", () => silent.opcodes.includes(0x9), 3 * IDLE_TIMEOUT_SECONDS * 1000);
-  await Promise.race([silent.closed, Bun.sleep(4 * IDLE_TIMEOUT_SECONDS * 1000).then(() => { throw new Error("the silent client was not dropped"); })]);
+  await waitFor(`${runtime}: a ping to the silent client`, () => silent.opcodes.includes(0x9), 3 * IDLE_TIMEOUT_SECONDS * 1000);
+  await Promise.race([silent.closed, Bun.sleep(4 * IDLE_TIMEOUT_SECONDS * 1000).then(() => { throw new Error(`${runtime}: the silent client was not dropped`); })]);
 
   // The answering socket has sent nothing but pongs for at least as long: still open and authenticated.
   await Bun.sleep(Math.max(0, 2 * IDLE_TIMEOUT_SECONDS * 1000 - (performance.now() - quietSince)));
-  expect(answering.isOpen).toBe(true);
+  expect({ runtime, open: answering.isOpen }).toEqual({ runtime, open: true });
   const stats = (await (await fetch(`${server.baseUrl}/test/ws/stats`)).json()) as { authenticated: number };
-  expect(stats.authenticated).toBe(1);
+  expect({ runtime, authenticated: stats.authenticated }).toEqual({ runtime, authenticated: 1 });
   expect((await answering.request("heartbeat", {})).event).toBe("ack");
   answering.close();
+}
+
+// Both runtimes side by side: each waits out two idle timeouts.
+test("an idle authenticated socket that answers pings stays open past the idle timeout; one that never answers is pinged, then dropped (Bun and Deno)", async () => {
+  await Promise.all(RUNTIMES.map(idleScenario));
 }, 90_000);
