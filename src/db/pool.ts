@@ -141,6 +141,11 @@ export class StrictPool {
     });
   }
 
+  /** Records that one checkout of `op` served a batch of `keys` reads (src/db/batch-loader.ts). */
+  noteBatch(op: string, keys: number): void {
+    this.metrics.batchKeys.observe({ op }, keys);
+  }
+
   /** Current active/idle/waiting counts. */
   stats(): PoolStats {
     const active = this.#permits.held;
