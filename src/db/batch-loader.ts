@@ -4,6 +4,22 @@ import { currentRequestScope, outsideRequestScope, type RequestScope } from "../
 /** Most keys one batched query asks for; the rest wait for the next checkout. */
 export const DEFAULT_MAX_BATCH = 256;
 
+/**
+ * Batches of one loader out at once. One: keys asked for while a batch is out wait for it and
+ * go together in the next, so a burst uses one connection per loader and its batches grow with
+ * the load. Measured on the 2,000-cold-users bench (bench/results/concurrency-2000-cold.md):
+ * unlimited batches used all 5 connections, with 25–50 ms checkout-wait p99 and a slower first byte.
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 1;
+
+/** Limits of one {@link BatchLoader}. */
+export interface BatchLoaderLimits {
+  /** Most keys per query (default {@link DEFAULT_MAX_BATCH}). */
+  maxBatch?: number;
+  /** Most batches asking for or holding a connection at once (default {@link DEFAULT_MAX_IN_FLIGHT}). */
+  maxInFlight?: number;
+}
+
 /** Reads the rows of `keys` on `conn`, in one query; a key without a row is left out of the map. */
 export type BatchFetch<V> = (conn: Conn, keys: string[]) => Promise<Map<string, V>>;
 
@@ -18,11 +34,12 @@ interface Waiter<V> {
 
 /**
  * Coalesces reads by key into one query per checkout. A key asked for joins the open batch;
- * the open batch asks the pool for one connection as soon as its first key arrives, and
- * takes every key that arrived meanwhile (up to `maxBatch`) only once the connection is
- * granted, so the longer the pool makes it wait, the more requests one checkout serves.
- * Keys asked for while a batch's query runs open the next batch. So a loader keeps at most
- * one checkout queued (plus one per `maxBatch` keys over), instead of one per request.
+ * the open batch asks the pool for one connection as soon as its first key arrives (when
+ * fewer than `maxInFlight` batches are out; otherwise as soon as one is back), and takes
+ * every key that arrived meanwhile (up to `maxBatch`) only once the connection is granted,
+ * so the longer the pool or the running batch makes it wait, the more requests one checkout
+ * serves. A lone key is read at once, as without batching. So a loader keeps at most
+ * `maxInFlight` checkouts out, instead of one per request.
  *
  * The connection is held only for the query: nothing else is awaited on it. The query reads
  * what is committed when it runs, which is after every key of it was asked for, so a read is
@@ -34,14 +51,21 @@ export class BatchLoader<V> {
   readonly #open = new Map<string, Waiter<V>>();
   /** Whether the open batch has asked the pool for its connection. */
   #requested = false;
+  /** Batches asking for or holding a connection. */
+  #inFlight = 0;
+  readonly maxBatch: number;
+  readonly maxInFlight: number;
 
   constructor(
     private readonly pool: StrictPool,
     /** The pool op label of the batched checkout (metrics, leak reports). */
     readonly op: string,
     private readonly fetch: BatchFetch<V>,
-    readonly maxBatch = DEFAULT_MAX_BATCH,
-  ) {}
+    limits: BatchLoaderLimits = {},
+  ) {
+    this.maxBatch = limits.maxBatch ?? DEFAULT_MAX_BATCH;
+    this.maxInFlight = limits.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  }
 
   /** Keys waiting for a connection right now. */
   get waiting(): number {
@@ -59,12 +83,15 @@ export class BatchLoader<V> {
       reject = rej;
     });
     this.#open.set(key, { promise, resolve, reject, scope: currentRequestScope(), askedAt: performance.now() });
-    if (!this.#requested) this.#dispatch();
+    this.#next();
     return promise;
   }
 
-  #dispatch(): void {
+  /** Asks for a connection for the open batch, unless it has already or too many batches are out. */
+  #next(): void {
+    if (this.#requested || this.#open.size === 0 || this.#inFlight >= this.maxInFlight) return;
     this.#requested = true;
+    this.#inFlight++;
     let batch: Map<string, Waiter<V>> | null = null;
     // The checkout serves many requests: each is billed its own wait below, not by the pool.
     outsideRequestScope(() => this.pool.run(this.op, (conn) => {
@@ -75,9 +102,12 @@ export class BatchLoader<V> {
       return this.fetch(conn, [...batch.keys()]);
     })).then(
       (rows) => {
+        this.#inFlight--;
         for (const [key, w] of batch!) w.resolve(rows.get(key));
+        this.#next();
       },
       (err: unknown) => {
+        this.#inFlight--;
         // No connection came: the keys that were waiting for it fail with the pool's error.
         const failed = batch ?? this.#take();
         const now = performance.now();
@@ -85,6 +115,7 @@ export class BatchLoader<V> {
           if (batch === null) bill(w, now, false);
           w.reject(err);
         }
+        this.#next();
       },
     );
   }
@@ -98,7 +129,7 @@ export class BatchLoader<V> {
     }
     for (const key of batch.keys()) this.#open.delete(key);
     this.#requested = false;
-    if (this.#open.size > 0) this.#dispatch();
+    this.#next();
     return batch;
   }
 }

@@ -126,7 +126,7 @@ describe("batched reads", () => {
       sizes.push(keys.length);
       const rows = await c<{ k: string }[]>`select unnest(${keys}::text[]) as k`;
       return new Map(rows.map((r) => [r.k, r.k.toUpperCase()]));
-    }, 4);
+    }, { maxBatch: 4 });
     const hold = holdPool(pool);
     await hold.isHeld;
     const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
@@ -136,6 +136,36 @@ describe("batched reads", () => {
     expect(sizes).toEqual([4, 4, 2]);
     expect(await checkouts("test.bounded")).toBe(3);
     expect(await batchedKeys("test.bounded")).toBe(10);
+  });
+
+  test("a lone key is read at once; keys asked for while its batch is out go together in the next one", async () => {
+    const { pool, checkouts } = makePool({ max: 3 });
+    const sizes: number[] = [];
+    let unblock!: () => void;
+    const blocked = new Promise<void>((r) => (unblock = r));
+    let started!: () => void;
+    const firstStarted = new Promise<void>((r) => (started = r));
+    const loader = new BatchLoader<string>(pool, "test.in_flight", async (c, keys) => {
+      sizes.push(keys.length);
+      if (sizes.length === 1) {
+        started();
+        await blocked;
+      }
+      const rows = await c<{ k: string }[]>`select unnest(${keys}::text[]) as k`;
+      return new Map(rows.map((r) => [r.k, r.k]));
+    });
+    const first = loader.load("k0");
+    await firstStarted;
+    // Free connections are there (max 3), but one batch is out: these wait for it, not for a connection.
+    const rest = Promise.all(Array.from({ length: 9 }, (_, i) => loader.load(`k${i + 1}`)));
+    await Bun.sleep(100);
+    expect(loader.waiting).toBe(9);
+    expect(sizes).toEqual([1]);
+    unblock();
+    expect(await first).toBe("k0");
+    expect(await rest).toEqual(Array.from({ length: 9 }, (_, i) => `k${i + 1}`));
+    expect(sizes).toEqual([1, 9]);
+    expect(await checkouts("test.in_flight")).toBe(2);
   });
 
   test("each asking request is billed one checkout and its own wait", async () => {
