@@ -16,7 +16,7 @@ export interface ModelAccessGrant {
   granted_by: string | null;
 }
 
-/** Who may call which model through the gateway. Each method is one short checkout. */
+/** Who may call which model through the gateway. Each method is one short checkout (`modelsFor`: shared with concurrent lookups). */
 export class ModelAccessRepo {
   /** Concurrent lookups for different users (a burst of cold chat calls) share one checkout and one query. */
   readonly #modelsFor: BatchLoader<string[]>;
