@@ -138,7 +138,9 @@ interface RunResult {
   /** Checkouts made during the run (every op). */
   checkouts: number;
   /** Per op: checkouts during the run and the bucket bound of their p99 wait (ms). */
-  checkoutsByOp: Record<string, { count: number; waitP99Ms: number | null }>;
+  checkoutsByOp: Record<string, OpCheckouts>;
+  /** Share of the run's checkouts (every op) that waited at most 5 ms (the issue's target), 0–1. */
+  checkoutsWithin5Ms: number | null;
   checkoutTimeouts: number;
   checkoutRejected: number;
   /** `gatehouse_db_pool_active_peak` (since the server started; the highest of any process) before and after the run. */
@@ -434,6 +436,7 @@ async function runLevel(mode: Mode, level: number, server: BenchServer, tokens: 
     checkoutWaitP99Ms: histogramQuantile(metricsBefore, metrics, "gatehouse_db_checkout_wait_seconds", 0.99),
     checkouts: metricValue(metrics, "gatehouse_db_checkout_wait_seconds_count", true) - metricValue(metricsBefore, "gatehouse_db_checkout_wait_seconds_count", true),
     checkoutsByOp: byOp(metricsBefore, metrics),
+    checkoutsWithin5Ms: histogramShareWithin(metricsBefore, metrics, "gatehouse_db_checkout_wait_seconds", 0.005),
     checkoutTimeouts: metricValue(metrics, "gatehouse_db_checkout_timeouts_total", true) - metricValue(metricsBefore, "gatehouse_db_checkout_timeouts_total", true),
     checkoutRejected: metricValue(metrics, "gatehouse_db_checkout_rejected_total", true) - metricValue(metricsBefore, "gatehouse_db_checkout_rejected_total", true),
     peakActiveBeforeRun: metricMax(metricsBefore, "gatehouse_db_pool_active_peak"),
@@ -534,7 +537,27 @@ function histogramQuantile(before: string, after: string, name: string, q: numbe
   return null;
 }
 
-function byOp(before: string, after: string): Record<string, { count: number; waitP99Ms: number | null }> {
+/** Checkouts of one op during a run. */
+interface OpCheckouts {
+  count: number;
+  /** Bucket bound (ms) holding the p50 / p99 wait. */
+  waitP50Ms?: number | null;
+  waitP99Ms: number | null;
+  /** Keys read per checkout, for a batched read (`gatehouse_db_batch_keys`). */
+  keysPerCheckout?: number;
+}
+
+/** The share (0–1) of a histogram's observations between two scrapes that fell at or under `bound` (a bucket bound, seconds). */
+function histogramShareWithin(before: string, after: string, name: string, bound: number, labels: Record<string, string> = {}): number | null {
+  const le = `le="${bound}"`;
+  const total = (text: string, inf: boolean) => text.split("\n")
+    .filter((l) => l.startsWith(`${name}_bucket{`) && l.includes(inf ? 'le="+Inf"' : le) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+  const all = total(after, true) - total(before, true);
+  return all === 0 ? null : round((total(after, false) - total(before, false)) / all, 3);
+}
+
+function byOp(before: string, after: string): Record<string, OpCheckouts> {
   const counts = (text: string) => {
     const m = new Map<string, number>();
     for (const line of text.split("\n")) {
@@ -545,10 +568,16 @@ function byOp(before: string, after: string): Record<string, { count: number; wa
     return m;
   };
   const was = counts(before);
-  const out: Record<string, { count: number; waitP99Ms: number | null }> = {};
+  const out: Record<string, OpCheckouts> = {};
   for (const [op, n] of counts(after)) {
     const count = n - (was.get(op) ?? 0);
-    if (count > 0) out[op] = { count, waitP99Ms: histogramQuantile(before, after, "gatehouse_db_checkout_wait_seconds", 0.99, { op }) };
+    if (count === 0) continue;
+    const name = "gatehouse_db_checkout_wait_seconds";
+    const entry: OpCheckouts = { count, waitP50Ms: histogramQuantile(before, after, name, 0.5, { op }), waitP99Ms: histogramQuantile(before, after, name, 0.99, { op }) };
+    const keys = (text: string, m: string) => metricValue(text.split("\n").filter((l) => l.includes(`op="${op}"`)).join("\n"), m, true);
+    const batches = keys(after, "gatehouse_db_batch_keys_count") - keys(before, "gatehouse_db_batch_keys_count");
+    if (batches > 0) entry.keysPerCheckout = round((keys(after, "gatehouse_db_batch_keys_sum") - keys(before, "gatehouse_db_batch_keys_sum")) / batches, 1);
+    out[op] = entry;
   }
   return out;
 }
@@ -692,7 +721,7 @@ function writeOutputs(rs: RunResult[]): void {
     r.listenOverflows,
     `${r.acceptQueues.server.map((q) => `${q.peak}/${q.backlog}`).join(" + ") || "–"}; ${r.acceptQueues.upstream.map((q) => `${q.peak}/${q.backlog}`).join(" + ") || "–"}`,
     r.requestWaitP99Ms === null ? "no checkouts" : `≤ ${r.requestWaitP99Ms}`,
-    r.checkoutWaitP99Ms === null ? "no checkouts" : `≤ ${r.checkoutWaitP99Ms} (${r.checkouts})`,
+    r.checkoutWaitP99Ms === null ? "no checkouts" : `≤ ${r.checkoutWaitP99Ms} (${r.checkouts}${r.checkoutsWithin5Ms === null ? "" : `; ${round(r.checkoutsWithin5Ms * 100, 1)}% ≤ 5 ms`})`,
     `${r.peakActiveBeforeRun} → ${r.peakActiveConnections}`,
     r.serverCpuSeconds,
     r.serverPeakRssMb,
@@ -723,7 +752,7 @@ function writeOutputs(rs: RunResult[]): void {
     `Gatehouse (no connection held while the upstream answers) against a baseline that holds one connection from authentication to the usage write (as Open WebUI before 0.7.2), in the same run. ${meta.pool} (per process); each stream lasts ${upstreamSeconds} s at the fake upstream (${tokensPerAnswer} tokens, first after ${firstTokenMs} ms); clients use ${sessionCount} session tokens of ${userCount} distinct users round-robin${directUsers ? " (users inserted in Postgres with one precomputed argon2id hash, tokens minted with WEBUI_SECRET_KEY)" : ""}, ${warm ? "warmed with one request each (warm caches)" : "with no warm-up: the server processes start with cold user, token and model caches"}; the clients of a level start evenly spread over ${rampMs} ms (--ramp-ms). GATEHOUSE_PROCESSES ${processCounts.join(", ")} (processes column; /metrics scraped per process and summed). Fake upstream: ${upstreamProcesses === 1 ? "one process" : `${upstreamProcesses} processes on one port (reusePort)`}. Log level \`${logLevel}\`.${Object.keys(extraEnv).length ? ` Also set: ${Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`).join(", ")}.` : ""} Machine: ${m["cores"]} cores, Bun ${m["bun"]}, ${m["date"]}.`,
     "",
     table(
-      ["mode", "processes", "concurrent streams", "success", "failures", "e2e p50 s", "e2e p99 s", "e2e p99 vs nominal", "e2e p99 vs upstream p99 (its p99)", "first byte p99 ms", "listen-queue overflows (host)", "accept queue peak/backlog: server listeners; upstream", "checkout wait p99 per request ms", "checkout wait p99 ms (checkouts)", "peak active conns per process (before → after run)", "server CPU s", "server peak RSS MB", "load avg before → after"],
+      ["mode", "processes", "concurrent streams", "success", "failures", "e2e p50 s", "e2e p99 s", "e2e p99 vs nominal", "e2e p99 vs upstream p99 (its p99)", "first byte p99 ms", "listen-queue overflows (host)", "accept queue peak/backlog: server listeners; upstream", "checkout wait p99 per request ms", "checkout wait p99 ms (checkouts; share ≤ 5 ms)", "peak active conns per process (before → after run)", "server CPU s", "server peak RSS MB", "load avg before → after"],
       rows,
     ),
     "",

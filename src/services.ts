@@ -67,7 +67,8 @@ export async function createServices(config: Config, log: Logger, opts: ServiceO
     secretDescription = `${loaded.generated ? "generated into" : "read from"} ${config.server.dataDir}/.webui_secret_key`;
   }
 
-  const db = await openDatabase(config, { max, metrics: dbMetrics, log });
+  // The pool's core size is opened at start, so the first burst does not wait for connects.
+  const db = await openDatabase(config, { max, metrics: dbMetrics, log, openConnections: config.db.poolSize });
   if (db.applied.length > 0) log.info({ applied: db.applied }, "database migrations applied");
   const pool = db.pool;
   const storeMetrics = createStoreMetrics(registry, () => store.ping());

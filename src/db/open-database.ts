@@ -21,6 +21,8 @@ export interface OpenDatabaseOptions {
   leakThresholdMs?: number;
   /** Apply pending migrations before returning (default true). */
   migrate?: boolean;
+  /** Connections to open before returning (default 0: on first use); not for embedded PGlite. */
+  openConnections?: number;
 }
 
 /** An open database: the pool, and the embedded server behind it when there is one. */
@@ -63,6 +65,7 @@ export async function openDatabase(config: Config, opts: OpenDatabaseOptions): P
       throw e;
     }
   }
+  if (!embedded && (opts.openConnections ?? 0) > 0) await pool.open(opts.openConnections!);
   const description = embedded ? `embedded PGlite in ${embedded.dataDir}` : `PostgreSQL at ${redactUrl(url)}`;
   return { pool, embedded, applied, description };
 }

@@ -20,6 +20,8 @@ export interface DbMetrics {
   rejected: Counter;
   leaks: Counter;
   errors: Counter<"op">;
+  /** Keys one batched read (src/db/batch-loader.ts) asked for on one checkout. */
+  batchKeys: Histogram<"op">;
 }
 
 /** Registers the database metrics on `registry`. */
@@ -58,5 +60,10 @@ export function createDbMetrics(registry: Registry): DbMetrics {
     rejected: new Counter({ name: "gatehouse_db_checkout_rejected_total", help: "Checkouts refused at once because GATEHOUSE_DB_MAX_WAITERS were queued", registers }),
     leaks: new Counter({ name: "gatehouse_db_leaks_total", help: "Checkouts held longer than GATEHOUSE_DB_LEAK_THRESHOLD_MS", registers }),
     errors: new Counter({ name: "gatehouse_db_connection_errors_total", help: "Checkouts that failed because the database was unreachable", labelNames: ["op"], registers }),
+    batchKeys: new Histogram({
+      name: "gatehouse_db_batch_keys",
+      help: "Keys one batched read served with one checkout (concurrent cache misses coalesced)",
+      labelNames: ["op"], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], registers,
+    }),
   };
 }

@@ -181,3 +181,32 @@ test("a checkout that times out still counts its wait for the request (Server-Ti
   expect(scope.checkouts).toBe(0);
   expect(scope.waitSeconds).toBeGreaterThanOrEqual(0.19);
 });
+
+test("open(n) opens n backends before any checkout; checkouts then reuse them and no more are opened", async () => {
+  // A database of its own: the other tests' pools stay connected to theirs.
+  const own = await freshDatabaseUrl("pool_open");
+  const registry = createRegistry({ defaultMetrics: false });
+  const pool = new StrictPool({ url: own, max: 5, timeoutMs: 2000, maxWaiters: 10, leakThresholdMs: 60_000, prepare: true }, createDbMetrics(registry), captureLogger().log);
+  pools.push(pool);
+  const admin = postgres(own, { max: 1, onnotice: () => {} });
+  const backends = async () => {
+    const rows = await admin<{ pid: number }[]>`
+      select pid from pg_stat_activity where application_name = 'gatehouse' and datname = current_database()`;
+    return new Set(rows.map((r) => r.pid));
+  };
+  try {
+    expect((await backends()).size).toBe(0);
+    await pool.open(3);
+    const opened = await backends();
+    expect(opened.size).toBe(3);
+    expect(pool.stats()).toMatchObject({ active: 0, peak: 0 });
+    // Opening is not a checkout.
+    expect(sample(await registry.metrics(), "gatehouse_db_checkout_wait_seconds_count", { op: "test.after_open" })).toBeUndefined();
+    const pids = await Promise.all([1, 2, 3].map(() =>
+      pool.run("test.after_open", async (c) => (await c<{ pid: number }[]>`select pg_backend_pid() as pid, pg_sleep(0.02)`)[0]!.pid)));
+    expect(new Set(pids)).toEqual(opened);
+    expect(await backends()).toEqual(opened);
+  } finally {
+    await admin.end();
+  }
+});

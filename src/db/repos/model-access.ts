@@ -1,4 +1,5 @@
 import type { StrictPool } from "../pool.ts";
+import { BatchLoader } from "../batch-loader.ts";
 import { epochSeconds } from "./users.ts";
 
 /** Matches every user (in `user_id`) or every model (in `model_id`). */
@@ -15,20 +16,37 @@ export interface ModelAccessGrant {
   granted_by: string | null;
 }
 
-/** Who may call which model through the gateway. Each method is one short checkout. */
+/** Who may call which model through the gateway. Each method is one short checkout (`modelsFor`: shared with concurrent lookups). */
 export class ModelAccessRepo {
-  constructor(private readonly pool: StrictPool) {}
+  /** Concurrent lookups for different users (a burst of cold chat calls) share one checkout and one query. */
+  readonly #modelsFor: BatchLoader<string[]>;
 
-  /** Model ids granted to `userId`: directly, to every user (`*`), or to a group they belong to (`group:{id|name}`); may contain `*`. */
-  modelsFor(userId: string): Promise<string[]> {
-    return this.pool.run("model_access.for_user", async (c) =>
-      (await c<{ model_id: string }[]>`
-        select distinct model_id from gatehouse_model_access
-         where user_id = ${userId} or user_id = ${ANY}
-            or user_id in (select ${GROUP_GRANT_PREFIX} || x from group_member gm join "group" g on g.id = gm.group_id,
-                                  lateral (values (g.id), (g.name)) v(x)
-                            where gm.user_id = ${userId} and x is not null)`)
-        .map((r) => r.model_id));
+  constructor(private readonly pool: StrictPool) {
+    this.#modelsFor = new BatchLoader(pool, "model_access.for_user", async (c, userIds) => {
+      const rows = await c<{ user_id: string; model_id: string }[]>`
+        select u.id as user_id, m.model_id from unnest(${userIds}::text[]) as u(id)
+          join lateral (
+            select distinct model_id from gatehouse_model_access
+             where user_id = u.id or user_id = ${ANY}
+                or user_id in (select ${GROUP_GRANT_PREFIX} || x from group_member gm join "group" g on g.id = gm.group_id,
+                                      lateral (values (g.id), (g.name)) v(x)
+                                where gm.user_id = u.id and x is not null)) m on true`;
+      const byUser = new Map<string, string[]>();
+      for (const r of rows) {
+        const models = byUser.get(r.user_id);
+        if (models) models.push(r.model_id);
+        else byUser.set(r.user_id, [r.model_id]);
+      }
+      return byUser;
+    });
+  }
+
+  /**
+   * Model ids granted to `userId`: directly, to every user (`*`), or to a group they belong to
+   * (`group:{id|name}`); may contain `*`. Read together with every other user asked for meanwhile.
+   */
+  async modelsFor(userId: string): Promise<string[]> {
+    return (await this.#modelsFor.load(userId)) ?? [];
   }
 
   /** Every grant, or the grants of one user (including grants to every user), oldest first. */

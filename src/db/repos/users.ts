@@ -1,4 +1,5 @@
 import type { Conn, StrictPool } from "../pool.ts";
+import { BatchLoader } from "../batch-loader.ts";
 
 /** Roles Open WebUI knows. */
 export type Role = "admin" | "user" | "pending";
@@ -45,10 +46,19 @@ export function epochSeconds(): number {
 
 /** Reads and writes `user` and `auth` exactly as Open WebUI lays them out. */
 export class UsersRepo {
-  constructor(private readonly pool: StrictPool) {}
+  /** Concurrent reads by id (a burst of cold sign-ins) share one checkout and one query. */
+  readonly #byId: BatchLoader<UserRecord>;
 
-  byId(id: string): Promise<UserRecord | null> {
-    return this.pool.run("user.by_id", async (c) => first(await c.unsafe<UserRecord[]>(`select ${USER_COLUMNS} from "user" where id = $1`, [id])));
+  constructor(private readonly pool: StrictPool) {
+    this.#byId = new BatchLoader(pool, "user.by_id", async (c, ids) => {
+      const rows = await c.unsafe<UserRecord[]>(`select ${USER_COLUMNS} from "user" where id = any($1::text[])`, [ids]);
+      return new Map(rows.map((u) => [u.id, u]));
+    });
+  }
+
+  /** The user, read together with every other user asked for meanwhile (src/db/batch-loader.ts). */
+  async byId(id: string): Promise<UserRecord | null> {
+    return (await this.#byId.load(id)) ?? null;
   }
 
   byEmail(email: string): Promise<UserRecord | null> {
