@@ -162,7 +162,9 @@ interface RunResult {
    * upstream's, this load generator's own, and the rest of the host (busy time from /proc/stat
    * minus those three: Postgres, Redis and whatever else runs); `capacity` = cores × wall time.
    */
-  cpuSplit: { server: number; upstream: number; loadGenerator: number; rest: number; capacity: number };
+  cpuSplit: CpuSplit;
+  /** The same over the connect burst only: from the first client's start to the ramp's end + 1 s (the first-byte target). */
+  cpuSplitBurst: CpuSplit;
   serverPeakRssMb: number;
   upstream: FakeLlmStats["durationMs"];
   wallSeconds: number;
@@ -174,6 +176,15 @@ interface RunResult {
    * for the server's port and the fake upstream's — host-wide overflows could be either's.
    */
   acceptQueues: { server: QueueSample[]; upstream: QueueSample[] };
+}
+
+/** Core-seconds per consumer over a window, and the window's capacity (cores × its wall time). */
+interface CpuSplit {
+  server: number;
+  upstream: number;
+  loadGenerator: number;
+  rest: number;
+  capacity: number;
 }
 
 interface QueueSample {
@@ -409,9 +420,16 @@ async function runLevel(mode: Mode, level: number, server: BenchServer, tokens: 
   const cpuTotal = () => pids.reduce((a, p) => a + cpuSeconds(p), 0);
   const rssTotal = () => pids.reduce((a, p) => a + rssMb(p), 0);
   const cpuBefore = cpuTotal();
-  const upstreamCpu = () => fakeProcs.reduce((a, p) => a + cpuSeconds(p.pid), 0);
-  const ownCpu = () => (process.cpuUsage().user + process.cpuUsage().system) / 1e6;
-  const [upstreamBefore, ownBefore, hostBefore] = [upstreamCpu(), ownCpu(), hostBusySeconds()];
+  const cpuNow = (): CpuSnapshot => ({
+    server: cpuTotal(),
+    upstream: fakeProcs.reduce((a, p) => a + cpuSeconds(p.pid), 0),
+    loadGenerator: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+    host: hostBusySeconds(),
+    at: performance.now(),
+  });
+  const cpuStart = cpuNow();
+  let cpuBurstEnd: CpuSnapshot | null = null;
+  const burstTimer = setTimeout(() => (cpuBurstEnd = cpuNow()), ramp + 1000);
   let peakRss = rssTotal();
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssTotal())), 200);
   const loadBefore = loadavg().map((x) => x.toFixed(2)).join(" ");
@@ -427,8 +445,8 @@ async function runLevel(mode: Mode, level: number, server: BenchServer, tokens: 
   const wallSeconds = (performance.now() - wallStart) / 1000;
   clearInterval(sampler);
   const serverCpuSeconds = cpuTotal() - cpuBefore;
-  const split = { server: serverCpuSeconds, upstream: upstreamCpu() - upstreamBefore, loadGenerator: ownCpu() - ownBefore };
-  const hostBusy = hostBusySeconds() - hostBefore;
+  const cpuEnd = cpuNow();
+  clearTimeout(burstTimer);
   const loadAfter = loadavg().map((x) => x.toFixed(2)).join(" ");
 
   // Usage rows are written just behind the streams; let them land before reading the metrics.
@@ -464,13 +482,8 @@ async function runLevel(mode: Mode, level: number, server: BenchServer, tokens: 
     peakActiveBeforeRun: metricMax(metricsBefore, "gatehouse_db_pool_active_peak"),
     peakActiveConnections: metricMax(metrics, "gatehouse_db_pool_active_peak"),
     serverCpuSeconds: round(serverCpuSeconds, 2),
-    cpuSplit: {
-      server: round(split.server, 1),
-      upstream: round(split.upstream, 1),
-      loadGenerator: round(split.loadGenerator, 1),
-      rest: round(Math.max(0, hostBusy - split.server - split.upstream - split.loadGenerator), 1),
-      capacity: round(navigator.hardwareConcurrency * wallSeconds, 1),
-    },
+    cpuSplit: cpuSplit(cpuStart, cpuEnd),
+    cpuSplitBurst: cpuSplit(cpuStart, cpuBurstEnd ?? cpuEnd),
     serverPeakRssMb: Math.round(peakRss),
     upstream: upstream.durationMs,
     wallSeconds: round(wallSeconds, 1),
@@ -635,6 +648,26 @@ function sampleAcceptQueues(ports: number[]): { stop(): Promise<Map<number, Queu
   return { stop: async () => ((running = false), await loop, peaks) };
 }
 
+/** Cumulative CPU seconds of each consumer at one moment (`at`: performance.now()). */
+interface CpuSnapshot {
+  server: number;
+  upstream: number;
+  loadGenerator: number;
+  host: number;
+  at: number;
+}
+
+function cpuSplit(a: CpuSnapshot, b: CpuSnapshot): CpuSplit {
+  const d = (k: "server" | "upstream" | "loadGenerator" | "host") => b[k] - a[k];
+  return {
+    server: round(d("server"), 1),
+    upstream: round(d("upstream"), 1),
+    loadGenerator: round(d("loadGenerator"), 1),
+    rest: round(Math.max(0, d("host") - d("server") - d("upstream") - d("loadGenerator")), 1),
+    capacity: round((navigator.hardwareConcurrency * (b.at - a.at)) / 1000, 1),
+  };
+}
+
 /** The host's busy CPU time so far (all cores, core-seconds; /proc/stat minus idle and iowait; 0 when unreadable). */
 function hostBusySeconds(): number {
   try {
@@ -742,7 +775,7 @@ function writeOutputs(rs: RunResult[]): void {
     r.serverCpuSeconds,
     r.serverPeakRssMb,
     `${r.loadBefore} → ${r.loadAfter}`,
-    r.cpuSplit ? `${r.cpuSplit.server} / ${r.cpuSplit.upstream} / ${r.cpuSplit.loadGenerator} / ${r.cpuSplit.rest} (${r.cpuSplit.capacity})` : "–",
+    ...[r.cpuSplitBurst, r.cpuSplit].map((c) => (c ? `${c.server} / ${c.upstream} / ${c.loadGenerator} / ${c.rest} (${c.capacity})` : "–")),
   ]);
   const target = rs.find((r) => r.mode === "gatehouse" && r.concurrency === Math.max(...levels) && r.rampMs === rampMs);
   const burst = rs.find((r) => r.rampMs !== rampMs);
@@ -769,13 +802,13 @@ function writeOutputs(rs: RunResult[]): void {
     `Gatehouse (no connection held while the upstream answers) against a baseline that holds one connection from authentication to the usage write (as Open WebUI before 0.7.2), in the same run. ${meta.pool} (per process); each stream lasts ${upstreamSeconds} s at the fake upstream (${tokensPerAnswer} tokens, first after ${firstTokenMs} ms); clients use ${sessionCount} session tokens of ${userCount} distinct users round-robin${directUsers ? " (users inserted in Postgres with one precomputed argon2id hash, tokens minted with WEBUI_SECRET_KEY)" : ""}, ${warm ? "warmed with one request each (warm caches)" : "with no warm-up: the server processes start with cold user, token and model caches"}; the clients of a level start evenly spread over ${rampMs} ms (--ramp-ms). GATEHOUSE_PROCESSES ${processCounts.join(", ")} (processes column; /metrics scraped per process and summed). Fake upstream: ${upstreamProcesses === 1 ? "one process" : `${upstreamProcesses} processes on one port (reusePort)`}, listen backlog ${upstreamListenBacklog} (--upstream-listen-backlog; in force: the Send-Q after ";" in the accept-queue column). Log level \`${logLevel}\`.${Object.keys(extraEnv).length ? ` Also set: ${Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`).join(", ")}.` : ""} Machine: ${m["cores"]} cores, Bun ${m["bun"]}, ${m["date"]}.`,
     "",
     table(
-      ["mode", "processes", "concurrent streams", "success", "failures", "e2e p50 s", "e2e p99 s", "e2e p99 vs nominal", "e2e p99 vs upstream p99 (its p99)", "first byte p99 ms", "listen-queue overflows (host)", "accept queue peak/backlog: server listeners; upstream", "checkout wait p99 per request ms", "checkout wait p99 ms (checkouts)", "peak active conns per process (before → after run)", "server CPU s", "server peak RSS MB", "load avg before → after", "CPU core-s during run: server / upstream / load generator / rest of host (capacity)"],
+      ["mode", "processes", "concurrent streams", "success", "failures", "e2e p50 s", "e2e p99 s", "e2e p99 vs nominal", "e2e p99 vs upstream p99 (its p99)", "first byte p99 ms", "listen-queue overflows (host)", "accept queue peak/backlog: server listeners; upstream", "checkout wait p99 per request ms", "checkout wait p99 ms (checkouts)", "peak active conns per process (before → after run)", "server CPU s", "server peak RSS MB", "load avg before → after", "CPU core-s in the connect burst (ramp + 1 s): server / upstream / load generator / rest of host (capacity)", "the same over the whole run"],
       rows,
     ),
     "",
     verdict,
     "",
-    "Latencies are of successful streams, measured by the client from sending the request to the stream's last byte. Checkout waits come from the server's /metrics, scraped before and after each run: `gatehouse_db_request_wait_seconds{route=\"/api/chat/completions\"}` (the total wait of each chat request) and `gatehouse_db_checkout_wait_seconds` (every checkout of every op, including the batched usage writes and timed-out checkouts); a p99 is the upper bound of the histogram bucket holding it (buckets start at 0.5 ms). Peak active connections is `gatehouse_db_pool_active_peak` (most connections checked out at once since the server process started; the busiest process), read after boot and the warm-up, and again after the run. Server CPU is user+system time of the server's processes (supervisor and children) during the run, RSS their sum. Listen-queue overflows are the host's TcpExtListenOverflows (/proc/net/netstat) during the run. The CPU column splits the host's busy time during the run (/proc/stat) into the server's processes, the fake upstream's, the load generator's (this bench process: the clients) and the rest (Postgres, Redis, anything else on the machine), against the capacity (cores × the run's wall time).",
+    "Latencies are of successful streams, measured by the client from sending the request to the stream's last byte. Checkout waits come from the server's /metrics, scraped before and after each run: `gatehouse_db_request_wait_seconds{route=\"/api/chat/completions\"}` (the total wait of each chat request) and `gatehouse_db_checkout_wait_seconds` (every checkout of every op, including the batched usage writes and timed-out checkouts); a p99 is the upper bound of the histogram bucket holding it (buckets start at 0.5 ms). Peak active connections is `gatehouse_db_pool_active_peak` (most connections checked out at once since the server process started; the busiest process), read after boot and the warm-up, and again after the run. Server CPU is user+system time of the server's processes (supervisor and children) during the run, RSS their sum. Listen-queue overflows are the host's TcpExtListenOverflows (/proc/net/netstat) during the run. The CPU columns split the host's busy time during the connect burst (from the first client's start to the ramp's end + 1 s, the first-byte target) and during the whole run (/proc/stat) into the server's processes, the fake upstream's, the load generator's (this bench process: the clients) and the rest (Postgres, Redis, anything else on the machine), against the capacity (cores × the run's wall time).",
     "",
     `![success rate and p99 latency against concurrency](${values.out}.svg)`,
   ].join("\n");
