@@ -7,6 +7,7 @@
  *                                [--users 10] [--sessions <max level>] [--modes gatehouse,baseline] [--out concurrency]
  *                                [--processes 1,2] [--no-warm] [--direct-users] [--log-level error]
  *                                [--upstream-processes 1] [--env NAME=value ...]
+ *                                [--listen-backlogs off,auto] [--upstream-listen-backlog auto]
  *
  * `--processes 1,2` runs every gatehouse row once per value of GATEHOUSE_PROCESSES (side by side
  * in one run); the server gets GATEHOUSE_METRICS_PORT=P, and /metrics is scraped from P … P+N-1
@@ -16,7 +17,10 @@
  * tokens (HS256 with WEBUI_SECRET_KEY, claims as a sign-in issues them), instead of one
  * argon2id sign-up per user through the API. `--upstream-processes K` runs the fake upstream as K
  * processes on one port (reusePort; stats combined from each one's own port). `--env` passes extra
- * variables to the server. Each row also records the load average before and after, and the
+ * variables to the server. `--listen-backlogs off,auto` runs every gatehouse row once per
+ * GATEHOUSE_LISTEN_BACKLOG value (side by side; default: the server's own default only), and
+ * `--upstream-listen-backlog` is the fake upstream's (default auto: net.core.somaxconn, so the
+ * stand-in upstream's accept queue is not the one that overflows). Each row also records the load average before and after, and the
  * listeners' accept-queue peaks (`ss -ltn`, every 100 ms) at the server's and the upstream's port.
  *
  * For each level and mode: a fresh server process (DATABASE_POOL_SIZE=5, DATABASE_POOL_MAX_OVERFLOW=0,
@@ -74,6 +78,9 @@ const { values } = parseArgs({
     env: { type: "string", multiple: true, default: [] },
     // Fake upstream processes sharing its port with SO_REUSEPORT (each its own accept queue).
     "upstream-processes": { type: "string", default: "1" },
+    // GATEHOUSE_LISTEN_BACKLOG values: every gatehouse row runs once per value (unset: the server's default).
+    "listen-backlogs": { type: "string" },
+    "upstream-listen-backlog": { type: "string", default: "auto" },
   },
   // --no-burst-row
   allowNegative: true,
@@ -92,6 +99,9 @@ const modes = values.modes!.split(",").map((m) => m.trim()) as Mode[];
 const processCounts = values.processes!.split(",").map(Number);
 for (const n of processCounts) if (!Number.isInteger(n) || n < 1) throw new Error("--processes takes positive integers (GATEHOUSE_PROCESSES values)");
 const warm = values.warm!;
+/** GATEHOUSE_LISTEN_BACKLOG per gatehouse row; null: not set (the server's default). */
+const listenBacklogs: (string | null)[] = values["listen-backlogs"]?.split(",").map((v) => v.trim()) ?? [null];
+const upstreamListenBacklog = values["upstream-listen-backlog"]!;
 const directUsers = values["direct-users"]!;
 const logLevel = values["log-level"]!;
 const SECRET = "bench-concurrency-secret";
@@ -113,6 +123,8 @@ interface RunResult {
   mode: Mode;
   /** GATEHOUSE_PROCESSES of the server (1 for the baseline). */
   processes: number;
+  /** GATEHOUSE_LISTEN_BACKLOG the server was given (null: unset, its default). */
+  listenBacklog: string | null;
   /** Whether every session made one request before the run (warm caches). */
   warm: boolean;
   /** Load average (1/5/15 min) just before and just after the run. */
@@ -147,6 +159,14 @@ interface RunResult {
   peakActiveBeforeRun: number;
   peakActiveConnections: number;
   serverCpuSeconds: number;
+  /**
+   * Where the host's CPU went during the run, in core-seconds: the server's processes, the fake
+   * upstream's, this load generator's own, and the rest of the host (busy time from /proc/stat
+   * minus those three: Postgres, Redis and whatever else runs); `capacity` = cores × wall time.
+   */
+  cpuSplit: CpuSplit;
+  /** The same over the connect burst only: from the first client's start to the ramp's end + 1 s (the first-byte target). */
+  cpuSplitBurst: CpuSplit;
   serverPeakRssMb: number;
   upstream: FakeLlmStats["durationMs"];
   wallSeconds: number;
@@ -158,6 +178,15 @@ interface RunResult {
    * for the server's port and the fake upstream's — host-wide overflows could be either's.
    */
   acceptQueues: { server: QueueSample[]; upstream: QueueSample[] };
+}
+
+/** Core-seconds per consumer over a window, and the window's capacity (cores × its wall time). */
+interface CpuSplit {
+  server: number;
+  upstream: number;
+  loadGenerator: number;
+  rest: number;
+  capacity: number;
 }
 
 interface QueueSample {
@@ -179,6 +208,7 @@ const fakePort = await freePort();
 const upstreamStatsPort = upstreamProcesses > 1 ? await freeConsecutivePorts(upstreamProcesses) : null;
 const fakeProcs = Array.from({ length: upstreamProcesses }, (_, i) => Bun.spawn(
   [bun, `${root}bench/fake-llm.ts`, "--port", String(fakePort), "--seconds", String(upstreamSeconds), "--tokens", String(tokensPerAnswer), "--first-token-ms", String(firstTokenMs),
+    "--listen-backlog", upstreamListenBacklog,
     ...(upstreamStatsPort === null ? [] : ["--reuse-port", "--stats-port", String(upstreamStatsPort + i)])],
   { cwd: root, env: { ...process.env }, stdout: "ignore", stderr: "inherit" },
 ));
@@ -215,17 +245,18 @@ try {
   } finally {
     await stopServer(setup);
   }
-  const plan: Array<{ mode: Mode; level: number; ramp: number; processes: number }> = levels.flatMap((level) =>
-    modes.flatMap((mode) => (mode === "baseline" ? [1] : processCounts).map((processes) => ({ mode, level, ramp: rampMs, processes }))));
+  const plan: Array<{ mode: Mode; level: number; ramp: number; processes: number; backlog: string | null }> = levels.flatMap((level) =>
+    modes.flatMap((mode) => (mode === "baseline" ? [1] : processCounts).flatMap((processes) =>
+      (mode === "baseline" ? [null] : listenBacklogs).map((backlog) => ({ mode, level, ramp: rampMs, processes, backlog })))));
   // One extra row: the highest level started all at once, to show what a connection burst costs.
-  if (values["burst-row"] && rampMs > 0 && modes.includes("gatehouse")) plan.push({ mode: "gatehouse", level: Math.max(...levels), ramp: 0, processes: processCounts[0]! });
-  for (const { mode, level, ramp, processes } of plan) {
-    const server = await startServer(mode, baseEnv, processes);
+  if (values["burst-row"] && rampMs > 0 && modes.includes("gatehouse")) plan.push({ mode: "gatehouse", level: Math.max(...levels), ramp: 0, processes: processCounts[0]!, backlog: listenBacklogs[0]! });
+  for (const { mode, level, ramp, processes, backlog } of plan) {
+    const server = await startServer(mode, backlog === null ? baseEnv : { ...baseEnv, GATEHOUSE_LISTEN_BACKLOG: backlog }, processes);
     try {
-      const r = await runLevel(mode, level, server, tokens, ramp);
+      const r = { ...await runLevel(mode, level, server, tokens, ramp), listenBacklog: backlog };
       results.push(r);
       console.log(
-        `${mode.padEnd(9)} ×${processes} ${String(level).padStart(5)} streams (ramp ${ramp} ms, load ${r.loadBefore} → ${r.loadAfter}): ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)}; ` +
+        `${mode.padEnd(9)} ×${processes}${backlog === null ? "" : ` backlog ${backlog}`} ${String(level).padStart(5)} streams (ramp ${ramp} ms, load ${r.loadBefore} → ${r.loadAfter}): ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)}; ` +
           `e2e p99 ${fmt(r.e2eP99Ms)} ms (upstream p99 ${r.upstream.p99} ms), first byte p99 ${fmt(r.firstByteP99Ms)} ms, ` +
           `checkout wait p99 ≤ ${fmt(r.checkoutWaitP99Ms)} ms ${JSON.stringify(r.checkoutsByOp)}, peak active ${r.peakActiveConnections}, cpu ${r.serverCpuSeconds.toFixed(1)} s, rss ${r.serverPeakRssMb} MB, listen overflows ${r.listenOverflows}, accept queue peaks ${JSON.stringify(r.acceptQueues)}`,
       );
@@ -368,7 +399,7 @@ async function createUsersDirectly(base: string, dbUrl: string): Promise<string[
   return tokens;
 }
 
-async function runLevel(mode: Mode, level: number, server: BenchServer, tokens: string[], ramp: number): Promise<RunResult> {
+async function runLevel(mode: Mode, level: number, server: BenchServer, tokens: string[], ramp: number): Promise<Omit<RunResult, "listenBacklog">> {
   // Warm the caches a running deployment has warm (verified tokens, revocation replica, user,
   // model access, model list): one request per session, one at a time, so that the pool's
   // peak-active gauge before the run says what boot and warm-up needed. With several processes
@@ -391,6 +422,16 @@ async function runLevel(mode: Mode, level: number, server: BenchServer, tokens: 
   const cpuTotal = () => pids.reduce((a, p) => a + cpuSeconds(p), 0);
   const rssTotal = () => pids.reduce((a, p) => a + rssMb(p), 0);
   const cpuBefore = cpuTotal();
+  const cpuNow = (): CpuSnapshot => ({
+    server: cpuTotal(),
+    upstream: fakeProcs.reduce((a, p) => a + cpuSeconds(p.pid), 0),
+    loadGenerator: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+    host: hostBusySeconds(),
+    at: performance.now(),
+  });
+  const cpuStart = cpuNow();
+  let cpuBurstEnd: CpuSnapshot | null = null;
+  const burstTimer = setTimeout(() => (cpuBurstEnd = cpuNow()), ramp + 1000);
   let peakRss = rssTotal();
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssTotal())), 200);
   const loadBefore = loadavg().map((x) => x.toFixed(2)).join(" ");
@@ -406,6 +447,8 @@ async function runLevel(mode: Mode, level: number, server: BenchServer, tokens: 
   const wallSeconds = (performance.now() - wallStart) / 1000;
   clearInterval(sampler);
   const serverCpuSeconds = cpuTotal() - cpuBefore;
+  const cpuEnd = cpuNow();
+  clearTimeout(burstTimer);
   const loadAfter = loadavg().map((x) => x.toFixed(2)).join(" ");
 
   // Usage rows are written just behind the streams; let them land before reading the metrics.
@@ -442,6 +485,8 @@ async function runLevel(mode: Mode, level: number, server: BenchServer, tokens: 
     peakActiveBeforeRun: metricMax(metricsBefore, "gatehouse_db_pool_active_peak"),
     peakActiveConnections: metricMax(metrics, "gatehouse_db_pool_active_peak"),
     serverCpuSeconds: round(serverCpuSeconds, 2),
+    cpuSplit: cpuSplit(cpuStart, cpuEnd),
+    cpuSplitBurst: cpuSplit(cpuStart, cpuBurstEnd ?? cpuEnd),
     serverPeakRssMb: Math.round(peakRss),
     upstream: upstream.durationMs,
     wallSeconds: round(wallSeconds, 1),
@@ -632,6 +677,36 @@ function sampleAcceptQueues(ports: number[]): { stop(): Promise<Map<number, Queu
   return { stop: async () => ((running = false), await loop, peaks) };
 }
 
+/** Cumulative CPU seconds of each consumer at one moment (`at`: performance.now()). */
+interface CpuSnapshot {
+  server: number;
+  upstream: number;
+  loadGenerator: number;
+  host: number;
+  at: number;
+}
+
+function cpuSplit(a: CpuSnapshot, b: CpuSnapshot): CpuSplit {
+  const d = (k: "server" | "upstream" | "loadGenerator" | "host") => b[k] - a[k];
+  return {
+    server: round(d("server"), 1),
+    upstream: round(d("upstream"), 1),
+    loadGenerator: round(d("loadGenerator"), 1),
+    rest: round(Math.max(0, d("host") - d("server") - d("upstream") - d("loadGenerator")), 1),
+    capacity: round((navigator.hardwareConcurrency * (b.at - a.at)) / 1000, 1),
+  };
+}
+
+/** The host's busy CPU time so far (all cores, core-seconds; /proc/stat minus idle and iowait; 0 when unreadable). */
+function hostBusySeconds(): number {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
 /** TcpExtListenOverflows from /proc/net/netstat (0 when unreadable). */
 function listenOverflows(): number {
   try {
@@ -705,10 +780,13 @@ function writeOutputs(rs: RunResult[]): void {
     logLevel,
     extraEnv,
     upstreamProcesses,
+    listenBacklogs,
+    upstreamListenBacklog,
   };
+  const backlogLabel = (r: RunResult) => (r.listenBacklog === null ? "" : ` (GATEHOUSE_LISTEN_BACKLOG=${r.listenBacklog})`);
   const overNominal = (r: RunResult) => (r.e2eP99Ms === null ? null : (r.e2eP99Ms / (upstreamSeconds * 1000) - 1) * 100);
   const rows = rs.map((r) => [
-    r.rampMs === rampMs ? r.mode : `${r.mode}, all at once`,
+    `${r.rampMs === rampMs ? r.mode : `${r.mode}, all at once`}${backlogLabel(r)}`,
     r.processes,
     r.concurrency,
     `${(r.successRate * 100).toFixed(r.successRate === 1 || r.successRate < 0.999 ? 1 : 2)}%`,
@@ -726,6 +804,7 @@ function writeOutputs(rs: RunResult[]): void {
     r.serverCpuSeconds,
     r.serverPeakRssMb,
     `${r.loadBefore} → ${r.loadAfter}`,
+    ...[r.cpuSplitBurst, r.cpuSplit].map((c) => (c ? `${c.server} / ${c.upstream} / ${c.loadGenerator} / ${c.rest} (${c.capacity})` : "–")),
   ]);
   const target = rs.find((r) => r.mode === "gatehouse" && r.concurrency === Math.max(...levels) && r.rampMs === rampMs);
   const burst = rs.find((r) => r.rampMs !== rampMs);
@@ -733,7 +812,7 @@ function writeOutputs(rs: RunResult[]): void {
   const verdict = target
     ? [
         ...targets.flatMap((t) => [
-          `Target at ${t.concurrency} concurrent streams on a pool of 5 per process (gatehouse, GATEHOUSE_PROCESSES=${t.processes}):`,
+          `Target at ${t.concurrency} concurrent streams on a pool of 5 per process (gatehouse, GATEHOUSE_PROCESSES=${t.processes}${backlogLabel(t).replace(" (", ", ").replace(")", "")}):`,
           `- success ${(t.successRate * 100).toFixed(2)}% (target 100%): ${t.successRate === 1 ? "met" : "NOT met"}`,
           `- checkout-wait p99 ≤ ${fmt(t.requestWaitP99Ms)} ms per request, ≤ ${fmt(t.checkoutWaitP99Ms)} ms over the run's ${t.checkouts} checkouts (target < 5 ms): ${Math.max(t.checkoutWaitP99Ms ?? 0, t.requestWaitP99Ms ?? 0) < 5 ? "met" : "NOT met"}`,
           `- end-to-end p99 ${fmt(t.e2eP99Ms)} ms: ${fmt(overNominal(t) === null ? null : round(overNominal(t)!, 1))}% over the nominal ${upstreamSeconds * 1000} ms (target ≤ 10%: ${t.e2eP99Ms !== null && t.e2eP99Ms <= upstreamSeconds * 1100 ? "met" : "NOT met"}); vs the upstream's own p99 ${t.upstream.p99} ms: ${t.e2eP99Ms !== null && t.e2eP99Ms <= t.upstream.p99 * 1.1 ? "within 10%" : "more than 10% over"}`,
@@ -741,7 +820,7 @@ function writeOutputs(rs: RunResult[]): void {
         ]),
         ...(burst
           ? [
-              `- the same ${burst.concurrency} streams started all at once (row "all at once"): ${(burst.successRate * 100).toFixed(1)}% success, e2e p99 ${fmt(burst.e2eP99Ms)} ms (${burst.e2eP99Ms === null ? "–" : ((burst.e2eP99Ms / burst.upstream.p99 - 1) * 100).toFixed(1)}% over the upstream), first byte p99 ${fmt(burst.firstByteP99Ms)} ms, ${burst.listenOverflows} kernel listen-queue overflows: Bun's listener has a fixed 512-entry accept queue, so a burst of thousands of connects in the same millisecond loses some and the clients retransmit ~1 s later. Spread over ${rampMs} ms the same load had ${target.listenOverflows}.`,
+              `- the same ${burst.concurrency} streams started all at once (row "all at once"): ${(burst.successRate * 100).toFixed(1)}% success, e2e p99 ${fmt(burst.e2eP99Ms)} ms (${burst.e2eP99Ms === null ? "–" : ((burst.e2eP99Ms / burst.upstream.p99 - 1) * 100).toFixed(1)}% over the upstream), first byte p99 ${fmt(burst.firstByteP99Ms)} ms, ${burst.listenOverflows} kernel listen-queue overflows: a burst of thousands of connects in the same millisecond overflows an accept queue smaller than the burst (Bun's own is 512 entries; the backlog in force is in the accept-queue column), and the clients retransmit ~1 s later. Spread over ${rampMs} ms the same load had ${target.listenOverflows}.`,
             ]
           : []),
       ].join("\n")
@@ -749,16 +828,16 @@ function writeOutputs(rs: RunResult[]): void {
   const markdown = [
     "# Concurrent LLM streams on a pool of 5",
     "",
-    `Gatehouse (no connection held while the upstream answers) against a baseline that holds one connection from authentication to the usage write (as Open WebUI before 0.7.2), in the same run. ${meta.pool} (per process); each stream lasts ${upstreamSeconds} s at the fake upstream (${tokensPerAnswer} tokens, first after ${firstTokenMs} ms); clients use ${sessionCount} session tokens of ${userCount} distinct users round-robin${directUsers ? " (users inserted in Postgres with one precomputed argon2id hash, tokens minted with WEBUI_SECRET_KEY)" : ""}, ${warm ? "warmed with one request each (warm caches)" : "with no warm-up: the server processes start with cold user, token and model caches"}; the clients of a level start evenly spread over ${rampMs} ms (--ramp-ms). GATEHOUSE_PROCESSES ${processCounts.join(", ")} (processes column; /metrics scraped per process and summed). Fake upstream: ${upstreamProcesses === 1 ? "one process" : `${upstreamProcesses} processes on one port (reusePort)`}. Log level \`${logLevel}\`.${Object.keys(extraEnv).length ? ` Also set: ${Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`).join(", ")}.` : ""} Machine: ${m["cores"]} cores, Bun ${m["bun"]}, ${m["date"]}.`,
+    `Gatehouse (no connection held while the upstream answers) against a baseline that holds one connection from authentication to the usage write (as Open WebUI before 0.7.2), in the same run. ${meta.pool} (per process); each stream lasts ${upstreamSeconds} s at the fake upstream (${tokensPerAnswer} tokens, first after ${firstTokenMs} ms); clients use ${sessionCount} session tokens of ${userCount} distinct users round-robin${directUsers ? " (users inserted in Postgres with one precomputed argon2id hash, tokens minted with WEBUI_SECRET_KEY)" : ""}, ${warm ? "warmed with one request each (warm caches)" : "with no warm-up: the server processes start with cold user, token and model caches"}; the clients of a level start evenly spread over ${rampMs} ms (--ramp-ms). GATEHOUSE_PROCESSES ${processCounts.join(", ")} (processes column; /metrics scraped per process and summed). Fake upstream: ${upstreamProcesses === 1 ? "one process" : `${upstreamProcesses} processes on one port (reusePort)`}, listen backlog ${upstreamListenBacklog} (--upstream-listen-backlog; in force: the Send-Q after ";" in the accept-queue column). Log level \`${logLevel}\`.${Object.keys(extraEnv).length ? ` Also set: ${Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`).join(", ")}.` : ""} Machine: ${m["cores"]} cores, Bun ${m["bun"]}, ${m["date"]}.`,
     "",
     table(
-      ["mode", "processes", "concurrent streams", "success", "failures", "e2e p50 s", "e2e p99 s", "e2e p99 vs nominal", "e2e p99 vs upstream p99 (its p99)", "first byte p99 ms", "listen-queue overflows (host)", "accept queue peak/backlog: server listeners; upstream", "checkout wait p99 per request ms", "checkout wait p99 ms (checkouts; share ≤ 5 ms)", "peak active conns per process (before → after run)", "server CPU s", "server peak RSS MB", "load avg before → after"],
+      ["mode", "processes", "concurrent streams", "success", "failures", "e2e p50 s", "e2e p99 s", "e2e p99 vs nominal", "e2e p99 vs upstream p99 (its p99)", "first byte p99 ms", "listen-queue overflows (host)", "accept queue peak/backlog: server listeners; upstream", "checkout wait p99 per request ms", "checkout wait p99 ms (checkouts; share ≤ 5 ms)", "peak active conns per process (before → after run)", "server CPU s", "server peak RSS MB", "load avg before → after", "CPU core-s in the connect burst (ramp + 1 s): server / upstream / load generator / rest of host (capacity)", "the same over the whole run"],
       rows,
     ),
     "",
     verdict,
     "",
-    "Latencies are of successful streams, measured by the client from sending the request to the stream's last byte. Checkout waits come from the server's /metrics, scraped before and after each run: `gatehouse_db_request_wait_seconds{route=\"/api/chat/completions\"}` (the total wait of each chat request) and `gatehouse_db_checkout_wait_seconds` (every checkout of every op, including the batched usage writes and timed-out checkouts); a p99 is the upper bound of the histogram bucket holding it (buckets start at 0.5 ms). Peak active connections is `gatehouse_db_pool_active_peak` (most connections checked out at once since the server process started; the busiest process), read after boot and the warm-up, and again after the run. Server CPU is user+system time of the server's processes (supervisor and children) during the run, RSS their sum. Listen-queue overflows are the host's TcpExtListenOverflows (/proc/net/netstat) during the run.",
+    "Latencies are of successful streams, measured by the client from sending the request to the stream's last byte. Checkout waits come from the server's /metrics, scraped before and after each run: `gatehouse_db_request_wait_seconds{route=\"/api/chat/completions\"}` (the total wait of each chat request) and `gatehouse_db_checkout_wait_seconds` (every checkout of every op, including the batched usage writes and timed-out checkouts); a p99 is the upper bound of the histogram bucket holding it (buckets start at 0.5 ms). Peak active connections is `gatehouse_db_pool_active_peak` (most connections checked out at once since the server process started; the busiest process), read after boot and the warm-up, and again after the run. Server CPU is user+system time of the server's processes (supervisor and children) during the run, RSS their sum. Listen-queue overflows are the host's TcpExtListenOverflows (/proc/net/netstat) during the run. The CPU columns split the host's busy time during the connect burst (from the first client's start to the ramp's end + 1 s, the first-byte target) and during the whole run (/proc/stat) into the server's processes, the fake upstream's, the load generator's (this bench process: the clients) and the rest (Postgres, Redis, anything else on the machine), against the capacity (cores × the run's wall time).",
     "",
     `![success rate and p99 latency against concurrency](${values.out}.svg)`,
   ].join("\n");

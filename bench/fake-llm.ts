@@ -8,10 +8,14 @@
  *
  *   bun bench/fake-llm.ts [--port 8089] [--tokens 20] [--interval-ms 50] [--first-token-ms 200]
  *                         [--seconds S] [--models fake-gpt,fake-mini] [--api-key KEY]
+ *                         [--listen-backlog auto|off|N]
  *   (or FAKE_LLM_PORT, FAKE_LLM_TOKENS, FAKE_LLM_INTERVAL_MS, FAKE_LLM_FIRST_TOKEN_MS,
- *    FAKE_LLM_SECONDS, FAKE_LLM_MODELS, FAKE_LLM_API_KEY)
+ *    FAKE_LLM_SECONDS, FAKE_LLM_MODELS, FAKE_LLM_API_KEY, FAKE_LLM_LISTEN_BACKLOG)
  *
- * `--seconds S` spreads the tokens so each answer lasts S seconds in total.
+ * `--seconds S` spreads the tokens so each answer lasts S seconds in total. `--listen-backlog`
+ * (default auto: net.core.somaxconn) deepens the listener's accept queue as Gatehouse's
+ * GATEHOUSE_LISTEN_BACKLOG does (src/runtime/listen-backlog.ts), so that a bench's stand-in
+ * upstream does not drop the connections of a burst at Bun's fixed 512.
  *
  * A request may steer one answer with a `"fake"` object in its body (it is ignored otherwise):
  *   { "tokens": n, "interval_ms": n, "first_token_ms": n,
@@ -22,6 +26,8 @@
  *     "drop_after": n }                        — close the connection after n tokens
  */
 import { parseArgs } from "node:util";
+import { listenBacklogSetting } from "../src/config/listen-backlog-config.ts";
+import { applyListenBacklog, describeListenBacklog } from "../src/runtime/listen-backlog.ts";
 
 export interface FakeLlmOptions {
   /** Default 0 (a free port). Always bound to 127.0.0.1. */
@@ -318,6 +324,7 @@ if (import.meta.main) {
       "api-key": { type: "string", default: env["FAKE_LLM_API_KEY"] },
       "reuse-port": { type: "boolean", default: false },
       "stats-port": { type: "string" },
+      "listen-backlog": { type: "string", default: env["FAKE_LLM_LISTEN_BACKLOG"] ?? "auto" },
     },
   });
   const num = (name: string, v: string | undefined): number | undefined => {
@@ -329,6 +336,13 @@ if (import.meta.main) {
     }
     return n;
   };
+  let backlog: ReturnType<typeof listenBacklogSetting>;
+  try {
+    backlog = listenBacklogSetting({ GATEHOUSE_LISTEN_BACKLOG: values["listen-backlog"] });
+  } catch {
+    console.error("fake-llm: --listen-backlog must be auto, off (or 0), or a positive integer");
+    process.exit(2);
+  }
   const llm = startFakeLlm({
     port: num("port", values.port),
     tokens: num("tokens", values.tokens),
@@ -340,6 +354,7 @@ if (import.meta.main) {
     reusePort: values["reuse-port"],
     statsPort: num("stats-port", values["stats-port"]),
   });
+  console.log(`fake-llm ${describeListenBacklog(llm.port, await applyListenBacklog(llm.port, backlog))}`);
   console.log(`fake-llm listening on ${llm.url} (OPENAI_API_BASE_URL=${llm.url})`);
   const stop = () => void llm.stop().then(() => process.exit(0));
   process.on("SIGTERM", stop);

@@ -1,5 +1,5 @@
 /**
- * The few libc calls Gatehouse makes (open-file limit, per-thread priority), through Bun's
+ * The few libc calls Gatehouse makes (open-file limit, per-thread priority, listen backlog), through Bun's
  * `bun:ffi` or `Deno.dlopen`. Linux only; anywhere else (another OS, no FFI permission, Node)
  * {@link loadLibc} answers null and callers skip the optimisation.
  */
@@ -8,6 +8,11 @@
 const RLIMIT_NOFILE = 7;
 /** `PRIO_PROCESS`: with a thread id, Linux applies the nice value to that thread only. */
 const PRIO_PROCESS = 0;
+/** `SOL_SOCKET` and `SO_ACCEPTCONN` on Linux. */
+const SOL_SOCKET = 1;
+const SO_ACCEPTCONN = 30;
+const AF_INET = 2;
+const AF_INET6 = 10;
 
 /** The libc functions in use, with plain-number signatures. */
 export interface Libc {
@@ -21,6 +26,10 @@ export interface Libc {
   setThreadNice(tid: number, nice: number): boolean;
   /** `getpriority(PRIO_PROCESS, tid)` (the nice value). */
   threadNice(tid: number): number;
+  /** The local TCP/UDP port of `fd` when it is a listening IPv4/IPv6 socket (`SO_ACCEPTCONN`), else null. */
+  listeningPort(fd: number): number | null;
+  /** `listen(fd, backlog)`: on a socket already listening, Linux updates its accept-queue cap; true on success. */
+  listen(fd: number, backlog: number): boolean;
 }
 
 const LIBC_PATH = "libc.so.6";
@@ -48,7 +57,7 @@ export async function loadLibc(): Promise<Libc | null> {
 }
 
 /** Wraps raw symbols taking a pointer/buffer argument made by `buf`. */
-function wrap(sym: Record<string, (...a: never[]) => unknown>, buf: (a: BigUint64Array) => unknown): Libc {
+function wrap(sym: Record<string, (...a: never[]) => unknown>, buf: (a: ArrayBufferView) => unknown): Libc {
   const s = sym as unknown as Record<string, (...a: unknown[]) => number>;
   return {
     openFileLimit() {
@@ -62,6 +71,18 @@ function wrap(sym: Record<string, (...a: never[]) => unknown>, buf: (a: BigUint6
     gettid: () => Number(s["gettid"]!()),
     setThreadNice: (tid, nice) => s["setpriority"]!(PRIO_PROCESS, tid, nice) === 0,
     threadNice: (tid) => Number(s["getpriority"]!(PRIO_PROCESS, tid)),
+    listeningPort(fd) {
+      const on = new Int32Array(1);
+      const len = new Uint32Array([4]);
+      if (s["getsockopt"]!(fd, SOL_SOCKET, SO_ACCEPTCONN, buf(on), buf(len)) !== 0 || on[0] !== 1) return null;
+      // sockaddr_in / sockaddr_in6: family (host order), then the port (network order).
+      const addr = new Uint8Array(128);
+      const addrLen = new Uint32Array([addr.length]);
+      if (s["getsockname"]!(fd, buf(addr), buf(addrLen)) !== 0) return null;
+      const family = addr[0]! | (addr[1]! << 8);
+      return family === AF_INET || family === AF_INET6 ? (addr[2]! << 8) | addr[3]! : null;
+    },
+    listen: (fd, backlog) => s["listen"]!(fd, backlog) === 0,
   };
 }
 
@@ -74,8 +95,11 @@ async function bunLibc(): Promise<Libc> {
     gettid: { args: [], returns: FFIType.i32 },
     setpriority: { args: [FFIType.i32, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
     getpriority: { args: [FFIType.i32, FFIType.u32], returns: FFIType.i32 },
+    getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    getsockname: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    listen: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   });
-  return wrap(lib.symbols as never, (b) => ptr(b));
+  return wrap(lib.symbols as never, (b) => ptr(b as Uint8Array));
 }
 
 function denoLibc(deno: DenoFfi): Libc | null {
@@ -87,6 +111,9 @@ function denoLibc(deno: DenoFfi): Libc | null {
     gettid: { parameters: [], result: "i32" },
     setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
     getpriority: { parameters: ["i32", "u32"], result: "i32" },
+    getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+    getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+    listen: { parameters: ["i32", "i32"], result: "i32" },
   });
   return wrap(lib.symbols as never, (b) => b);
 }

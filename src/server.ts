@@ -5,6 +5,7 @@ import { createServices, type Services } from "./services.ts";
 import { assembleInstance, type Instance } from "./instance.ts";
 import type { RunningServer, ServeFunction } from "./runtime/serve.ts";
 import { startMetricsServer } from "./http/metrics-server.ts";
+import { applyListenBacklog, describeListenBacklog } from "./runtime/listen-backlog.ts";
 
 /** A running Gatehouse: its services, its server, and the one way to stop it. */
 export interface GatehouseServer {
@@ -33,6 +34,8 @@ export async function startGatehouse(config: Config, log: Logger, serve: ServeFu
     maxBodyBytes: config.server.maxBodyBytes,
     reusePort: config.processes.count > 1,
   }, instance.ws);
+  const backlog = await applyListenBacklog(server.port, config.server.listenBacklog);
+  log[backlog.kind === "unavailable" ? "warn" : "info"]({ listenBacklog: backlog }, describeListenBacklog(server.port, backlog));
   const metricsServer = startMetricsServer(config, services, serve);
   log.info(
     { port: server.port, database: services.describe.database, store: services.describe.store, secretKey: services.describe.secretKey },

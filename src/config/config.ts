@@ -8,6 +8,7 @@ import { readGroupsConfig, type GroupsConfig } from "./groups-config.ts";
 import { readScimConfig, type ScimConfig } from "./scim-config.ts";
 import { readSocketIoConfig, readWsConfig, type SocketIoConfig, type WsConfig } from "./ws-config.ts";
 import { readMfaConfig, type MfaConfig } from "./mfa-config.ts";
+import { listenBacklogSetting, type ListenBacklogSetting } from "./listen-backlog-config.ts";
 
 export type { SocketIoConfig, WsConfig } from "./ws-config.ts";
 export type { ArcticProviderConfig, McpClientConfig, OAuthConfig } from "./oauth-config.ts";
@@ -47,6 +48,8 @@ export interface Config {
     readonly metricsToken: string | null;
     readonly maxBodyBytes: number;
     readonly maxHeaderBytes: number;
+    /** `GATEHOUSE_LISTEN_BACKLOG`: the listener's accept-queue cap (src/runtime/listen-backlog.ts). */
+    readonly listenBacklog: ListenBacklogSetting;
   };
   /** `WEBUI_SECRET_KEY`; null means "generate one into the data dir". */
   readonly secretKey: string | null;
@@ -169,6 +172,7 @@ export function loadConfig(env: Env): Config {
       metricsToken: optionalStr(env, "GATEHOUSE_METRICS_TOKEN"),
       maxBodyBytes: int(env, "GATEHOUSE_MAX_BODY_BYTES", 1_048_576, 1024, 104_857_600),
       maxHeaderBytes: int(env, "GATEHOUSE_MAX_HEADER_BYTES", 32_768, 1024, 262_144),
+      listenBacklog: listenBacklogSetting(env),
     },
     secretKey: optionalStr(env, "WEBUI_SECRET_KEY"),
     jwt: (() => {

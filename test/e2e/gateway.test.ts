@@ -259,6 +259,16 @@ describe("upstream failures give a clear 5xx detail", () => {
     });
   });
 
+  test("the timeout bounds each wait, not the call: a stream slower in total than GATEHOUSE_UPSTREAM_TIMEOUT_MS but with shorter gaps completes", async () => {
+    const started = performance.now();
+    const res = await chat(adminToken, chatBody({ stream: true, fake: { tokens: 2, first_token_ms: TIMEOUT_MS * 0.6, interval_ms: TIMEOUT_MS * 0.6 } }));
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(performance.now() - started).toBeGreaterThan(TIMEOUT_MS * 1.5);
+    expect(text).not.toContain("ERR_UPSTREAM_TIMEOUT");
+    expect(text).toEndWith("data: [DONE]\n\n");
+  });
+
   test("malformed SSE: a bad first event → 502; a bad later event ends the stream with an error event", async () => {
     const first = await chat(adminToken, chatBody({ stream: true, fake: { malformed: "first" } }));
     expect(first.status).toBe(502);

@@ -8,6 +8,8 @@ import { readFileSync } from "node:fs";
 import { freshDatabaseUrl, redisUrl, uniquePrefix } from "../helpers/real-services.ts";
 import { entryCommand, RUNTIMES, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 import { freePort } from "../harness/services.ts";
+import { listenerBacklogs } from "../helpers/listen-backlog.ts";
+import { somaxconn } from "../../src/runtime/listen-backlog.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 let sup: ServerProcess | null = null;
@@ -76,6 +78,9 @@ describe("GATEHOUSE_PROCESSES", () => {
     }, entryCommand(runtime));
     const pids = await until("two children", () => children(sup!.proc.pid), (p) => p.length === 2);
     expect((await processesAnswering(sup.baseUrl, 200)).size).toBe(2);
+    // Each child deepens its own reusePort listener to GATEHOUSE_LISTEN_BACKLOG's default (somaxconn).
+    const auto = Math.min(somaxconn()!, 65_535);
+    expect(listenerBacklogs(sup.port)).toEqual([auto, auto]);
 
     process.kill(pids[0]!, "SIGKILL");
     const after = await until("a replacement child", () => children(sup!.proc.pid), (p) => p.length === 2 && !p.includes(pids[0]!));

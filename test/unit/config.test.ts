@@ -153,3 +153,16 @@ describe("runtime settings (Config.runtime)", () => {
     expect(loadConfig({ GATEHOUSE_LOG_LEVEL: "debug" }).runtime.cliLogLevel).toBe("debug");
   });
 });
+
+describe("GATEHOUSE_LISTEN_BACKLOG", () => {
+  test("auto by default; a number; off or 0 keeps the runtime's; anything else names the variable", () => {
+    expect(loadConfig({}).server.listenBacklog).toBe("auto");
+    expect(loadConfig({ GATEHOUSE_LISTEN_BACKLOG: "AUTO" }).server.listenBacklog).toBe("auto");
+    expect(loadConfig({ GATEHOUSE_LISTEN_BACKLOG: "2048" }).server.listenBacklog).toBe(2048);
+    expect(loadConfig({ GATEHOUSE_LISTEN_BACKLOG: "off" }).server.listenBacklog).toBeNull();
+    expect(loadConfig({ GATEHOUSE_LISTEN_BACKLOG: "0" }).server.listenBacklog).toBeNull();
+    for (const bad of ["-1", "lots", "4096.5", "2000000"]) {
+      expect(errorFor({ GATEHOUSE_LISTEN_BACKLOG: bad }).message).toContain("GATEHOUSE_LISTEN_BACKLOG: invalid value; expected auto, off (or 0), or an integer from 1 to 1048576");
+    }
+  });
+});
