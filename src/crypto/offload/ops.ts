@@ -157,6 +157,18 @@ const WORKER_THREAD_OPS: Readonly<Record<CryptoOpName, (a: never) => Promise<unk
     verifyPasswordOnThisThread(str(args, "password"), str(args, "hash")),
 });
 
+/**
+ * Whether `op` with `args` computes an argon2id hash: `password.hash`, or `password.verify`
+ * against an argon2 hash. These are bound by memory bandwidth rather than cores, so the pool
+ * runs only a few at once (see `CryptoPoolOptions.argon2Concurrency`).
+ */
+export function isArgon2Task(op: string, args: unknown): boolean {
+  if (op === "password.hash") return true;
+  if (op !== "password.verify" || typeof args !== "object" || args === null) return false;
+  const hash = (args as { hash?: unknown }).hash;
+  return typeof hash === "string" && hash.startsWith("$argon2");
+}
+
 /** Where {@link runCryptoOp} is called from. */
 export type CryptoOpThread = "event-loop" | "worker";
 
