@@ -1,13 +1,14 @@
 /**
  * Why an argon2id sign-up storm hurt the event loop while a bcrypt storm did not (issue 19
  * item 5), isolated from HTTP, the database and the sign-up's own work: the main thread only
- * measures its 1-ms timer lateness while 2 (= cores) hashers run argon2id back to back
+ * measures its 1-ms timer lateness while 2 (= cores, unless stated) hashers run argon2id back to back
  * (m = 64 MiB, t = 3, p = 4 unless stated). Per segment it also reads, from /proc, which threads
  * of this process spent the CPU and at what nice value, and the process's minor page faults.
  * Variants (modes interleaved over the rounds):
  *   idle                  nothing hashes
  *   async@10 (old)        worker threads at nice 10 calling @node-rs/argon2's async `hash`
  *   sync@10 (new)         worker threads at nice 10 calling `hashSync` (what the pool does now)
+ *   1 × sync@10           one hasher instead of two (the pool's default argon2 limit on 2 cores)
  *   sync@0                as sync@10 at nice 0 (hashing level with the event loop)
  *   child sync@10         the same hashing in 2 separate processes at nice 10 (memory not shared)
  *   sync@10 m=4MiB        1/16 of the memory per hash: what memory traffic costs the loop
@@ -27,12 +28,13 @@ const loadAt = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3
 const loadBefore = loadAt();
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-interface Variant { name: string; kind: "idle" | "worker" | "child"; nice: number; sync: boolean; memoryCost: number }
+interface Variant { name: string; kind: "idle" | "worker" | "child"; nice: number; sync: boolean; memoryCost: number; hashers?: number }
 const M = ARGON2_PARAMS.memoryCost;
 const variants: Variant[] = [
   { name: "idle", kind: "idle", nice: 0, sync: true, memoryCost: M },
   { name: "async@10 (old)", kind: "worker", nice: 10, sync: false, memoryCost: M },
   { name: "sync@10 (new)", kind: "worker", nice: 10, sync: true, memoryCost: M },
+  { name: "1 × sync@10", kind: "worker", nice: 10, sync: true, memoryCost: M, hashers: 1 },
   { name: "sync@0", kind: "worker", nice: 0, sync: true, memoryCost: M },
   { name: "child sync@10", kind: "child", nice: 10, sync: true, memoryCost: M },
   { name: "sync@10 m=4MiB", kind: "worker", nice: 10, sync: true, memoryCost: 4096 },
@@ -73,7 +75,7 @@ for (let r = 0; r < rounds; r++) {
     const t0 = performance.now();
     const workers: Worker[] = [];
     const children: Bun.Subprocess<"ignore", "pipe", "inherit">[] = [];
-    for (let i = 0; i < 2 && v.kind !== "idle"; i++) {
+    for (let i = 0; i < (v.hashers ?? 2) && v.kind !== "idle"; i++) {
       if (v.kind === "worker") workers.push(new Worker(HASHER, { workerData: { nice: v.nice, sync: v.sync, memoryCost: v.memoryCost } }));
       else children.push(Bun.spawn([process.execPath, HASHER, "--child", String(v.nice), "sync", String(v.memoryCost)], { stdout: "pipe", stderr: "inherit" }));
     }
@@ -125,10 +127,10 @@ const summary = Object.fromEntries([...cells].map(([k, c]) => {
   const { lateness: l, ...rest } = c;
   return [k, { ...rest, lateness: { count: l.length, p50: pct(l, 50), p99: pct(l, 99), p999: pct(l, 99.9), max: Math.max(...l) } }];
 }));
-writeResults("event-loop-argon2-cause", { machine: machine(), seconds, rounds, loadBefore, loadAfter, cells: summary }, [
+writeResults("argon2-thread", { machine: machine(), seconds, rounds, loadBefore, loadAfter, cells: summary }, [
   "# Why argon2id hashing starved the event loop: isolated experiment",
   "",
-  `Command: \`bun bench/argon2-thread.ts --seconds ${seconds} --rounds ${rounds}\` (Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores, under the shared bench lock). No HTTP, database or sign-up work: the main thread only measures how late its 1-ms timers fire while 2 hashers run argon2id (m = 64 MiB, t = 3, p = 4, Gatehouse's parameters) back to back. Variants interleaved over ${rounds} rounds (order alternating), ${seconds} s each. Load average ${loadBefore} before, ${loadAfter} after (per-segment loads in the JSON); other developers' tests shared the 2 cores.`,
+  `Command: \`bun bench/argon2-thread.ts --seconds ${seconds} --rounds ${rounds}\` (Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores, under the shared bench lock). No HTTP, database or sign-up work: the main thread only measures how late its 1-ms timers fire while 2 hashers (unless stated) run argon2id (m = 64 MiB, t = 3, p = 4, Gatehouse's parameters) back to back. Variants interleaved over ${rounds} rounds (order alternating), ${seconds} s each. Load average ${loadBefore} before, ${loadAfter} after (per-segment loads in the JSON); other developers' tests shared the 2 cores.`,
   "",
   "CPU column: this process's CPU time during the segments, by thread group (from /proc/self/task/*/stat; child processes are not in it). \"Bun Pool\" threads are the runtime's native thread pool that `napi` async work runs on.",
   "",

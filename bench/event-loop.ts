@@ -2,7 +2,8 @@
  * An event loop that hashing cannot starve (issue 19 item 5). Two Gatehouse processes in one
  * run: "nice10" with the default settings (crypto worker threads at nice 10, argon2id limited to
  * the default GATEHOUSE_CRYPTO_ARGON2_CONCURRENCY) and "nice0" (nice 0, argon2id on every thread:
- * the old behaviour, and the all-cores throughput reference). For each, sequential warm
+ * the old behaviour, and the all-cores throughput reference). --servers picks others: "niceN"
+ * sets the nice value, a "-argon2all" suffix lets argon2id use every thread. For each, sequential warm
  * authenticated GETs (the probe) measure the event loop while nothing else runs (idle), during a
  * 64-way bcrypt-verify sign-in storm (Open WebUI bcrypt cost-12 hashes, wrong password: a full
  * verification each, never rehashed), and during a 64-way argon2id sign-up storm (each a new
@@ -53,8 +54,8 @@ async function server(name: string, nice: number, cwd = root) {
       ...process.env, PORT: String(port), DATABASE_URL: pg.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: `evl-${name}`,
       WEBUI_SECRET_KEY: "bench-event-loop", GATEHOUSE_LOG_LEVEL: "warn", ENABLE_SIGNUP: "true", DEFAULT_USER_ROLE: "user",
       GATEHOUSE_CRYPTO_NICE: String(nice), GATEHOUSE_CRYPTO_THREADS: String(cores),
-      // The all-cores reference hashes argon2 on every thread; the others keep the default limit.
-      ...(name === "nice0" ? { GATEHOUSE_CRYPTO_ARGON2_CONCURRENCY: String(cores) } : {}),
+      // The all-cores reference (and any "…-argon2all" server) hashes argon2 on every thread; the others keep the default limit.
+      ...(name === "nice0" || name.endsWith("-argon2all") ? { GATEHOUSE_CRYPTO_ARGON2_CONCURRENCY: String(cores) } : {}),
       GATEHOUSE_CRYPTO_POLICY_PASSWORD_VERIFY: "pool", GATEHOUSE_CRYPTO_POLICY_PASSWORD_HASH: "pool",
       GATEHOUSE_CRYPTO_MAX_QUEUE: "10000", GATEHOUSE_SIGNIN_RATE_LIMIT_PER_EMAIL: "1000000", GATEHOUSE_SIGNIN_RATE_LIMIT_PER_IP: "1000000",
     },
@@ -139,7 +140,7 @@ interface Cell {
 const cells = new Map<string, Cell>();
 const servers: Server[] = [];
 try {
-  for (const name of values.servers.split(",")) servers.push(await server(name, name.startsWith("nice") ? Number(name.slice(4)) : 10));
+  for (const name of values.servers.split(",")) servers.push(await server(name, /^nice(\d+)/.exec(name) ? Number(/^nice(\d+)/.exec(name)![1]) : 10));
   if (baselineRoot !== undefined) servers.push(await server("before", 10, baselineRoot));
   for (const s of servers) await probe(s, 200); // warm
   for (let r = 0; r < rounds; r++) {

@@ -50,7 +50,7 @@ describe("argon2 concurrency on the crypto pool", () => {
     // Six 64-MiB argon2id hashes one at a time take far longer than 100 ms: the later ones time out waiting.
     const results = await Promise.all(Array.from({ length: 6 }, (_, i) => pool!.run("password.hash", { password: `p${i}` }).catch((e: unknown) => e)));
     expect(results.at(-1)).toBeInstanceOf(CryptoTaskTimeoutError);
-    for (let i = 0; i < 100 && pool.inFlight > 0; i++) await Bun.sleep(50);
+    for (let i = 0; i < 100 && pool.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(pool.inFlight).toBe(0);
     expect(pool.queueDepth).toBe(0);
   });
