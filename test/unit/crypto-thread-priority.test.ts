@@ -46,7 +46,7 @@ describe("crypto worker thread priority", () => {
     pool = new CryptoPool({ threads: 1, nice: 9 });
     await pool.warmUp();
     const before = threadStats();
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       const hash = await pool.run("password.hash", { password: `pw-${i}` });
       expect(await pool.run("password.verify", { password: `pw-${i}`, hash })).toBe(true);
     }
@@ -57,8 +57,8 @@ describe("crypto worker thread priority", () => {
       total += spent;
       if (after.nice === 9) niced += spent;
     }
-    // Six argon2id ops at m = 64 MiB, t = 3 are ≥ 30 ticks of CPU wherever they run.
-    expect(total).toBeGreaterThan(20);
+    // Ten argon2id ops at m = 64 MiB, t = 3 are ≥ 30 ms of CPU each wherever they run (clock ticks are 10 ms).
+    expect(total).toBeGreaterThan(10);
     expect(niced / total).toBeGreaterThan(0.8);
   });
 
