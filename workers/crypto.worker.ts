@@ -23,7 +23,7 @@ await lowerThisThread(typeof data?.nice === "number" ? data.nice : 0);
 export default async function cryptoTask(task: CryptoTask): Promise<TaskOutcome> {
   const op = task?.op;
   try {
-    if (isCryptoOpName(op)) return { ok: true, value: await runCryptoOp(op, task.args) };
+    if (isCryptoOpName(op)) return { ok: true, value: await runCryptoOp(op, task.args, "worker") };
     if (allowTestOps && isTestOp(op)) return crash(task.args as CrashArgs | null);
     return { ok: false, error: { expected: false, name: "UnknownCryptoOp" } };
   } catch (err) {

@@ -51,6 +51,17 @@ export const CRYPTO_MAX_QUEUE_DEFAULT = 256;
 /** Default of `GATEHOUSE_CRYPTO_NICE`: below the event loop (nice 0); measured in bench/results/event-loop.md. */
 export const CRYPTO_NICE_DEFAULT = 10;
 
+/**
+ * Default of `GATEHOUSE_CRYPTO_ARGON2_CONCURRENCY` for a pool of `threads`: half of them, at
+ * least 1. An argon2id hash (64 MiB, 3 passes) is bound by memory bandwidth, not by cores: on
+ * the 2-core bench machine one hash at a time gave more hashes/s than two, and two starved the
+ * event loop through the shared memory system, which thread priorities cannot arbitrate
+ * (bench/results/event-loop-argon2-cause.md).
+ */
+export function defaultArgon2Concurrency(threads: number): number {
+  return Math.max(1, Math.floor(threads / 2));
+}
+
 /** Everything the crypto service is configured with. */
 export interface CryptoConfig {
   readonly policy: CryptoPolicy;
@@ -60,6 +71,8 @@ export interface CryptoConfig {
   readonly maxQueue: number;
   /** `GATEHOUSE_CRYPTO_NICE` (0–19, default 10): the hashing threads' OS priority below the event loop's (0 = same). */
   readonly nice: number;
+  /** `GATEHOUSE_CRYPTO_ARGON2_CONCURRENCY` (1–threads, default half the threads): argon2id ops running at once. */
+  readonly argon2Concurrency: number;
 }
 
 const PREFIX = "GATEHOUSE_CRYPTO_POLICY_";
@@ -98,12 +111,14 @@ export function defaultCryptoThreads(): number {
   return typeof n === "number" && n >= 1 ? Math.floor(n) : 1;
 }
 
-/** The policy plus `GATEHOUSE_CRYPTO_THREADS`, `GATEHOUSE_CRYPTO_MAX_QUEUE` and `GATEHOUSE_CRYPTO_NICE`. */
+/** The policy plus `GATEHOUSE_CRYPTO_THREADS`, `_MAX_QUEUE`, `_NICE` and `_ARGON2_CONCURRENCY`. */
 export function readCryptoConfig(env: Env): CryptoConfig {
+  const threads = int(env, "GATEHOUSE_CRYPTO_THREADS", defaultCryptoThreads(), 1, 256);
   return Object.freeze({
     policy: parseCryptoPolicy(env),
-    threads: int(env, "GATEHOUSE_CRYPTO_THREADS", defaultCryptoThreads(), 1, 256),
+    threads,
     maxQueue: int(env, "GATEHOUSE_CRYPTO_MAX_QUEUE", CRYPTO_MAX_QUEUE_DEFAULT, 0, 100_000),
     nice: int(env, "GATEHOUSE_CRYPTO_NICE", CRYPTO_NICE_DEFAULT, 0, 19),
+    argon2Concurrency: int(env, "GATEHOUSE_CRYPTO_ARGON2_CONCURRENCY", defaultArgon2Concurrency(threads), 1, threads),
   });
 }

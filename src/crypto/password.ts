@@ -6,8 +6,22 @@
  *
  * Every function is safe to call with anything: a hash we cannot read verifies as `false`,
  * never throws. Run these through `CryptoService` (the worker pool), not on the event loop.
+ *
+ * Two flavours: the async functions hand argon2 to the runtime's native thread pool (Bun's
+ * "Bun Pool" threads, libuv's on Deno/Node), which keeps an event-loop caller free; the
+ * `…OnThisThread` functions block the calling thread instead, which is what a crypto worker
+ * wants: the CPU is then spent at the worker's lowered priority, where the async flavour would
+ * spend it on native threads at the process's own priority, level with the event loop
+ * (bench/results/event-loop-argon2-cause.md).
  */
-import { hash as argon2Hash, parseOptions, verify as argon2Verify, type Algorithm } from "@node-rs/argon2";
+import {
+  hash as argon2Hash,
+  hashSync as argon2HashSync,
+  parseOptions,
+  verify as argon2Verify,
+  verifySync as argon2VerifySync,
+  type Algorithm,
+} from "@node-rs/argon2";
 import bcrypt from "bcryptjs";
 
 /** The argon2id parameters of every new hash (argon2-cffi's `PasswordHasher()` defaults). */
@@ -52,22 +66,49 @@ export const DUMMY_HASH =
  */
 export const LEGACY_DUMMY_HASH = "$2b$12$6sVckNmXu7LkzixOOmRjS..uVf3f2VFiUVou95Vcs.pi3.51KLjJe";
 
-/** Hashes `password` as argon2id with {@link ARGON2_PARAMS} and a fresh random salt. */
+const ARGON2_OPTIONS = Object.freeze({ ...ARGON2_PARAMS, algorithm: ARGON2ID });
+
+/** Hashes `password` as argon2id with {@link ARGON2_PARAMS} and a fresh random salt, on the native thread pool. */
 export async function hashPassword(password: string): Promise<string> {
   if (typeof password !== "string") throw new TypeError("password must be a string");
-  return argon2Hash(password, { ...ARGON2_PARAMS, algorithm: ARGON2ID });
+  return argon2Hash(password, ARGON2_OPTIONS);
 }
+
+/** {@link hashPassword} computed on the calling thread, which it blocks (for crypto workers). */
+export function hashPasswordOnThisThread(password: string): string {
+  if (typeof password !== "string") throw new TypeError("password must be a string");
+  return argon2HashSync(password, ARGON2_OPTIONS);
+}
+
+/** The two password checks, as one verification flavour runs them. */
+interface Checkers {
+  argon2(hash: string, password: string): boolean | Promise<boolean>;
+  bcrypt(password: string, hash: string): boolean | Promise<boolean>;
+}
+
+const NATIVE_POOL: Checkers = { argon2: (h, p) => argon2Verify(h, p), bcrypt: (p, h) => bcrypt.compare(p, h) };
+const THIS_THREAD: Checkers = { argon2: (h, p) => argon2VerifySync(h, p), bcrypt: (p, h) => bcrypt.compareSync(p, h) };
 
 /**
  * Whether `password` matches `hash` (`$argon2id$…` or bcrypt `$2b$`/`$2a$`/`$2y$`). Any other
- * format, a malformed hash, or a hash beyond the resource bounds gives `false`.
+ * format, a malformed hash, or a hash beyond the resource bounds gives `false`. argon2 runs on
+ * the native thread pool.
  */
 export async function verifyPassword(password: string, hash: string): Promise<boolean> {
+  return check(NATIVE_POOL, password, hash);
+}
+
+/** {@link verifyPassword} computed on the calling thread, which it blocks (for crypto workers). */
+export function verifyPasswordOnThisThread(password: string, hash: string): Promise<boolean> {
+  return check(THIS_THREAD, password, hash);
+}
+
+async function check(checkers: Checkers, password: string, hash: string): Promise<boolean> {
   if (typeof password !== "string" || typeof hash !== "string") return false;
   try {
     if (hash.startsWith("$argon2id$")) {
       if (!argon2WithinBounds(hash)) return false;
-      return await argon2Verify(hash, password);
+      return await checkers.argon2(hash, password);
     }
     const bcryptMatch = BCRYPT_HASH.exec(hash);
     if (bcryptMatch !== null) {
@@ -75,7 +116,7 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
       if (cost < 4 || cost > MAX_BCRYPT_COST) return false;
       // bcryptjs works on UTF-8 bytes and, like OpenBSD/Python bcrypt, only the first 72 reach
       // the key schedule: longer passwords are truncated, as Open WebUI's hashes expect.
-      return await bcrypt.compare(password, hash);
+      return await checkers.bcrypt(password, hash);
     }
   } catch {
     // A hash the libraries cannot parse is simply not a match.

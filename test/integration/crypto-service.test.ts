@@ -88,7 +88,7 @@ describe("CryptoService", () => {
     const service = await CryptoService.create({ registry: createRegistry({ defaultMetrics: false }), config: readCryptoConfig({ GATEHOUSE_CRYPTO_THREADS: "1" }), calibrate: { budgetMs: 5 } });
     try {
       const report = service.describe();
-      expect(report.pool).toEqual({ threads: 1, maxQueue: 256 });
+      expect(report.pool).toEqual({ threads: 1, maxQueue: 256, argon2Concurrency: 1 });
       expect(report.calibration?.pool.overheadCpuMicros).toBeGreaterThan(0);
       expect(Object.keys(report.placements).sort()).toEqual([...CRYPTO_OP_NAMES].sort());
       expect(report.placements["password.hash"]).toEqual({ where: "pool", reason: "always-pooled" });

@@ -6,8 +6,8 @@ import { CRYPTO_POLICY_OPS, parseCryptoPolicy, policyVariableFor, readCryptoConf
 
 /** The pool settings of `env` (threads, queue bound, OS priority). */
 const cryptoPoolSettingsFromEnv = (env: Record<string, string>) => {
-  const { threads, maxQueue, nice } = readCryptoConfig(env);
-  return { threads, maxQueue, nice };
+  const { threads, maxQueue, nice, argon2Concurrency } = readCryptoConfig(env);
+  return { threads, maxQueue, nice, argon2Concurrency };
 };
 
 // The offload policy is pure: env → policy, (policy, calibration) → placements. The pool and a
@@ -70,13 +70,22 @@ describe("policy parsing", () => {
   });
 
   test("pool settings: threads and queue bound from env, ConfigError when out of range", () => {
-    expect(cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_THREADS: "3", GATEHOUSE_CRYPTO_MAX_QUEUE: "0" })).toEqual({ threads: 3, maxQueue: 0, nice: 10 });
+    expect(cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_THREADS: "3", GATEHOUSE_CRYPTO_MAX_QUEUE: "0" })).toEqual({ threads: 3, maxQueue: 0, nice: 10, argon2Concurrency: 1 });
     expect(cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_NICE: "0" }).nice).toBe(0);
     expect(() => cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_NICE: "20" })).toThrow(ConfigError);
     expect(cryptoPoolSettingsFromEnv({}).maxQueue).toBe(256);
     expect(cryptoPoolSettingsFromEnv({}).threads).toBeGreaterThanOrEqual(1);
     expect(() => cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_THREADS: "0" })).toThrow(ConfigError);
     expect(() => cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_MAX_QUEUE: "-1" })).toThrow(ConfigError);
+  });
+
+  test("argon2 concurrency: half the threads by default (at least 1), at most the threads", () => {
+    expect(cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_THREADS: "1" }).argon2Concurrency).toBe(1);
+    expect(cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_THREADS: "2" }).argon2Concurrency).toBe(1);
+    expect(cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_THREADS: "16" }).argon2Concurrency).toBe(8);
+    expect(cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_THREADS: "4", GATEHOUSE_CRYPTO_ARGON2_CONCURRENCY: "4" }).argon2Concurrency).toBe(4);
+    expect(() => cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_THREADS: "2", GATEHOUSE_CRYPTO_ARGON2_CONCURRENCY: "3" })).toThrow(ConfigError);
+    expect(() => cryptoPoolSettingsFromEnv({ GATEHOUSE_CRYPTO_ARGON2_CONCURRENCY: "0" })).toThrow(ConfigError);
   });
 });
 

@@ -5,9 +5,11 @@ import {
   ARGON2_PARAMS,
   DUMMY_HASH,
   hashPassword,
+  hashPasswordOnThisThread,
   needsRehash,
   spendDummyVerification,
   verifyPassword,
+  verifyPasswordOnThisThread,
 } from "../../src/crypto/password.ts";
 
 // Independent vectors from Debian's python3-bcrypt 3.2.2 / python3-argon2 21.1 (argon2-cffi):
@@ -32,6 +34,27 @@ describe("Open WebUI vectors", () => {
   test("argon2id hash of password123 verifies", async () => {
     expect(await verifyPassword("password123", vectors.argon2id_hash_of_password123)).toBe(true);
     expect(await verifyPassword("Password123", vectors.argon2id_hash_of_password123)).toBe(false);
+  });
+});
+
+describe("the on-this-thread flavour (crypto workers)", () => {
+  test("verifies the Open WebUI vectors, the bcrypt truncation cases and refuses what the async flavour refuses", async () => {
+    expect(await verifyPasswordOnThisThread("password123", vectors.argon2id_hash_of_password123)).toBe(true);
+    expect(await verifyPasswordOnThisThread("Password123", vectors.argon2id_hash_of_password123)).toBe(false);
+    expect(await verifyPasswordOnThisThread("password123", vectors.bcrypt_hash_of_password123)).toBe(true);
+    expect(await verifyPasswordOnThisThread("password124", vectors.bcrypt_hash_of_password123)).toBe(false);
+    expect(await verifyPasswordOnThisThread(`${LONG_ASCII}extra`, LONG_ASCII_HASH)).toBe(true);
+    expect(await verifyPasswordOnThisThread(SPLIT_UTF8, SPLIT_UTF8_HASH)).toBe(true);
+    expect(await verifyPasswordOnThisThread("password123", ARGON2I)).toBe(false);
+    expect(await verifyPasswordOnThisThread("password123", "$argon2id$garbage")).toBe(false);
+  });
+
+  test("its hashes and the async flavour's verify each other, with the same parameters", async () => {
+    const here = hashPasswordOnThisThread("correct horse");
+    expect(parseOptions(here)).toMatchObject({ memoryCost: ARGON2_PARAMS.memoryCost, timeCost: ARGON2_PARAMS.timeCost, parallelism: ARGON2_PARAMS.parallelism });
+    expect(await verifyPassword("correct horse", here)).toBe(true);
+    expect(await verifyPasswordOnThisThread("correct horse", await hashPassword("correct horse"))).toBe(true);
+    expect(await verifyPasswordOnThisThread("correct horse ", here)).toBe(false);
   });
 });
 

@@ -38,7 +38,7 @@ export interface CryptoServiceOptions {
 /** The service's configuration and decisions as plain data, for the startup log. */
 export interface CryptoServiceReport {
   readonly policy: CryptoPolicy;
-  readonly pool: { readonly threads: number; readonly maxQueue: number } | null;
+  readonly pool: { readonly threads: number; readonly maxQueue: number; readonly argon2Concurrency: number } | null;
   readonly calibration: CryptoCalibration | null;
   readonly placements: Readonly<Record<CryptoOpName, PlacementDecision>>;
 }
@@ -90,6 +90,7 @@ export class CryptoService {
         ...opts.pool,
         threads: opts.config.threads,
         maxQueue: opts.config.maxQueue,
+        argon2Concurrency: opts.config.argon2Concurrency,
         onWorkerError: (kind) => metrics.workerErrors.inc({ kind }),
       });
     }
@@ -105,7 +106,7 @@ export class CryptoService {
     if (calibration !== null) recordCalibration(metrics, calibration);
     const report: CryptoServiceReport = Object.freeze({
       policy,
-      pool: pool === null ? null : { threads: pool.threads, maxQueue: pool.maxQueue },
+      pool: pool === null ? null : { threads: pool.threads, maxQueue: pool.maxQueue, argon2Concurrency: pool.argon2Concurrency },
       calibration,
       placements,
     });

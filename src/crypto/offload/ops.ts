@@ -7,7 +7,7 @@
 import { fernetDecrypt, fernetEncrypt } from "../fernet.ts";
 import { verifyIdToken, type IdTokenVerifyArgs } from "../jwt/id-token.ts";
 import type { VerificationMaterial } from "../jwt/key-ring.ts";
-import { hashPassword, verifyPassword } from "../password.ts";
+import { hashPassword, hashPasswordOnThisThread, verifyPassword, verifyPasswordOnThisThread } from "../password.ts";
 import type { SessionClaims, SessionClaimsInput } from "../jwt/session-claims.ts";
 import { signSessionTokenWith, verifySessionTokenWith } from "../jwt/session-jwt-with.ts";
 import type { KeyMaterial, SessionAlg } from "../jwt/signing-key.ts";
@@ -145,11 +145,40 @@ export function isCryptoOpName(name: unknown): name is CryptoOpName {
 }
 
 /**
- * Runs op `op` with `args` on the current thread. Untyped entry point for the worker; typed
- * callers go through `CryptoService.run`.
+ * The table as a crypto worker thread runs it: the same ops, but the password ops compute on
+ * the worker's own thread. Their event-loop flavour hands argon2 to the runtime's native thread
+ * pool, whose threads run at the process's priority: from a worker, that would take the hashing
+ * away from the worker's lowered priority and level with the event loop.
  */
-export function runCryptoOp(op: CryptoOpName, args: unknown): Promise<unknown> {
-  const fn = CRYPTO_OPS[op] as (a: unknown) => Promise<unknown>;
+const WORKER_THREAD_OPS: Readonly<Record<CryptoOpName, (a: never) => Promise<unknown>>> = Object.freeze({
+  ...CRYPTO_OPS,
+  "password.hash": async (args: PasswordHashArgs): Promise<string> => hashPasswordOnThisThread(str(args, "password")),
+  "password.verify": async (args: PasswordVerifyArgs): Promise<boolean> =>
+    verifyPasswordOnThisThread(str(args, "password"), str(args, "hash")),
+});
+
+/**
+ * Whether `op` with `args` computes an argon2id hash: `password.hash`, or `password.verify`
+ * against an argon2 hash. These are bound by memory bandwidth rather than cores, so the pool
+ * runs only a few at once (see `CryptoPoolOptions.argon2Concurrency`).
+ */
+export function isArgon2Task(op: string, args: unknown): boolean {
+  if (op === "password.hash") return true;
+  if (op !== "password.verify" || typeof args !== "object" || args === null) return false;
+  const hash = (args as { hash?: unknown }).hash;
+  return typeof hash === "string" && hash.startsWith("$argon2");
+}
+
+/** Where {@link runCryptoOp} is called from. */
+export type CryptoOpThread = "event-loop" | "worker";
+
+/**
+ * Runs op `op` with `args`; `from` says whether the caller is the event loop (inline placement,
+ * the default) or a crypto worker (which may block its own thread, and should). Untyped entry
+ * point for the worker; typed callers go through `CryptoService.run`.
+ */
+export function runCryptoOp(op: CryptoOpName, args: unknown, from: CryptoOpThread = "event-loop"): Promise<unknown> {
+  const fn = (from === "worker" ? WORKER_THREAD_OPS : CRYPTO_OPS)[op] as (a: unknown) => Promise<unknown>;
   return fn(args);
 }
 

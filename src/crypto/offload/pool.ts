@@ -6,7 +6,7 @@
  */
 import { clearUnrefTimer, unrefInterval, type UnrefTimer } from "../../platform.ts";
 import { Piscina } from "piscina";
-import { CRYPTO_MAX_QUEUE_DEFAULT, defaultCryptoThreads } from "../../config/crypto-config.ts";
+import { CRYPTO_MAX_QUEUE_DEFAULT, defaultArgon2Concurrency, defaultCryptoThreads } from "../../config/crypto-config.ts";
 import {
   CryptoPoolClosedError,
   CryptoQueueFullError,
@@ -14,7 +14,7 @@ import {
   CryptoTaskTimeoutError,
   CryptoWorkerDiedError,
 } from "../errors.ts";
-import type { CryptoOpArgs, CryptoOpName, CryptoOpResult } from "./ops.ts";
+import { isArgon2Task, type CryptoOpArgs, type CryptoOpName, type CryptoOpResult } from "./ops.ts";
 import {
   decodeTaskError,
   isTestOp,
@@ -54,6 +54,13 @@ export interface CryptoPoolOptions {
    * priority (default {@link CRYPTO_POOL_DEFAULTS.nice}). A no-op where the runtime has no FFI.
    */
   nice?: number;
+  /**
+   * argon2id tasks (see `isArgon2Task`) running at once, 1–threads (default: half the threads,
+   * at least 1). Further ones wait, counted in the queue, while other ops still use every
+   * thread: argon2 at 64 MiB is bound by memory bandwidth, so more at once bought no throughput
+   * and slowed the event loop (bench/results/event-loop-argon2-cause.md).
+   */
+  argon2Concurrency?: number;
   /** The task module (default: `workers/crypto.worker.ts`); for tests of the pool itself. */
   filename?: string | URL;
 }
@@ -85,7 +92,13 @@ export class CryptoPool {
   readonly #allowTestOps: boolean;
   readonly #taskTimeoutMs: number;
   readonly #onWorkerError: (kind: WorkerFailureKind) => void;
-  /** Tasks handed to piscina and not yet settled by it: what occupies threads and queue. */
+  /** Most argon2id tasks handed to piscina at once. */
+  readonly argon2Concurrency: number;
+  /** argon2id tasks handed to piscina and not yet settled. */
+  #argon2Running = 0;
+  /** argon2id tasks waiting for a slot, oldest first; each starts its task (or skips it if already answered). */
+  readonly #argon2Waiting: Array<() => void> = [];
+  /** Tasks submitted and not yet settled (waiting for an argon2 slot, queued in piscina, or running). */
   #inFlight = 0;
   /** Callers not yet answered (a deadline answers a caller before piscina settles). */
   #unanswered = 0;
@@ -103,6 +116,10 @@ export class CryptoPool {
     if (!Number.isInteger(this.threads) || this.threads < 1) throw new RangeError("CryptoPool: threads must be an integer ≥ 1");
     if (!Number.isInteger(this.maxQueue) || this.maxQueue < 0) throw new RangeError("CryptoPool: maxQueue must be an integer ≥ 0");
     if (!(this.#taskTimeoutMs >= 0)) throw new RangeError("CryptoPool: taskTimeoutMs must be ≥ 0");
+    this.argon2Concurrency = opts.argon2Concurrency ?? defaultArgon2Concurrency(this.threads);
+    if (!Number.isInteger(this.argon2Concurrency) || this.argon2Concurrency < 1 || this.argon2Concurrency > this.threads) {
+      throw new RangeError("CryptoPool: argon2Concurrency must be an integer from 1 to threads");
+    }
     const nice = opts.nice ?? CRYPTO_POOL_DEFAULTS.nice;
     if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new RangeError("CryptoPool: nice must be an integer 0–19");
     const filename = opts.filename ?? WORKER_URL;
@@ -128,9 +145,9 @@ export class CryptoPool {
     }
   }
 
-  /** Tasks waiting for a free thread. */
+  /** Tasks waiting for a free thread (or, for argon2id tasks, a free argon2 slot). */
   get queueDepth(): number {
-    return this.#piscina.queueSize;
+    return this.#piscina.queueSize + this.#argon2Waiting.length;
   }
 
   /** Tasks submitted and not yet settled (queued + running). */
@@ -177,18 +194,41 @@ export class CryptoPool {
     if (entry !== null) this.#pending.add(entry);
     this.#inFlight++;
     this.#unanswered++;
-    this.#piscina.run({ op, args }).then(
-      (outcome) => {
+    const argon2 = isArgon2Task(op, args);
+    const start = (): void => {
+      if (argon2 && answered) {
+        // Its deadline passed while it waited for a slot: nobody wants the result.
         this.#inFlight--;
-        answer(() => (outcome.ok ? resolve(outcome.value) : reject(decodeTaskError(op, outcome.error))));
-      },
-      (err: unknown) => {
-        this.#inFlight--;
-        const failure = this.#poolFailure(op, err);
-        answer(() => reject(failure));
-      },
-    );
+        this.#argon2Done();
+        return;
+      }
+      this.#piscina.run({ op, args }).then(
+        (outcome) => {
+          this.#inFlight--;
+          if (argon2) this.#argon2Done();
+          answer(() => (outcome.ok ? resolve(outcome.value) : reject(decodeTaskError(op, outcome.error))));
+        },
+        (err: unknown) => {
+          this.#inFlight--;
+          if (argon2) this.#argon2Done();
+          const failure = this.#poolFailure(op, err);
+          answer(() => reject(failure));
+        },
+      );
+    };
+    if (!argon2) start();
+    else if (this.#argon2Running < this.argon2Concurrency) {
+      this.#argon2Running++;
+      start();
+    } else this.#argon2Waiting.push(start);
     return promise;
+  }
+
+  /** An argon2id task settled (or was skipped): its slot goes to the oldest waiting one. */
+  #argon2Done(): void {
+    const next = this.#argon2Waiting.shift();
+    if (next !== undefined) next();
+    else this.#argon2Running--;
   }
 
   /** Starts every thread's task module now (the first task on a thread would otherwise load it). */
