@@ -1,8 +1,9 @@
 /**
  * Bun's sampling CPU profiler on the Gatehouse bench server under wrk (issue 19 item 4): one
  * server per route, default log level (`info`, access log on), 10,000 distinct tokens, warm
- * caches; the profile covers the warm-up and the measured run. Writes the markdown profiles
- * (`--cpu-prof-md`) to --out, one per route.
+ * caches; the profile covers start-up, warm-up and the measured run (analyse its last --seconds).
+ * Writes Chrome-format profiles (`<route>.cpuprofile`) to --out, one per route; results and how
+ * they were read: bench/results/request-path-cpu.md.
  *   bun bench/request-path.cpuprof.ts [--seconds 5] [--tokens 10000] [--out /tmp/gatehouse-cpuprof] [--interval 100]
  */
 import { parseArgs } from "node:util";
@@ -13,6 +14,7 @@ import { signHs256 } from "../src/crypto/jwt/jwt-hs256.ts";
 const { values } = parseArgs({ options: {
   seconds: { type: "string", default: "5" }, tokens: { type: "string", default: "10000" },
   out: { type: "string", default: "/tmp/gatehouse-cpuprof" }, interval: { type: "string", default: "100" },
+  // Comma-separated: which of the bench server's routes to profile.
   routes: { type: "string", default: "open,authed" },
 } });
 const root = new URL("..", import.meta.url).pathname;
