@@ -8,7 +8,7 @@
  *   bun bench/request-path.ts [--seconds 3] [--rounds 3] [--connections 64] [--tokens 10000] [--compare <another checkout>]
  */
 import { parseArgs } from "node:util";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { ensureBinaries, freePort, startPostgres, startRedis, stopAll } from "../test/harness/services.ts";
 import { signHs256 } from "../src/crypto/jwt/jwt-hs256.ts";
 import { machine, table, writeResults } from "./lib/results.ts";
@@ -46,8 +46,18 @@ async function spawnServer(cmd: string[], env: Record<string, string>, cwd = roo
   throw new Error(`${cmd.join(" ")} did not start`);
 }
 
-/** wrk with a Lua script that cycles through the token file; returns req/s and p99 ms. */
-function wrk(url: string, tokenFile: string, secs: number): { rps: number; p99: number } {
+/** User and system CPU (µs) a process has used so far (/proc/<pid>/stat, 10 ms ticks). */
+function cpuOf(pid: number): { user: number; sys: number } {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return { user: Number(f[11]) * 10_000, sys: Number(f[12]) * 10_000 };
+}
+
+/**
+ * wrk with a Lua script that cycles through the token file; returns req/s, p99 ms and the
+ * server's CPU per request (user and system µs; other processes' load does not inflate it).
+ */
+function wrk(url: string, tokenFile: string, secs: number, pid?: number): { rps: number; p99: number; userUs: number; sysUs: number } {
+  const cpu0 = pid === undefined ? null : cpuOf(pid);
   const script = `/tmp/gatehouse-bench-tokens.lua`;
   writeFileSync(script, `
 local tokens = {}
@@ -59,13 +69,18 @@ request = function()
 end
 `);
   const out = Bun.spawnSync(["wrk", "-t1", `-c${connections}`, `-d${secs}s`, "--latency", "-s", script, url]).stdout.toString();
+  const cpu1 = pid === undefined ? null : cpuOf(pid);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
   const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
   if (!m) throw new Error(`wrk printed no rate:\n${out}`);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
   if (non2xx) throw new Error(`wrk saw ${non2xx[1]} error responses on ${url}: ${out}`);
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
   const scale = p99?.[2] === "us" ? 0.001 : p99?.[2] === "s" ? 1000 : 1;
-  return { rps: Number(m[1]), p99: p99 ? Number(p99[1]) * scale : NaN };
+  return {
+    rps: Number(m[1]), p99: p99 ? Number(p99[1]) * scale : NaN,
+    userUs: cpu0 && cpu1 ? (cpu1.user - cpu0.user) / requests : NaN, sysUs: cpu0 && cpu1 ? (cpu1.sys - cpu0.sys) / requests : NaN,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -74,7 +89,7 @@ const loadAt = () => (Bun.spawnSync(["cat", "/proc/loadavg"]).stdout.toString().
 const pg = await startPostgres();
 const redis = await startRedis();
 const servers: Array<{ proc: ReturnType<typeof Bun.spawn> }> = [];
-const samples: Record<string, Array<{ rps: number; p99: number; load: string }>> = {};
+const samples: Record<string, Array<{ rps: number; p99: number; userUs: number; sysUs: number; load: string }>> = {};
 const loadBefore = loadAt();
 try {
   const bun = await spawnServer([`${root}node_modules/.bin/bun`, "bench/lib/bare-server.ts", "bun", "{port}"], {});
@@ -107,21 +122,21 @@ try {
   const tokenFile = "/tmp/gatehouse-bench-tokens.txt";
   writeFileSync(tokenFile, tokens.join("\n") + "\n");
 
-  const targets: Array<[string, string]> = [
-    ["bare Bun.serve", `${bun.base}/bench/open`],
-    ["bare Elysia", `${elysia.base}/bench/open`],
-    ["Gatehouse open route", `${gh.base}/bench/open`],
-    ["Gatehouse authenticated (warm)", `${gh.base}/bench/authed`],
-    ...(before ? [["before: Gatehouse open route", `${before.base}/bench/open`], ["before: Gatehouse authenticated (warm)", `${before.base}/bench/authed`]] as Array<[string, string]> : []),
+  const targets: Array<[string, string, number]> = [
+    ["bare Bun.serve", `${bun.base}/bench/open`, bun.proc.pid],
+    ["bare Elysia", `${elysia.base}/bench/open`, elysia.proc.pid],
+    ["Gatehouse open route", `${gh.base}/bench/open`, gh.proc.pid],
+    ["Gatehouse authenticated (warm)", `${gh.base}/bench/authed`, gh.proc.pid],
+    ...(before ? [["before: Gatehouse open route", `${before.base}/bench/open`, before.proc.pid], ["before: Gatehouse authenticated (warm)", `${before.base}/bench/authed`, before.proc.pid]] as Array<[string, string, number]> : []),
   ];
   // Warm-up: JIT on every server; every token verified once, so its caches are warm.
   for (const [, url] of targets) wrk(url, tokenFile, 1);
   for (let r = 0; r < rounds; r++) {
-    for (const [name, url] of targets) {
+    for (const [name, url, pid] of targets) {
       const load = loadAt();
-      const s = wrk(url, tokenFile, seconds);
+      const s = wrk(url, tokenFile, seconds, pid);
       (samples[name] ??= []).push({ ...s, load });
-      console.log(`round ${r + 1} ${name}: ${s.rps.toFixed(0)} req/s, p99 ${s.p99.toFixed(2)} ms (load ${load})`);
+      console.log(`round ${r + 1} ${name}: ${s.rps.toFixed(0)} req/s, p99 ${s.p99.toFixed(2)} ms, server CPU ${s.userUs.toFixed(2)} user + ${s.sysUs.toFixed(2)} sys µs/request (load ${load})`);
     }
   }
 } finally {
@@ -131,6 +146,7 @@ try {
 }
 
 const rps = (name: string) => median(samples[name]!.map((s) => s.rps));
+const cpu = (name: string) => `${median(samples[name]!.map((s) => s.userUs)).toFixed(2)} + ${median(samples[name]!.map((s) => s.sysUs)).toFixed(2)}`;
 const elysiaRps = rps("bare Elysia");
 const ratios = {
   openOverElysia: rps("Gatehouse open route") / elysiaRps,
@@ -148,15 +164,16 @@ writeResults("request-path", { machine: machine(), seconds, rounds, connections,
   `- **Tokens:** every request (open routes too) carries \`Authorization: Bearer\` from a cycle of ${tokenCount} distinct session tokens (${USERS} users × ${tokenCount / USERS} sessions; wrk Lua script). The token cache holds 10,000 entries.`,
   `- **Caches:** warm — a warm-up pass verified every token before the measured rounds; the authenticated route then runs token cache → revocation replica → user cache with no Redis or Postgres round trip.`,
   `- **Baselines:** bare Bun.serve (\`Response.json\`) and bare Elysia (one \`.get\` returning an object), same route, same headers.`,
+  `- **Server CPU per request:** the server process's user and system CPU (\`/proc/<pid>/stat\`, 10 ms ticks) over each sample, divided by the requests wrk completed — less sensitive to other processes on the 2 cores than req/s, and it shows whether a server is CPU-bound (the bare servers are not: wrk with its Lua token script is their limit).`,
   "",
-  table(["target", "req/s (median)", "p99 ms (median)", "limit it is measured against"], [
-    ["bare Bun.serve", rps("bare Bun.serve").toFixed(0), median(samples["bare Bun.serve"]!.map((s) => s.p99)).toFixed(2), "—"],
-    ["bare Elysia", elysiaRps.toFixed(0), median(samples["bare Elysia"]!.map((s) => s.p99)).toFixed(2), "the baseline of both targets"],
-    ["Gatehouse open route", rps("Gatehouse open route").toFixed(0), median(samples["Gatehouse open route"]!.map((s) => s.p99)).toFixed(2), `≥ 0.8× bare Elysia: **${ratios.openOverElysia.toFixed(2)}×**`],
-    ["Gatehouse authenticated (warm)", rps("Gatehouse authenticated (warm)").toFixed(0), median(samples["Gatehouse authenticated (warm)"]!.map((s) => s.p99)).toFixed(2), `≥ 0.7× bare Elysia: **${ratios.authedOverElysia.toFixed(2)}×**`],
+  table(["target", "req/s (median)", "p99 ms (median)", "server CPU µs/request, user + sys (median)", "limit it is measured against"], [
+    ["bare Bun.serve", rps("bare Bun.serve").toFixed(0), median(samples["bare Bun.serve"]!.map((s) => s.p99)).toFixed(2), cpu("bare Bun.serve"), "—"],
+    ["bare Elysia", elysiaRps.toFixed(0), median(samples["bare Elysia"]!.map((s) => s.p99)).toFixed(2), cpu("bare Elysia"), "the baseline of both targets"],
+    ["Gatehouse open route", rps("Gatehouse open route").toFixed(0), median(samples["Gatehouse open route"]!.map((s) => s.p99)).toFixed(2), cpu("Gatehouse open route"), `≥ 0.8× bare Elysia: **${ratios.openOverElysia.toFixed(2)}×**`],
+    ["Gatehouse authenticated (warm)", rps("Gatehouse authenticated (warm)").toFixed(0), median(samples["Gatehouse authenticated (warm)"]!.map((s) => s.p99)).toFixed(2), cpu("Gatehouse authenticated (warm)"), `≥ 0.7× bare Elysia: **${ratios.authedOverElysia.toFixed(2)}×**`],
     ...(compareRoot ? ["open route", "authenticated (warm)"].map((m) => {
       const k = `before: Gatehouse ${m}`;
-      return [`${k} (${compareRoot})`, rps(k).toFixed(0), median(samples[k]!.map((s) => s.p99)).toFixed(2), `${(rps(k) / elysiaRps).toFixed(2)}× bare Elysia`];
+      return [`${k} (${compareRoot})`, rps(k).toFixed(0), median(samples[k]!.map((s) => s.p99)).toFixed(2), cpu(k), `${(rps(k) / elysiaRps).toFixed(2)}× bare Elysia`];
     }) : []),
   ]),
 ].join("\n"));

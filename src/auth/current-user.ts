@@ -96,19 +96,29 @@ export class CurrentUserResolver {
 
   /** The principal, or a 401/403 {@link ServiceError} exactly as Open WebUI words it. */
   resolve(request: Request, opts: ResolveOptions = {}): Promise<Principal> {
+    return this.#resolve(request, opts, undefined);
+  }
+
+  /** Like {@link resolve}, then refuses roles other than `user`/`admin` (401, as Open WebUI). */
+  verified(request: Request, opts: ResolveOptions = {}): Promise<Principal> {
+    // The role check runs inside the same promise (after the gate, as `resolve().then(...)` would): one promise and one tick fewer per request.
+    return this.#resolve(request, opts, requireVerified);
+  }
+
+  #resolve(request: Request, opts: ResolveOptions, check: ((p: Principal) => Principal) | undefined): Promise<Principal> {
     const credential = presentedCredential(request);
     if (!credential) return Promise.reject(new ForbiddenError(MESSAGES.NOT_AUTHENTICATED, "ERR_NOT_AUTHENTICATED"));
     // The warm path (every answer cached) completes without a single await.
     const warm = credential.isApiKey ? undefined : this.#byTokenCached(credential);
     if (warm !== undefined) {
       try {
-        return this.#gated(request, this.#finish(request, warm, opts));
+        return this.#gated(request, this.#finish(request, warm, opts), check);
       } catch (e) {
         return Promise.reject(e);
       }
     }
     return (credential.isApiKey ? this.#byApiKey(credential) : this.#byToken(credential, opts)).then(
-      (p) => this.#gated(request, this.#finish(request, p, opts)),
+      (p) => this.#gated(request, this.#finish(request, p, opts), check),
       (e: unknown) => {
         // Refused credentials are audited; an outage (5xx) is not a refusal.
         const err = e as { status?: number; code?: string };
@@ -116,11 +126,6 @@ export class CurrentUserResolver {
         throw e;
       },
     );
-  }
-
-  /** Like {@link resolve}, then refuses roles other than `user`/`admin` (401, as Open WebUI). */
-  verified(request: Request, opts: ResolveOptions = {}): Promise<Principal> {
-    return this.resolve(request, opts).then(requireVerified);
   }
 
   /** Like {@link resolve}, admins only. */
@@ -164,9 +169,11 @@ export class CurrentUserResolver {
     return id === undefined ? undefined : { ...claims, jti: id };
   }
 
-  #gated(request: Request, p: Principal): Promise<Principal> {
+  /** The gate (may throw), then `check` (may throw). */
+  #gated(request: Request, p: Principal, check: ((p: Principal) => Principal) | undefined): Promise<Principal> {
     const checked = this.d.gate?.(p, request);
-    return checked === undefined ? Promise.resolve(p) : checked.then(() => p);
+    if (checked === undefined) return Promise.resolve(check === undefined ? p : check(p));
+    return check === undefined ? checked.then(() => p) : checked.then(() => check(p));
   }
 
   #finish(request: Request, principal: Principal, opts: ResolveOptions): Principal {

@@ -5,7 +5,7 @@ import { AccessLog } from "../observability/access-log.ts";
 import { newRequestScope, withRequestScope } from "../observability/request-scope.ts";
 import { dbAccountant, serverTiming, UNMATCHED_ROUTE, type FetchHandler } from "./request-accounting.ts";
 import { detail } from "./error-handler.ts";
-import { appendHeader } from "./respond.ts";
+import { appendHeader, appendHeaders } from "./respond.ts";
 
 /** An incoming `X-Request-Id` is kept only when it is this tame: it ends up in log lines. */
 const ACCEPTED_REQUEST_ID = /^[A-Za-z0-9._:@+=\/-]{1,128}$/;
@@ -51,15 +51,15 @@ export function withRequestObserver(fetch: FetchHandler, opts: RequestObserverOp
     }
     const seconds = (performance.now() - started) / 1000;
     const route = scope.route ?? UNMATCHED_ROUTE;
-    opts.metrics.observe(request.method, route, response.status, seconds);
-    if (db) {
-      db(route, scope);
-      response = appendHeader(response, "server-timing", serverTiming(scope));
-    }
+    const method = request.method;
+    const status = response.status;
+    opts.metrics.observe(method, route, status, seconds);
+    if (db) db(route, scope);
     access?.write({
-      reqId: requestId, method: request.method, route, status: response.status,
+      reqId: requestId, method, route, status,
       ms: Math.round(seconds * 10_000) / 10, dbWaitMs: Math.round(scope.waitSeconds * 10_000) / 10, dbCheckouts: scope.checkouts,
     }, QUIET_ROUTES.has(route));
-    return appendHeader(response, "x-request-id", requestId);
+    // One pass over the response's headers for both (a copy only when they are immutable).
+    return db ? appendHeaders(response, "server-timing", serverTiming(scope), "x-request-id", requestId) : appendHeader(response, "x-request-id", requestId);
   };
 }

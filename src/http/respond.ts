@@ -19,3 +19,17 @@ export function appendHeader(response: Response, name: string, value: string): R
     return copy;
   }
 }
+
+/** {@link appendHeader} for two headers at once (one try, at most one copy). */
+export function appendHeaders(response: Response, name1: string, value1: string, name2: string, value2: string): Response {
+  let headers = response.headers;
+  try {
+    headers.append(name1, value1);
+  } catch {
+    response = new Response(response.body, response);
+    headers = response.headers;
+    headers.append(name1, value1);
+  }
+  headers.append(name2, value2);
+  return response;
+}

@@ -16,8 +16,8 @@ export interface AccessLine {
 /** pino's numeric levels, as written in the `level` field. */
 const INFO = 30;
 const DEBUG = 20;
-/** Pending bytes that trigger a write at once. */
-const FLUSH_BYTES = 64 * 1024;
+/** Pending lines that trigger a write at once (≈ 64 KiB of text). */
+const FLUSH_LINES = 256;
 /** Longest a line waits to be written: under load one write carries hundreds of lines. */
 const FLUSH_MS = 20;
 
@@ -32,9 +32,12 @@ interface Destination {
  * (`level`, `time`, the logger's bindings, the fields, `msg`), but serialised here from known
  * fields — no redaction pass, mixin or generic serialiser — with the ISO timestamp computed once
  * per millisecond, and, for a file-descriptor destination (stdout, a file), written in batches:
- * one write per 20 ms (or per 64 KiB) instead of one write per request. Lines are
- * never dropped or sampled; pending lines are written at process exit. In-memory destinations
- * (tests) get each line at once.
+ * one write per 20 ms (or per 256 lines) instead of one write per request. A request only
+ * queues its fields and the time; the lines are serialised when the batch is written, in one
+ * tight loop (building each line as it came and keeping the text for 20 ms cost ≈ 1 µs per
+ * request, mostly in flattening the scattered strings at write time). Lines are never dropped
+ * or sampled and keep their order; pending lines are written at process exit. In-memory
+ * destinations (tests) get each line at once.
  */
 export class AccessLog {
   readonly #log: Logger;
@@ -42,7 +45,10 @@ export class AccessLog {
   readonly #batched: boolean;
   /** `,"service":"gatehouse"` etc.: the logger's bindings, serialised once. */
   readonly #bindings: string;
-  #pending = "";
+  /** Queued lines and the time (ms) and level of each. */
+  #lines: AccessLine[] = [];
+  #times: number[] = [];
+  #levels: number[] = [];
   #scheduled = false;
   #lastMs = -1;
   #lastTime = "";
@@ -62,24 +68,29 @@ export class AccessLog {
   /** Writes one line at info (or at debug when `quiet`: probes and scrapes), if that level is enabled. */
   write(line: AccessLine, quiet: boolean): void {
     const level = quiet ? DEBUG : INFO;
-    if (!this.#log.isLevelEnabled(quiet ? "debug" : "info")) return;
-    const now = Date.now();
-    if (now !== this.#lastMs) {
-      this.#lastMs = now;
-      this.#lastTime = new Date(now).toISOString();
-    }
-    const text = `{"level":${level},"time":"${this.#lastTime}"${this.#bindings},"reqId":"${line.reqId}","method":${this.#quote(line.method)},"route":${this.#quote(line.route)},"status":${line.status},"ms":${line.ms},"dbWaitMs":${line.dbWaitMs},"dbCheckouts":${line.dbCheckouts},"msg":"request"}\n`;
+    // pino's numeric threshold (`levelVal`): the same test as isLevelEnabled, without its name lookup.
+    if (level < this.#log.levelVal) return;
     if (!this.#batched) {
-      this.#out.write(text);
+      this.#out.write(this.#text(line, level, Date.now()));
       return;
     }
-    this.#pending += text;
-    if (this.#pending.length >= FLUSH_BYTES) this.flush();
+    this.#lines.push(line);
+    this.#times.push(Date.now());
+    this.#levels.push(level);
+    if (this.#lines.length >= FLUSH_LINES) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
       // unref: pending lines never keep the process alive; they are written at exit.
       setTimeout(() => this.flush(), FLUSH_MS).unref?.();
     }
+  }
+
+  #text(line: AccessLine, level: number, now: number): string {
+    if (now !== this.#lastMs) {
+      this.#lastMs = now;
+      this.#lastTime = new Date(now).toISOString();
+    }
+    return `{"level":${level},"time":"${this.#lastTime}"${this.#bindings},"reqId":"${line.reqId}","method":${this.#quote(line.method)},"route":${this.#quote(line.route)},"status":${line.status},"ms":${line.ms},"dbWaitMs":${line.dbWaitMs},"dbCheckouts":${line.dbCheckouts},"msg":"request"}\n`;
   }
 
   #quote(text: string): string {
@@ -95,9 +106,15 @@ export class AccessLog {
   /** Writes every pending line now. */
   flush(): void {
     this.#scheduled = false;
-    if (this.#pending === "") return;
-    const text = this.#pending;
-    this.#pending = "";
+    const lines = this.#lines;
+    if (lines.length === 0) return;
+    const times = this.#times;
+    const levels = this.#levels;
+    this.#lines = [];
+    this.#times = [];
+    this.#levels = [];
+    let text = "";
+    for (let i = 0; i < lines.length; i++) text += this.#text(lines[i]!, levels[i]!, times[i]!);
     this.#out.write(text);
   }
 }

@@ -25,16 +25,21 @@ export function createHttpMetrics(registry: Registry): HttpMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
-  // One lookup per request: the (method, route) entry holds its timer and its counters by status.
-  const routes = new Map<string, { timer: BoundHistogramSeries; byStatus: Map<number, BoundCounterSeries>; method: string; route: string }>();
+  // Two small lookups per request, no key built: route template → method → its timer and its counters by status.
+  type Entry = { timer: BoundHistogramSeries; byStatus: Map<number, BoundCounterSeries>; method: string; route: string };
+  const routes = new Map<string, Map<string, Entry>>();
   return {
     observe(method, route, status, seconds) {
       const m = KNOWN_METHODS.has(method) ? method : "other";
-      const key = `${m} ${route}`;
-      let entry = routes.get(key);
+      let methods = routes.get(route);
+      if (methods === undefined) {
+        methods = new Map();
+        routes.set(route, methods);
+      }
+      let entry = methods.get(m);
       if (entry === undefined) {
         entry = { timer: duration.bind(m, route), byStatus: new Map(), method: m, route };
-        routes.set(key, entry);
+        methods.set(m, entry);
       }
       entry.timer.observe(seconds);
       let counter = entry.byStatus.get(status);

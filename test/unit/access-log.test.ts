@@ -38,4 +38,35 @@ describe("access log", () => {
     expect(lines.length).toBe(1);
     expect(JSON.parse(lines[0]!).method).toBe('GE"T\n');
   });
+
+  test("a full batch (256 lines) is written at once, in order, each line as pino writes it; the rest within 20 ms", async () => {
+    const { log, read } = fileLogger("info");
+    log.info({ ...line, reqId: "r-pino" }, "request");
+    const fromPino = read();
+    const access = new AccessLog(log);
+    for (let i = 0; i < 300; i++) access.write({ ...line, reqId: `r-${i}`, ms: i / 10 }, false);
+    const first = read().slice(fromPino.length).trim().split("\n");
+    expect(first.length).toBe(256);
+    await new Promise((r) => setTimeout(r, 60));
+    const all = read().slice(fromPino.length).trim().split("\n");
+    expect(all.length).toBe(300);
+    const strip = (l: string) => l.replace(/"time":"[^"]+"/, '"time":"T"');
+    all.forEach((l, i) => {
+      expect(JSON.parse(l).reqId).toBe(`r-${i}`);
+      expect(strip(l)).toBe(strip(fromPino.trim()).replace('"reqId":"r-pino"', `"reqId":"r-${i}"`).replace('"ms":0.4', `"ms":${i / 10}`));
+    });
+  });
+
+  test("each line keeps the time it was queued at, not the time of the batch", async () => {
+    const { log, read } = fileLogger("info");
+    const access = new AccessLog(log);
+    const before = Date.now();
+    access.write(line, false);
+    const after = Date.now();
+    await new Promise((r) => setTimeout(r, 30));
+    access.flush();
+    const time = Date.parse(JSON.parse(read().trim()).time);
+    expect(time).toBeGreaterThanOrEqual(before);
+    expect(time).toBeLessThanOrEqual(after);
+  });
 });
