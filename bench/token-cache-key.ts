@@ -62,5 +62,5 @@ writeResults("token-cache-key", { machine: machine(), tokens: N, tokenLength: to
   "",
   table(["lookup", "median ns", "rounds"], rows),
   "",
-  "The signature segment as key is slower than the whole token (slicing it and hashing a 43-character string, then the full equality check, cost more than hashing 247 characters). A number packed from the last 7 characters hashes far cheaper; the cache (src/crypto/jwt/token-cache.ts) now uses it, with the same full equality check, so a token is only ever answered for itself.",
+  "The signature segment as key is slower than the whole token (slicing it and hashing a 43-character string, then the full equality check, cost more than hashing 247 characters). A number packed from the last 7 characters is cheaper (≈ 35 ns less per lookup here); the cache (src/crypto/jwt/token-cache.ts) now uses it, with the same full equality check, so a token is only ever answered for itself.",
 ].join("\n"));
