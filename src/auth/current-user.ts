@@ -109,10 +109,12 @@ export class CurrentUserResolver {
     const credential = presentedCredential(request);
     if (!credential) return Promise.reject(new ForbiddenError(MESSAGES.NOT_AUTHENTICATED, "ERR_NOT_AUTHENTICATED"));
     // The warm path (every answer cached) completes without a single await.
-    const warm = credential.isApiKey ? undefined : this.#byTokenCached(credential);
+    // The clock is read once for the whole warm path (each read costs ≈ 30 ns; there were four).
+    const nowMs = Date.now();
+    const warm = credential.isApiKey ? undefined : this.#byTokenCached(credential, nowMs);
     if (warm !== undefined) {
       try {
-        return this.#gated(request, this.#finish(request, warm, opts), check);
+        return this.#gated(request, this.#finish(request, warm, opts, nowMs), check);
       } catch (e) {
         return Promise.reject(e);
       }
@@ -176,24 +178,24 @@ export class CurrentUserResolver {
     return check === undefined ? checked.then(() => p) : checked.then(() => check(p));
   }
 
-  #finish(request: Request, principal: Principal, opts: ResolveOptions): Principal {
+  #finish(request: Request, principal: Principal, opts: ResolveOptions, nowMs?: number): Principal {
     const trustedEmail = opts.trustedEmail !== undefined
       ? opts.trustedEmail
       : trustedProxyHeader(request, this.d.trustedEmailHeader, this.d.trustedProxies, this.d.audit);
     this.#checkTrustedHeader(trustedEmail, principal.user);
-    if (opts.touch !== false) this.d.activity.note(principal.user.id, principal.claims?.jti);
+    if (opts.touch !== false) this.d.activity.note(principal.user.id, principal.claims?.jti, nowMs === undefined ? undefined : Math.floor(nowMs / 1000));
     return principal;
   }
 
-  /** The principal when token, revocation state and user are all cached and valid; else undefined. */
-  #byTokenCached(credential: PresentedCredential): Principal | undefined {
-    const claims = this.d.tokens.cached(credential.value);
+  /** The principal at `nowMs` when token, revocation state and user are all cached and valid; else undefined. */
+  #byTokenCached(credential: PresentedCredential, nowMs: number): Principal | undefined {
+    const claims = this.d.tokens.cached(credential.value, nowMs / 1000);
     if (claims === undefined) return undefined;
     const revocable = this.#revocable(claims, credential.value);
     if (revocable === undefined) return undefined;
     const revoked = this.d.revocation.revokedLocally(revocable);
     if (revoked !== false) return undefined;
-    const user = this.d.users.peek(claims.id);
+    const user = this.d.users.peek(claims.id, nowMs);
     if (!user) return undefined;
     return { user, via: "jwt", claims, credential };
   }

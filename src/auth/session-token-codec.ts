@@ -16,7 +16,7 @@ export async function createSessionTokenCodec(config: SessionTokenConfig, crypto
     sign: (claims) =>
       pooledSign ? crypto!.run("jwt.sign", { alg: config.alg, key: signingKey(), claims }) : signer.sign(claims),
     verify: (token) => verifier.verify(token),
-    cached: (token) => verifier.cached(token),
+    cached: (token, nowSeconds) => verifier.cached(token, nowSeconds),
   };
   return { codec, keys };
 }

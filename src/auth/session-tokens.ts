@@ -17,7 +17,7 @@ export interface SessionTokenCodec {
   sign(claims: Required<Pick<TokenClaims, "id" | "jti" | "iat">> & Pick<TokenClaims, "exp" | "amr">): Promise<string>;
   verify(token: string): Promise<TokenClaims>;
   /** The claims of a token verified before and still valid, synchronously; undefined otherwise. */
-  cached(token: string): TokenClaims | undefined;
+  cached(token: string, nowSeconds?: number): TokenClaims | undefined;
 }
 
 /** Hashes and checks passwords (src/crypto decides where the work runs). */

@@ -63,10 +63,9 @@ export class UserCache {
    * The cached user without I/O: the user, null (known missing), or undefined (not cached,
    * or expired and the database has not failed). A stale entry is answered while refreshes fail.
    */
-  peek(id: string): UserRecord | null | undefined {
-    const e = this.#cache.get(id);
+  peek(id: string, now: number = Date.now()): UserRecord | null | undefined {
+    const e = this.#cache.get(id, now);
     if (e === undefined) return undefined;
-    const now = Date.now();
     if (now >= e.freshUntil) {
       if (e.failedAt === 0) return undefined;
       if (now - e.failedAt >= this.#retryMs) this.#refreshInBackground(id);

@@ -20,11 +20,11 @@ export class BoundedMap<K, V> {
     return this.#entries.size;
   }
 
-  /** The live value, or undefined (expired entries are dropped on the way). */
-  get(key: K): V | undefined {
+  /** The live value at `nowMs`, or undefined (expired entries are dropped on the way). */
+  get(key: K, nowMs?: number): V | undefined {
     const e = this.#entries.get(key);
     if (e === undefined) return undefined;
-    if (e.until !== Number.POSITIVE_INFINITY && e.until <= Date.now()) {
+    if (e.until !== Number.POSITIVE_INFINITY && e.until <= (nowMs ?? Date.now())) {
       this.#entries.delete(key);
       return undefined;
     }
