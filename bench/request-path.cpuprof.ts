@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { freePort, startPostgres, startRedis, stopAll } from "../test/harness/services.ts";
 import { signHs256 } from "../src/crypto/jwt/jwt-hs256.ts";
+import { writeTokenCycleScript } from "./lib/wrk-token-script.ts";
 
 const { values } = parseArgs({ options: {
   seconds: { type: "string", default: "5" }, tokens: { type: "string", default: "10000" },
@@ -48,15 +49,7 @@ try {
     const now = Math.floor(Date.now() / 1000);
     const tokens = await Promise.all(Array.from({ length: Number(values.tokens) }, (_, k) => signHs256(SECRET, { id: ids[k % USERS]!, exp: now + 3600, jti: crypto.randomUUID(), iat: now })));
     writeFileSync("/tmp/gatehouse-cpuprof-tokens.txt", tokens.join("\n") + "\n");
-    writeFileSync("/tmp/gatehouse-cpuprof.lua", `
-local tokens = {}
-for line in io.lines("/tmp/gatehouse-cpuprof-tokens.txt") do tokens[#tokens + 1] = line end
-local i = 0
-request = function()
-  i = i + 1
-  return wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. tokens[(i % #tokens) + 1] })
-end
-`);
+    writeTokenCycleScript("/tmp/gatehouse-cpuprof.lua", "/tmp/gatehouse-cpuprof-tokens.txt");
     const run = (secs: string) => Bun.spawnSync(["wrk", "-t1", "-c64", `-d${secs}s`, "-s", "/tmp/gatehouse-cpuprof.lua", `${base}/bench/${route}`]).stdout.toString();
     run("2");
     const out = run(values.seconds!);

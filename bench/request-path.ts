@@ -12,6 +12,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { ensureBinaries, freePort, startPostgres, startRedis, stopAll } from "../test/harness/services.ts";
 import { signHs256 } from "../src/crypto/jwt/jwt-hs256.ts";
 import { machine, table, writeResults } from "./lib/results.ts";
+import { writeTokenCycleScript } from "./lib/wrk-token-script.ts";
 
 const { values } = parseArgs({ options: {
   seconds: { type: "string", default: "3" }, rounds: { type: "string", default: "3" },
@@ -59,15 +60,7 @@ function cpuOf(pid: number): { user: number; sys: number } {
 function wrk(url: string, tokenFile: string, secs: number, pid?: number): { rps: number; p99: number; userUs: number; sysUs: number } {
   const cpu0 = pid === undefined ? null : cpuOf(pid);
   const script = `/tmp/gatehouse-bench-tokens.lua`;
-  writeFileSync(script, `
-local tokens = {}
-for line in io.lines("${tokenFile}") do tokens[#tokens + 1] = line end
-local i = 0
-request = function()
-  i = i + 1
-  return wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. tokens[(i % #tokens) + 1] })
-end
-`);
+  writeTokenCycleScript(script, tokenFile);
   const out = Bun.spawnSync(["wrk", "-t1", `-c${connections}`, `-d${secs}s`, "--latency", "-s", script, url]).stdout.toString();
   const cpu1 = pid === undefined ? null : cpuOf(pid);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
